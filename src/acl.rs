@@ -1,0 +1,170 @@
+//! The ACL map (`role_to_acl_map.yml`): which role may use which rule.
+//!
+//! ```
+//! use tokenleader_rbac::{AclMap, Decision};
+//!
+//! let map = AclMap::from_yaml_str(
+//!     "- name: role1\n  allow:\n  - service1:first_api:rulename1\n",
+//! )?;
+//! let roles = ["role1".to_string()];
+//! assert!(matches!(
+//!     map.decide(&roles, "service1:first_api:rulename1", Some("admin")),
+//!     Decision::Granted { role: "role1" }
+//! ));
+//! assert_eq!(map.decide(&roles, "service1:third_api:rulename3", Some("admin")), Decision::Denied);
+//! # Ok::<(), tokenleader_rbac::AclError>(())
+//! ```
+//!
+//! Rules are opaque strings matched exactly (`a:b:c` and `pkg.module.fn` spellings both occur).
+//! The map is compiled into a hash index once, so a decision costs a lookup per role of the
+//! caller, whatever the size of the map.
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+
+use serde::Deserialize;
+use serde_saphyr::Spanned;
+
+use crate::error::{AclError, AclOrigin, AclProblem};
+
+/// ACL files larger than this are refused: a real map is a few kilobytes.
+pub const MAX_ACL_FILE_BYTES: u64 = 1024 * 1024;
+
+/// A validated, compiled ACL map. Cheap to share behind an `Arc`; immutable once built.
+#[derive(Debug, Clone, Default)]
+pub struct AclMap {
+    rules_by_role: HashMap<Box<str>, HashSet<Box<str>>>,
+}
+
+/// The outcome of a decision, with its reason.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision<'a> {
+    /// Allowed: the caller holds the admin role.
+    Admin {
+        /// The role that is the admin role.
+        role: &'a str,
+    },
+    /// Allowed: this role of the caller lists the rule.
+    Granted {
+        /// The first of the caller's roles that lists the rule.
+        role: &'a str,
+    },
+    /// Denied: no role of the caller grants the rule.
+    Denied,
+}
+
+impl Decision<'_> {
+    /// True for [`Decision::Admin`] and [`Decision::Granted`].
+    pub fn is_allowed(&self) -> bool {
+        !matches!(self, Decision::Denied)
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RoleEntry {
+    name: Spanned<String>,
+    allow: Vec<Spanned<String>>,
+}
+
+impl AclMap {
+    /// Parses and validates an ACL map given as YAML text.
+    pub fn from_yaml_str(yaml: &str) -> Result<Self, AclError> {
+        Self::parse(yaml, AclOrigin::Text)
+    }
+
+    /// Reads, parses and validates an ACL file. Errors name the file and the line.
+    pub fn from_file(path: impl AsRef<Path>) -> Result<Self, AclError> {
+        let path = path.as_ref();
+        let origin = AclOrigin::File(path.to_owned());
+        let read_error = |e| AclError::new(origin.clone(), None, AclProblem::Read(e));
+        let size = std::fs::metadata(path).map_err(read_error)?.len();
+        if size > MAX_ACL_FILE_BYTES {
+            let problem = AclProblem::TooLarge {
+                size,
+                max: MAX_ACL_FILE_BYTES,
+            };
+            return Err(AclError::new(origin, None, problem));
+        }
+        let text = std::fs::read_to_string(path).map_err(read_error)?;
+        Self::parse(&text, origin)
+    }
+
+    fn parse(yaml: &str, origin: AclOrigin) -> Result<Self, AclError> {
+        let error = |line, problem| AclError::new(origin.clone(), line, problem);
+        if yaml.len() as u64 > MAX_ACL_FILE_BYTES {
+            let problem = AclProblem::TooLarge {
+                size: yaml.len() as u64,
+                max: MAX_ACL_FILE_BYTES,
+            };
+            return Err(error(None, problem));
+        }
+        let entries: Option<Vec<RoleEntry>> = serde_saphyr::from_str(yaml).map_err(|e| {
+            let line = e.location().map(|l| l.line());
+            error(line, AclProblem::Invalid(e.without_snippet().to_string()))
+        })?;
+        let entries = entries.unwrap_or_default();
+        if entries.is_empty() {
+            return Err(error(None, AclProblem::Empty));
+        }
+        let mut rules_by_role: HashMap<Box<str>, HashSet<Box<str>>> = HashMap::new();
+        for entry in entries {
+            let line = Some(entry.name.referenced.line());
+            let name = entry.name.value;
+            if name.is_empty() {
+                return Err(error(line, AclProblem::EmptyRoleName));
+            }
+            if rules_by_role.contains_key(name.as_str()) {
+                return Err(error(line, AclProblem::DuplicateRole(name)));
+            }
+            let mut rules = HashSet::with_capacity(entry.allow.len());
+            for rule in entry.allow {
+                if rule.value.is_empty() {
+                    let line = Some(rule.referenced.line());
+                    return Err(error(line, AclProblem::EmptyRule(name)));
+                }
+                rules.insert(rule.value.into_boxed_str());
+            }
+            rules_by_role.insert(name.into_boxed_str(), rules);
+        }
+        Ok(AclMap { rules_by_role })
+    }
+
+    /// Decides whether a caller with `roles` may use `rule`: allowed when one of the roles is
+    /// `admin_role`, or is listed with the rule.
+    pub fn decide<'r>(
+        &self,
+        roles: &'r [String],
+        rule: &str,
+        admin_role: Option<&str>,
+    ) -> Decision<'r> {
+        if let Some(role) = roles.iter().find(|role| Some(role.as_str()) == admin_role) {
+            return Decision::Admin { role };
+        }
+        roles
+            .iter()
+            .find(|role| {
+                self.rules_by_role
+                    .get(role.as_str())
+                    .is_some_and(|rules| rules.contains(rule))
+            })
+            .map_or(Decision::Denied, |role| Decision::Granted { role })
+    }
+
+    /// How many roles the map lists.
+    pub fn role_count(&self) -> usize {
+        self.rules_by_role.len()
+    }
+
+    /// How many (role, rule) grants the map holds.
+    pub fn grant_count(&self) -> usize {
+        self.rules_by_role.values().map(HashSet::len).sum()
+    }
+
+    /// The rules `role` is allowed, if the map lists the role.
+    pub fn rules_of(&self, role: &str) -> Option<impl Iterator<Item = &str>> {
+        self.rules_by_role
+            .get(role)
+            .map(|rules| rules.iter().map(|rule| &**rule))
+    }
+}

@@ -1,0 +1,519 @@
+//! [`Enforcer`]: the keys, the ACL map and the settings, shared by every route; and its
+//! [`Layer`] that puts it into the request extensions for [`RequireRule`](crate::RequireRule).
+//!
+//! ```
+//! use std::time::Duration;
+//! use tokenleader_rbac::{AclMap, Enforcer, PublicKey};
+//!
+//! let key = PublicKey::from_pem(include_bytes!("../tests/fixtures/tokenleader/tokenleader_public_key.spki.pem"))?;
+//! let enforcer = Enforcer::builder()
+//!     .public_key(key)
+//!     .acl(AclMap::from_yaml_str("- name: role1\n  allow: [micros1.entries.list]\n")?)
+//!     .leeway(Duration::from_secs(10))
+//!     .build()?;
+//! assert_eq!(enforcer.acl().role_count(), 1);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use std::borrow::Cow;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use arc_swap::ArcSwap;
+use bytes::Bytes;
+use http::{HeaderMap, HeaderName, Request, Response};
+use jsonwebtoken::Algorithm;
+use serde::Deserialize;
+use tower_layer::Layer;
+use tower_service::Service;
+
+use crate::acl::{AclMap, Decision};
+use crate::claims::Claims;
+use crate::error::{Error, TokenError};
+use crate::require::RequireRuleLayer;
+use crate::response::{Denial, DenyResponse, JsonDenyResponse};
+use crate::token::{PublicKey, TokenVerifier, is_rsa};
+
+/// Where the enforcer looks for the token. All sources that carry a token must carry the same
+/// one; a header sent twice is refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TokenSource {
+    /// The `X-Auth-Token` header, as tokenleader clients send it.
+    XAuthToken,
+    /// `Authorization: Bearer <token>` (other schemes are ignored).
+    AuthorizationBearer,
+    /// The raw token in another header.
+    Header(HeaderName),
+}
+
+static X_AUTH_TOKEN: HeaderName = HeaderName::from_static("x-auth-token");
+
+/// Verifies tokens and decides with the ACL map. Cheap to clone: everything is behind one
+/// `Arc`.
+///
+/// As a [`Layer`] it inserts itself into each request's extensions, where
+/// [`RequireRule`](crate::RequireRule) finds it.
+#[derive(Clone)]
+pub struct Enforcer {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    verifier: TokenVerifier,
+    acl: ArcSwap<AclMap>,
+    admin_role: Option<Box<str>>,
+    token_sources: Vec<TokenSource>,
+    clock: Box<dyn Fn() -> SystemTime + Send + Sync>,
+    deny_response: Box<dyn DenyResponse>,
+}
+
+impl fmt::Debug for Enforcer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let inner = &self.inner;
+        f.debug_struct("Enforcer")
+            .field("keys", &inner.verifier.keys)
+            .field("algorithms", &inner.verifier.algorithms)
+            .field("leeway", &inner.verifier.leeway)
+            .field("max_lifetime", &inner.verifier.max_lifetime)
+            .field("admin_role", &inner.admin_role)
+            .field("token_sources", &inner.token_sources)
+            .field("acl_roles", &inner.acl.load().role_count())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Enforcer {
+    /// Starts an [`EnforcerBuilder`].
+    pub fn builder() -> EnforcerBuilder {
+        EnforcerBuilder::default()
+    }
+
+    /// Builds an enforcer from tokenleader's `client_configs.yml`: the key is its
+    /// `tl_public_key`, the ACL map the `role_to_acl_map.yml` beside it, everything else the
+    /// defaults. Use [`EnforcerBuilder::client_config`] to change the rest.
+    pub fn from_client_config(path: impl AsRef<Path>) -> Result<Self, Error> {
+        Self::builder().client_config(path).build()
+    }
+
+    /// A layer that requires `rule` and uses this enforcer, without needing the enforcer in the
+    /// request extensions (for plain tower stacks). Equivalent to
+    /// [`RequireRule`](crate::RequireRule) under `.layer(enforcer)`.
+    pub fn require(&self, rule: impl Into<Cow<'static, str>>) -> RequireRuleLayer {
+        RequireRuleLayer::new(rule.into(), self.clone())
+    }
+
+    /// Verifies a token: signature, algorithm, `exp`/`nbf`/`iat`, and the claims tokenleader
+    /// always sends.
+    pub fn verify(&self, token: &str) -> Result<Claims, TokenError> {
+        let now = (self.inner.clock)()
+            .duration_since(UNIX_EPOCH)
+            .map_err(|_| TokenError::Clock)?
+            .as_secs();
+        self.inner.verifier.verify(token, now)
+    }
+
+    /// The whole decision for one request: finds the token in `headers`, verifies it, and
+    /// checks that one of its roles grants `rule`. Logs one event per decision (never the
+    /// token).
+    pub fn authorize(&self, headers: &HeaderMap, rule: &str) -> Result<Claims, Denial> {
+        let verified = token_from_headers(headers, &self.inner.token_sources)
+            .and_then(|token| self.verify(token));
+        let claims = match verified {
+            Ok(claims) => claims,
+            Err(error) => {
+                tracing::info!(rule, outcome = "unauthenticated", reason = %error, "request refused");
+                return Err(Denial::Unauthenticated(error));
+            }
+        };
+        let acl = self.inner.acl.load();
+        let user = claims.identity.username.as_str();
+        match acl.decide(
+            &claims.identity.roles,
+            rule,
+            self.inner.admin_role.as_deref(),
+        ) {
+            Decision::Admin { role } => {
+                tracing::debug!(rule, user, outcome = "allowed", reason = "admin role", role);
+            }
+            Decision::Granted { role } => {
+                tracing::debug!(
+                    rule,
+                    user,
+                    outcome = "allowed",
+                    reason = "granted by role",
+                    role
+                );
+            }
+            Decision::Denied => {
+                tracing::info!(
+                    rule,
+                    user,
+                    outcome = "forbidden",
+                    reason = "no role grants the rule",
+                    "request refused"
+                );
+                return Err(Denial::Forbidden {
+                    rule: rule.to_owned(),
+                    username: claims.identity.username,
+                });
+            }
+        }
+        Ok(claims)
+    }
+
+    /// The response for a denied request, from the builder's
+    /// [`deny_response`](EnforcerBuilder::deny_response).
+    pub fn deny_response(&self, denial: &Denial) -> Response<Bytes> {
+        self.inner.deny_response.respond(denial)
+    }
+
+    /// The ACL map in force now.
+    pub fn acl(&self) -> Arc<AclMap> {
+        self.inner.acl.load_full()
+    }
+
+    /// Replaces the ACL map whole. Requests in flight finish with the map they started with;
+    /// no request ever sees a mix of the two.
+    pub fn set_acl(&self, map: AclMap) {
+        self.inner.acl.store(Arc::new(map));
+    }
+}
+
+/// Finds the token among `sources`. Two sources with different tokens, or a repeated header,
+/// are refused rather than guessed between.
+fn token_from_headers<'h>(
+    headers: &'h HeaderMap,
+    sources: &[TokenSource],
+) -> Result<&'h str, TokenError> {
+    let mut found: Option<&str> = None;
+    for source in sources {
+        let name = match source {
+            TokenSource::XAuthToken => &X_AUTH_TOKEN,
+            TokenSource::AuthorizationBearer => &http::header::AUTHORIZATION,
+            TokenSource::Header(name) => name,
+        };
+        let mut values = headers.get_all(name).iter();
+        let Some(value) = values.next() else {
+            continue;
+        };
+        if values.next().is_some() {
+            return Err(TokenError::Ambiguous(
+                "a token header is sent more than once",
+            ));
+        }
+        let value = value.to_str().map_err(|_| {
+            TokenError::Malformed(format!(
+                "the {name} header holds bytes that are not visible ASCII"
+            ))
+        })?;
+        let token = match source {
+            TokenSource::AuthorizationBearer => match bearer_token(value) {
+                Some(token) => token,
+                None => continue,
+            },
+            _ => value,
+        };
+        match found {
+            Some(previous) if previous != token => {
+                return Err(TokenError::Ambiguous(
+                    "the token headers carry different tokens",
+                ));
+            }
+            _ => found = Some(token),
+        }
+    }
+    match found {
+        Some(token) if !token.is_empty() => Ok(token),
+        _ => Err(TokenError::Missing),
+    }
+}
+
+/// The token of an `Authorization: Bearer <token>` value; `None` for other schemes.
+fn bearer_token(value: &str) -> Option<&str> {
+    let (scheme, token) = value.split_once(' ').unwrap_or((value, ""));
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim_start_matches(' '))
+}
+
+impl<S> Layer<S> for Enforcer {
+    type Service = EnforcerService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        EnforcerService {
+            inner,
+            enforcer: self.clone(),
+        }
+    }
+}
+
+/// The service of the [`Enforcer`] layer: inserts the enforcer into the request extensions.
+#[derive(Debug, Clone)]
+pub struct EnforcerService<S> {
+    inner: S,
+    enforcer: Enforcer,
+}
+
+impl<S, B> Service<Request<B>> for EnforcerService<S>
+where
+    S: Service<Request<B>>,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = S::Future;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: Request<B>) -> Self::Future {
+        request.extensions_mut().insert(self.enforcer.clone());
+        self.inner.call(request)
+    }
+}
+
+enum AclSource {
+    File(PathBuf),
+    Map(AclMap),
+}
+
+/// Builds an [`Enforcer`]. Defaults: RS512 only, leeway 30 s, maximum lifetime 24 h, tokens
+/// up to 8 KiB, admin role `admin`, tokens from `X-Auth-Token` or `Authorization: Bearer`,
+/// the system clock, [`JsonDenyResponse`].
+pub struct EnforcerBuilder {
+    keys: Vec<PublicKey>,
+    acl: Option<AclSource>,
+    client_config: Option<PathBuf>,
+    admin_role: Option<String>,
+    algorithms: Vec<Algorithm>,
+    leeway: Duration,
+    max_lifetime: Duration,
+    max_token_bytes: usize,
+    token_sources: Vec<TokenSource>,
+    clock: Box<dyn Fn() -> SystemTime + Send + Sync>,
+    deny_response: Box<dyn DenyResponse>,
+}
+
+impl Default for EnforcerBuilder {
+    fn default() -> Self {
+        EnforcerBuilder {
+            keys: Vec::new(),
+            acl: None,
+            client_config: None,
+            admin_role: Some("admin".to_owned()),
+            algorithms: vec![Algorithm::RS512],
+            leeway: Duration::from_secs(30),
+            max_lifetime: Duration::from_secs(24 * 60 * 60),
+            max_token_bytes: 8 * 1024,
+            token_sources: vec![TokenSource::XAuthToken, TokenSource::AuthorizationBearer],
+            clock: Box::new(SystemTime::now),
+            deny_response: Box::new(JsonDenyResponse),
+        }
+    }
+}
+
+impl fmt::Debug for EnforcerBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EnforcerBuilder")
+            .field("keys", &self.keys)
+            .field("client_config", &self.client_config)
+            .field("admin_role", &self.admin_role)
+            .field("algorithms", &self.algorithms)
+            .field("leeway", &self.leeway)
+            .field("max_lifetime", &self.max_lifetime)
+            .field("max_token_bytes", &self.max_token_bytes)
+            .field("token_sources", &self.token_sources)
+            .finish_non_exhaustive()
+    }
+}
+
+impl EnforcerBuilder {
+    /// Adds a key that verifies tokens. Call it once per key; with several keys, a token's
+    /// `kid` picks the key, and a token without `kid` is checked against each.
+    pub fn public_key(mut self, key: PublicKey) -> Self {
+        self.keys.push(key);
+        self
+    }
+
+    /// Adds several keys, e.g. those of [`PublicKey::from_jwks`].
+    pub fn public_keys(mut self, keys: impl IntoIterator<Item = PublicKey>) -> Self {
+        self.keys.extend(keys);
+        self
+    }
+
+    /// The ACL file (`role_to_acl_map.yml`); read and validated by [`build`](Self::build).
+    pub fn acl_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.acl = Some(AclSource::File(path.into()));
+        self
+    }
+
+    /// An ACL map already loaded (instead of [`acl_file`](Self::acl_file)).
+    pub fn acl(mut self, map: AclMap) -> Self {
+        self.acl = Some(AclSource::Map(map));
+        self
+    }
+
+    /// Reads tokenleader's `client_configs.yml` at [`build`](Self::build): its `tl_public_key`
+    /// is added to the keys, and unless an ACL is given, `role_to_acl_map.yml` in the same
+    /// folder is the ACL file.
+    pub fn client_config(mut self, path: impl AsRef<Path>) -> Self {
+        self.client_config = Some(path.as_ref().to_owned());
+        self
+    }
+
+    /// The role that is allowed every rule (default `Some("admin")`); `None` turns it off.
+    pub fn admin_role(mut self, role: Option<&str>) -> Self {
+        self.admin_role = role.map(str::to_owned);
+        self
+    }
+
+    /// The signature algorithms accepted (default RS512 only). Only RSA algorithms
+    /// (RS256/384/512, PS256/384/512) can be allowed.
+    pub fn algorithms(mut self, algorithms: impl IntoIterator<Item = Algorithm>) -> Self {
+        self.algorithms = algorithms.into_iter().collect();
+        self
+    }
+
+    /// Clock skew tolerated on `exp`, `nbf` and `iat` (default 30 s).
+    pub fn leeway(mut self, leeway: Duration) -> Self {
+        self.leeway = leeway;
+        self
+    }
+
+    /// The longest lifetime a token may claim (default 24 h): `exp` may lie at most this far
+    /// after `iat` and after now.
+    pub fn max_lifetime(mut self, max_lifetime: Duration) -> Self {
+        self.max_lifetime = max_lifetime;
+        self
+    }
+
+    /// The longest token accepted, in bytes (default 8 KiB). Longer tokens are refused before
+    /// any parsing.
+    pub fn max_token_bytes(mut self, max: usize) -> Self {
+        self.max_token_bytes = max;
+        self
+    }
+
+    /// Where to look for the token (default: `X-Auth-Token`, then `Authorization: Bearer`).
+    pub fn token_sources(mut self, sources: impl IntoIterator<Item = TokenSource>) -> Self {
+        self.token_sources = sources.into_iter().collect();
+        self
+    }
+
+    /// The clock the token times are checked against (default: the system clock). Tests pin
+    /// time with it.
+    pub fn clock(mut self, clock: impl Fn() -> SystemTime + Send + Sync + 'static) -> Self {
+        self.clock = Box::new(clock);
+        self
+    }
+
+    /// Replaces the response to denied requests (default [`JsonDenyResponse`]).
+    pub fn deny_response(mut self, deny_response: impl DenyResponse) -> Self {
+        self.deny_response = Box::new(deny_response);
+        self
+    }
+
+    /// Loads what was given by path, checks the settings, and builds the enforcer.
+    pub fn build(mut self) -> Result<Enforcer, Error> {
+        if let Some(path) = self.client_config.take() {
+            self.keys.push(read_client_config(&path)?);
+            if self.acl.is_none() {
+                let folder = path.parent().unwrap_or(Path::new("."));
+                self.acl = Some(AclSource::File(folder.join("role_to_acl_map.yml")));
+            }
+        }
+        if self.keys.is_empty() {
+            return Err(Error::Config(
+                "no public key: call `.public_key(..)` with the tokenleader server's key".into(),
+            ));
+        }
+        for (i, key) in self.keys.iter().enumerate() {
+            if key.kid().is_some() && self.keys[..i].iter().any(|k| k.kid() == key.kid()) {
+                return Err(Error::Config(format!(
+                    "two keys have the key id `{}`",
+                    key.kid().unwrap_or_default()
+                )));
+            }
+        }
+        if self.algorithms.is_empty() {
+            return Err(Error::Config(
+                "no algorithm allowed: RS512 is tokenleader's".into(),
+            ));
+        }
+        if let Some(algorithm) = self.algorithms.iter().find(|a| !is_rsa(**a)) {
+            return Err(Error::Config(format!(
+                "{algorithm:?} cannot be allowed: the keys are RSA public keys, so only RS256/384/512 and PS256/384/512 can be"
+            )));
+        }
+        if self.admin_role.as_deref() == Some("") {
+            return Err(Error::Config(
+                "the admin role is empty: give a role name, or `None` to turn it off".into(),
+            ));
+        }
+        if self.token_sources.is_empty() {
+            return Err(Error::Config(
+                "no token source: every request would be refused".into(),
+            ));
+        }
+        let acl = match self.acl {
+            Some(AclSource::File(path)) => AclMap::from_file(path)?,
+            Some(AclSource::Map(map)) => map,
+            None => {
+                return Err(Error::Config(
+                    "no ACL map: call `.acl_file(path)` or `.acl(map)`".into(),
+                ));
+            }
+        };
+        tracing::info!(
+            keys = self.keys.len(),
+            roles = acl.role_count(),
+            grants = acl.grant_count(),
+            "tokenleader enforcer ready"
+        );
+        Ok(Enforcer {
+            inner: Arc::new(Inner {
+                verifier: TokenVerifier {
+                    keys: self.keys,
+                    algorithms: self.algorithms,
+                    leeway: self.leeway,
+                    max_lifetime: self.max_lifetime,
+                    max_token_bytes: self.max_token_bytes,
+                },
+                acl: ArcSwap::from_pointee(acl),
+                admin_role: self.admin_role.map(String::into_boxed_str),
+                token_sources: self.token_sources,
+                clock: self.clock,
+                deny_response: self.deny_response,
+            }),
+        })
+    }
+}
+
+/// The public key of tokenleader's `client_configs.yml` (`tl_public_key: ssh-rsa …`).
+fn read_client_config(path: &Path) -> Result<PublicKey, Error> {
+    #[derive(Deserialize)]
+    struct ClientConfig {
+        tl_public_key: Option<String>,
+    }
+    let error = |message: String| Error::ClientConfig {
+        path: path.to_owned(),
+        message,
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| error(format!("cannot read: {e}")))?;
+    let config: ClientConfig = serde_saphyr::from_str(&text).map_err(|e| {
+        let line = e.location().map(|l| format!("line {}: ", l.line()));
+        error(format!(
+            "{}{}",
+            line.unwrap_or_default(),
+            e.without_snippet()
+        ))
+    })?;
+    let line = config
+        .tl_public_key
+        .ok_or_else(|| error("no `tl_public_key`".into()))?;
+    PublicKey::from_openssh(&line).map_err(|e| error(format!("tl_public_key: {e}")))
+}

@@ -1,0 +1,228 @@
+//! Error types.
+//!
+//! Start-up and configuration problems are [`Error`] (with [`KeyError`] and [`AclError`] for
+//! the two inputs an operator edits); a token refused on the request path is a [`TokenError`],
+//! whose message is safe to send to the client: it never contains the token.
+
+use std::{fmt, io, path::PathBuf};
+
+/// Everything that can go wrong while building an [`Enforcer`](crate::Enforcer).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A public key could not be loaded or was refused.
+    #[error(transparent)]
+    Key(#[from] KeyError),
+    /// The ACL map could not be read or is invalid.
+    #[error(transparent)]
+    Acl(#[from] AclError),
+    /// tokenleader's `client_configs.yml` could not be used.
+    #[error("client config {}: {message}", path.display())]
+    ClientConfig {
+        /// The file that was read.
+        path: PathBuf,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// The builder was given settings that cannot work together.
+    #[error("Enforcer configuration: {0}")]
+    Config(String),
+}
+
+/// A public key that could not be loaded, or that is refused because it is unsafe.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum KeyError {
+    /// The key file could not be read.
+    #[error("cannot read key file {}: {source}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: io::Error,
+    },
+    /// The input is not in the expected format.
+    #[error("{format} key: {message}")]
+    Format {
+        /// `OpenSSH`, `PEM` or `JWK`.
+        format: &'static str,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// The key is not an RSA key.
+    #[error("key type `{0}` is not supported: tokenleader signs with RSA, give an RSA public key")]
+    NotRsa(String),
+    /// The modulus is shorter than 2048 bits.
+    #[error("RSA key of {bits} bits refused: at least 2048 bits are required")]
+    TooSmall {
+        /// Size of the modulus in bits.
+        bits: usize,
+    },
+    /// The modulus is longer than 8192 bits.
+    #[error("RSA key of {bits} bits refused: at most 8192 bits are supported")]
+    TooLarge {
+        /// Size of the modulus in bits.
+        bits: usize,
+    },
+    /// The public exponent is 1, even, or longer than 33 bits.
+    #[error("RSA public exponent refused: it must be odd, greater than 1 and below 2^33")]
+    BadExponent,
+}
+
+impl KeyError {
+    pub(crate) fn format(format: &'static str, message: impl Into<String>) -> Self {
+        KeyError::Format {
+            format,
+            message: message.into(),
+        }
+    }
+}
+
+/// An ACL map that could not be read or is invalid. `Display` names the origin (file) and the
+/// line where the problem is, e.g.
+/// `ACL file role_to_acl_map.yml line 7: role `role2` listed twice`.
+#[derive(Debug, thiserror::Error)]
+#[error("{origin}{}: {problem}", line.map(|l| format!(" line {l}")).unwrap_or_default())]
+pub struct AclError {
+    origin: AclOrigin,
+    line: Option<u64>,
+    problem: AclProblem,
+}
+
+impl AclError {
+    pub(crate) fn new(origin: AclOrigin, line: Option<u64>, problem: AclProblem) -> Self {
+        AclError {
+            origin,
+            line,
+            problem,
+        }
+    }
+
+    /// The 1-based line the problem is on, when there is one.
+    pub fn line(&self) -> Option<u64> {
+        self.line
+    }
+
+    /// The file the map came from (`None` for a map given as text).
+    pub fn path(&self) -> Option<&std::path::Path> {
+        match &self.origin {
+            AclOrigin::File(path) => Some(path),
+            AclOrigin::Text => None,
+        }
+    }
+
+    /// What is wrong.
+    pub fn problem(&self) -> &AclProblem {
+        &self.problem
+    }
+}
+
+/// Where an ACL map came from.
+#[derive(Debug, Clone)]
+pub(crate) enum AclOrigin {
+    File(PathBuf),
+    Text,
+}
+
+impl fmt::Display for AclOrigin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AclOrigin::File(path) => write!(f, "ACL file {}", path.display()),
+            AclOrigin::Text => f.write_str("ACL map"),
+        }
+    }
+}
+
+/// What is wrong with an ACL map.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AclProblem {
+    /// The file could not be read.
+    #[error("cannot read: {0}")]
+    Read(#[source] io::Error),
+    /// The file is larger than the size cap.
+    #[error("file is {size} bytes, larger than the {max} bytes allowed")]
+    TooLarge {
+        /// The file's size.
+        size: u64,
+        /// The cap.
+        max: u64,
+    },
+    /// The file is empty or holds only comments.
+    #[error("no roles: the file is empty or holds only comments (a map lists `- name: …` entries)")]
+    Empty,
+    /// Not valid YAML, or not the expected shape (unknown key, wrong type, missing field).
+    #[error("{0}")]
+    Invalid(String),
+    /// The same role is listed twice.
+    #[error("role `{0}` listed twice")]
+    DuplicateRole(String),
+    /// A role's name is empty.
+    #[error("role name is empty")]
+    EmptyRoleName,
+    /// A rule is empty.
+    #[error("role `{0}` allows an empty rule")]
+    EmptyRule(String),
+}
+
+/// Why a token was refused. Every variant ends in 401, except [`TokenError::Clock`] (500).
+///
+/// The messages are meant for the client: they say what failed, never what the token holds.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum TokenError {
+    /// No token in any of the accepted headers.
+    #[error("no token: send it in the X-Auth-Token header or as Authorization: Bearer")]
+    Missing,
+    /// Two token headers carry different tokens, or one header is repeated.
+    #[error("ambiguous token: {0}")]
+    Ambiguous(&'static str),
+    /// The token is longer than the configured maximum.
+    #[error("token is longer than {max} bytes")]
+    TooLong {
+        /// The configured maximum.
+        max: usize,
+    },
+    /// Not a compact JWS, bad base64url, or a part that is not the JSON it should be.
+    #[error("malformed token: {0}")]
+    Malformed(String),
+    /// `alg` is missing or not in the allow list.
+    #[error("token algorithm `{0}` is not allowed")]
+    AlgorithmNotAllowed(String),
+    /// The header carries `crit`, which this verifier does not process.
+    #[error("token header has a `crit` parameter, which is not supported")]
+    CriticalHeader,
+    /// `kid` names no configured key.
+    #[error("token names an unknown key id")]
+    UnknownKeyId,
+    /// The signature does not verify with any configured key.
+    #[error("token signature is invalid")]
+    BadSignature,
+    /// `exp` is missing.
+    #[error("token has no `exp` claim")]
+    MissingExpiry,
+    /// `exp` has passed (beyond the leeway).
+    #[error("token has expired")]
+    Expired,
+    /// `nbf` lies in the future (beyond the leeway).
+    #[error("token is not valid yet (`nbf` lies in the future)")]
+    NotYetValid,
+    /// `iat` lies in the future (beyond the leeway).
+    #[error("token was issued in the future (`iat` lies ahead of this server's clock)")]
+    IssuedInFuture,
+    /// `exp` lies further ahead than the maximum lifetime allows.
+    #[error("token lifetime exceeds the maximum of {max_secs} s")]
+    LifetimeTooLong {
+        /// The configured maximum, in seconds.
+        max_secs: u64,
+    },
+    /// A claim tokenleader always sends is missing.
+    #[error("token has no `{0}` claim")]
+    MissingClaim(&'static str),
+    /// A claim has the wrong type or shape.
+    #[error("token claims are invalid: {0}")]
+    InvalidClaims(String),
+    /// The server's clock reads before 1970: nothing can be checked.
+    #[error("server clock is before the Unix epoch")]
+    Clock,
+}

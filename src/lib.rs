@@ -1,0 +1,89 @@
+//! Role based access control for axum and tower services, with tokens issued by a
+//! [tokenleader](https://pypi.org/project/tokenleader/) server.
+//!
+//! A tokenleader server signs RS512 JWTs that carry the user's roles and their *work function
+//! context* (org, orgunit, department). This crate verifies those tokens locally with the
+//! server's public key, maps the roles to named rules through a `role_to_acl_map.yml`, and
+//! hands the caller's [`Identity`] and [`Wfc`] to the handler.
+//!
+//! ```
+//! use std::time::{Duration, UNIX_EPOCH};
+//! use axum::{Router, body::Body, http::{Request, StatusCode}, routing::get};
+//! use tokenleader_rbac::{AclMap, Enforcer, Identity, PublicKey, RequireRule, Wfc};
+//! use tower::ServiceExt;
+//!
+//! async fn list_entries(wfc: Wfc, who: Identity) -> String {
+//!     format!("{} sees {}/{}/{}", who.username, wfc.org, wfc.orgunit, wfc.department)
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let key = PublicKey::from_openssh(include_str!("../tests/fixtures/tokenleader/tokenleader_public_key.ssh-rsa.pub"))?;
+//! let enforcer = Enforcer::builder()
+//!     .public_key(key)
+//!     .acl(AclMap::from_yaml_str("- name: role1\n  allow:\n  - micros1.entries.list\n")?)
+//!     // The fixture token was issued at 1795368471 and lives one hour: pin the clock inside it.
+//!     .clock(|| UNIX_EPOCH + Duration::from_secs(1_795_368_471 + 60))
+//!     .build()?;
+//!
+//! let app = Router::new()
+//!     .route("/entries", get(list_entries).route_layer(RequireRule("micros1.entries.list")))
+//!     .layer(enforcer);
+//!
+//! let token = include_str!("../tests/fixtures/tokenleader/token_user1.jwt").trim();
+//! let request = Request::get("/entries").header("X-Auth-Token", token).body(Body::empty())?;
+//! let response = app.clone().oneshot(request).await?;
+//! assert_eq!(response.status(), StatusCode::OK);
+//! let body = axum::body::to_bytes(response.into_body(), 1024).await?;
+//! assert_eq!(&body[..], b"user1 sees org1/ou1/dept1");
+//!
+//! let no_token = Request::get("/entries").body(Body::empty())?;
+//! assert_eq!(app.oneshot(no_token).await?.status(), StatusCode::UNAUTHORIZED);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! In production the ACL comes from a file (`.acl_file("role_to_acl_map.yml")`) and the key
+//! from the tokenleader server's `client_configs.yml` ([`Enforcer::from_client_config`]).
+//!
+//! # What happens to a request
+//!
+//! 1. [`Enforcer`], as a layer, puts itself into the request extensions.
+//! 2. [`RequireRule`] takes the token from `X-Auth-Token` or `Authorization: Bearer`, verifies
+//!    it (RS512 only by default, `exp` required, `nbf`/`iat` checked with a leeway, a maximum
+//!    lifetime), and checks that one of its roles is the admin role or lists the rule.
+//! 3. Allowed: the handler runs with [`Identity`] and [`Wfc`] in the extensions. Denied: 401 for
+//!    a missing or bad token (with `WWW-Authenticate`), 403 for a valid token whose roles lack
+//!    the rule, 500 for a misconfigured service; the body is
+//!    `{"status": …, "message": …}` and the token is never logged.
+//!
+//! # Features
+//!
+//! - `aws-lc-rs` (default) and `rust-crypto`: jsonwebtoken's crypto backend. With both on,
+//!   aws-lc-rs is used; the crate never depends on jsonwebtoken's process-wide default
+//!   provider, see [`crypto_provider`].
+//! - `axum` (default): [`Identity`] and [`Wfc`] as axum extractors.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod acl;
+mod claims;
+mod enforcer;
+mod error;
+#[cfg(feature = "axum")]
+mod extract;
+mod require;
+mod response;
+mod token;
+
+pub use acl::{AclMap, Decision, MAX_ACL_FILE_BYTES};
+pub use claims::{Claims, Identity, Wfc};
+pub use enforcer::{Enforcer, EnforcerBuilder, EnforcerService, TokenSource};
+pub use error::{AclError, AclProblem, Error, KeyError, TokenError};
+#[cfg(feature = "axum")]
+pub use extract::MissingRequireRule;
+pub use jsonwebtoken::Algorithm;
+pub use require::{RequireRule, RequireRuleLayer, RequireRuleService, ResponseFuture};
+pub use response::{Denial, DenyResponse, JsonDenyResponse};
+pub use token::{PublicKey, crypto_provider};

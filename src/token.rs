@@ -1,0 +1,451 @@
+//! Public keys (OpenSSH, PEM, JWK) and the verification of tokenleader tokens.
+//!
+//! ```
+//! use tokenleader_rbac::PublicKey;
+//!
+//! let line = "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQCpymNvah3I1GwYMonjZVL4kVw+nHeULmQj4VZS89gdeS/NVTzGt6SySV2xqaCahVOgg/G2XfN62e2jo1DX5ecvEnz6ca8H+JHe9Y/gGLR/SE6ry7vjWNR+44PwMZR/E/HfTTU5AWJ+ACjvkNVsZ44YaTcFFG+og9QfDMVhpZUSLnRh2oO224D8PDhfFJenkTqmg+Yx5KNLt1CY8i6B3iXRyTN10vsprFUrd1LW3O392FmEesjPFpdJrcepp94HvVion0Eg0S2QxcFILT+zqgJKGOrzdISuZcPWgUdfpFUDkxaL2PC1ohHCsLbI72Ypwr9M1xnyz/yIatx8HlTyE5z9 tokenleader@127.0.0.1";
+//! let key = PublicKey::from_openssh(line)?;
+//! assert_eq!(key.bits(), 2048);
+//! # Ok::<(), tokenleader_rbac::KeyError>(())
+//! ```
+//!
+//! Verification does not use `jsonwebtoken::decode` (its claim validation cannot read
+//! tokenleader's object `sub`): the header and claims are parsed here into typed structs, the
+//! signature is checked with jsonwebtoken's crypto provider, and `exp`, `nbf` and `iat` are
+//! checked here with a leeway and a maximum lifetime.
+
+use std::{fmt, path::Path, str::FromStr, time::Duration};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use jsonwebtoken::{Algorithm, AlgorithmFamily, DecodingKey};
+use serde::{Deserialize, Deserializer};
+
+use crate::claims::{Claims, RawClaims};
+use crate::error::{KeyError, TokenError};
+
+/// The jsonwebtoken crypto provider this crate verifies with.
+///
+/// The crate never relies on jsonwebtoken's process-wide default, so it works whichever of
+/// jsonwebtoken's backends the rest of a program turns on: with the `aws-lc-rs` feature it is
+/// aws-lc-rs, otherwise RustCrypto. Code that signs with jsonwebtoken itself in a program where
+/// both backends are on can install it: `tokenleader_rbac::crypto_provider().install_default()`.
+pub fn crypto_provider() -> &'static jsonwebtoken::crypto::CryptoProvider {
+    #[cfg(feature = "aws-lc-rs")]
+    {
+        &jsonwebtoken::crypto::aws_lc::DEFAULT_PROVIDER
+    }
+    #[cfg(all(feature = "rust-crypto", not(feature = "aws-lc-rs")))]
+    {
+        &jsonwebtoken::crypto::rust_crypto::DEFAULT_PROVIDER
+    }
+}
+
+#[cfg(not(any(feature = "aws-lc-rs", feature = "rust-crypto")))]
+compile_error!(
+    "tokenleader-rbac needs a crypto backend: enable the `aws-lc-rs` or `rust-crypto` feature"
+);
+
+const MIN_RSA_BITS: usize = 2048;
+const MAX_RSA_BITS: usize = 8192;
+
+/// An RSA public key that verifies tokens, with an optional key id (`kid`).
+///
+/// Every way of loading a key checks it the same way: RSA only, a modulus of 2048 to 8192 bits,
+/// an odd public exponent greater than 1.
+#[derive(Clone)]
+pub struct PublicKey {
+    kid: Option<String>,
+    algorithm: Option<Algorithm>,
+    bits: usize,
+    decoding_key: DecodingKey,
+}
+
+impl fmt::Debug for PublicKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PublicKey")
+            .field("kid", &self.kid)
+            .field("algorithm", &self.algorithm)
+            .field("bits", &self.bits)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PublicKey {
+    /// Loads the OpenSSH one-line form that tokenleader's `client_configs.yml` carries as
+    /// `tl_public_key`: `ssh-rsa AAAA… comment`.
+    ///
+    /// Refused: other key types, more than one key, and bytes after the key in its blob.
+    pub fn from_openssh(line: &str) -> Result<Self, KeyError> {
+        let openssh = |message: &str| KeyError::format("OpenSSH", message);
+        let mut lines = line.lines().map(str::trim).filter(|l| !l.is_empty());
+        let line = lines.next().ok_or_else(|| openssh("the input is empty"))?;
+        if lines.next().is_some() {
+            return Err(openssh("more than one line: give exactly one key"));
+        }
+        let mut words = line.split_ascii_whitespace();
+        let key_type = words.next().unwrap_or_default();
+        if key_type != "ssh-rsa" {
+            return Err(KeyError::NotRsa(key_type.chars().take(40).collect()));
+        }
+        let blob = words
+            .next()
+            .ok_or_else(|| openssh("no key data after `ssh-rsa`"))?;
+        // The comment is free text, but a second key type in it means two keys were pasted
+        // into one line, which is almost certainly a mistake.
+        if words.any(|w| w.starts_with("ssh-") || w.starts_with("ecdsa-") || w.starts_with("sk-")) {
+            return Err(openssh(
+                "more than one key on the line: give exactly one key",
+            ));
+        }
+        let blob = STANDARD
+            .decode(blob)
+            .map_err(|e| openssh(&format!("key data is not valid base64: {e}")))?;
+        let mut reader = SshReader(&blob);
+        let blob_type = reader
+            .string()
+            .ok_or_else(|| openssh("key data is truncated"))?;
+        if blob_type != b"ssh-rsa" {
+            return Err(openssh("key data does not hold an ssh-rsa key"));
+        }
+        let e = reader
+            .mpint()
+            .ok_or_else(|| openssh("key data is truncated"))?;
+        let n = reader
+            .mpint()
+            .ok_or_else(|| openssh("key data is truncated"))?;
+        if !reader.0.is_empty() {
+            return Err(openssh("trailing bytes after the key data"));
+        }
+        Self::from_rsa_components(n, e)
+    }
+
+    /// Loads a PEM public key: PKCS#1 (`BEGIN RSA PUBLIC KEY`) or SPKI (`BEGIN PUBLIC KEY`).
+    pub fn from_pem(pem: &[u8]) -> Result<Self, KeyError> {
+        let pem_error = |message: String| KeyError::format("PEM", message);
+        let blocks = pem::parse_many(pem).map_err(|e| pem_error(e.to_string()))?;
+        let block = match blocks.as_slice() {
+            [block] => block,
+            [] => return Err(pem_error("no PEM block found".into())),
+            _ => {
+                return Err(pem_error(
+                    "more than one PEM block: give exactly one key".into(),
+                ));
+            }
+        };
+        let pkcs1_der = match block.tag() {
+            "RSA PUBLIC KEY" => block.contents(),
+            "PUBLIC KEY" => {
+                let spki = spki::SubjectPublicKeyInfoRef::try_from(block.contents())
+                    .map_err(|e| pem_error(format!("not a valid SubjectPublicKeyInfo: {e}")))?;
+                if spki.algorithm.oid != pkcs1::ALGORITHM_OID {
+                    return Err(KeyError::NotRsa(spki.algorithm.oid.to_string()));
+                }
+                spki.subject_public_key
+                    .as_bytes()
+                    .ok_or_else(|| pem_error("public key bit string is not byte aligned".into()))?
+            }
+            other => {
+                return Err(pem_error(format!(
+                    "`BEGIN {other}` is not a public key: expected `BEGIN PUBLIC KEY` or `BEGIN RSA PUBLIC KEY`"
+                )));
+            }
+        };
+        let rsa = pkcs1::RsaPublicKeyRef::try_from(pkcs1_der)
+            .map_err(|e| pem_error(format!("not a valid PKCS#1 RSA public key: {e}")))?;
+        Self::from_rsa_components(rsa.modulus.as_bytes(), rsa.public_exponent.as_bytes())
+    }
+
+    /// Loads a key file: an OpenSSH line or a PEM block, told apart by their content.
+    pub fn from_file(path: impl AsRef<Path>) -> Result<Self, KeyError> {
+        let path = path.as_ref();
+        let bytes = std::fs::read(path).map_err(|source| KeyError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        if bytes.trim_ascii_start().starts_with(b"-----BEGIN") {
+            Self::from_pem(&bytes)
+        } else {
+            let text = std::str::from_utf8(&bytes)
+                .map_err(|_| KeyError::format("OpenSSH", "the file is not UTF-8 text"))?;
+            Self::from_openssh(text)
+        }
+    }
+
+    /// Loads one RSA JSON Web Key (`{"kty":"RSA","n":…,"e":…,"kid":…}`). Its `kid` and `alg`,
+    /// when present, are kept: `kid` selects the key, `alg` restricts it to that algorithm.
+    pub fn from_jwk(json: &str) -> Result<Self, KeyError> {
+        let jwk: Jwk = serde_json::from_str(json)
+            .map_err(|e| KeyError::format("JWK", format!("not a JSON Web Key: {e}")))?;
+        jwk.into_key()
+    }
+
+    /// Loads every RSA signing key of a JSON Web Key Set (`{"keys":[…]}`). Keys of other types
+    /// and encryption keys (`"use":"enc"`) are skipped; a set without any RSA signing key is an
+    /// error.
+    pub fn from_jwks(json: &str) -> Result<Vec<Self>, KeyError> {
+        #[derive(Deserialize)]
+        struct Jwks {
+            keys: Vec<Jwk>,
+        }
+        let set: Jwks = serde_json::from_str(json)
+            .map_err(|e| KeyError::format("JWK", format!("not a JSON Web Key Set: {e}")))?;
+        let keys = set
+            .keys
+            .into_iter()
+            .filter(|jwk| jwk.kty == "RSA" && jwk.key_use.as_deref() != Some("enc"))
+            .map(Jwk::into_key)
+            .collect::<Result<Vec<_>, _>>()?;
+        if keys.is_empty() {
+            return Err(KeyError::format(
+                "JWK",
+                "the key set holds no RSA signing key",
+            ));
+        }
+        Ok(keys)
+    }
+
+    /// Builds a key from its big-endian modulus and exponent, and checks it.
+    pub fn from_rsa_components(n: &[u8], e: &[u8]) -> Result<Self, KeyError> {
+        // Leading zero bytes (an OpenSSH mpint, a DER INTEGER) make aws-lc-rs refuse every
+        // signature, so the numbers are stored without them.
+        let n = strip_leading_zeros(n);
+        let e = strip_leading_zeros(e);
+        let bits = n
+            .first()
+            .map_or(0, |top| n.len() * 8 - top.leading_zeros() as usize);
+        if bits < MIN_RSA_BITS {
+            return Err(KeyError::TooSmall { bits });
+        }
+        if bits > MAX_RSA_BITS {
+            return Err(KeyError::TooLarge { bits });
+        }
+        let e_bits = e
+            .first()
+            .map_or(0, |top| e.len() * 8 - top.leading_zeros() as usize);
+        let odd = e.last().is_some_and(|low| low & 1 == 1);
+        if !odd || e_bits < 2 || e_bits > 33 {
+            return Err(KeyError::BadExponent);
+        }
+        Ok(PublicKey {
+            kid: None,
+            algorithm: None,
+            bits,
+            decoding_key: DecodingKey::from_rsa_raw_components(n, e),
+        })
+    }
+
+    /// Gives the key a key id: tokens whose header names this `kid` are checked with it.
+    pub fn with_kid(mut self, kid: impl Into<String>) -> Self {
+        self.kid = Some(kid.into());
+        self
+    }
+
+    /// The key id, if the key has one.
+    pub fn kid(&self) -> Option<&str> {
+        self.kid.as_deref()
+    }
+
+    /// The size of the modulus in bits.
+    pub fn bits(&self) -> usize {
+        self.bits
+    }
+}
+
+fn strip_leading_zeros(bytes: &[u8]) -> &[u8] {
+    let first = bytes.iter().position(|&b| b != 0).unwrap_or(bytes.len());
+    &bytes[first..]
+}
+
+/// Reads the SSH wire format (RFC 4251): length-prefixed strings and mpints.
+struct SshReader<'a>(&'a [u8]);
+
+impl<'a> SshReader<'a> {
+    fn string(&mut self) -> Option<&'a [u8]> {
+        let (len, rest) = self.0.split_first_chunk::<4>()?;
+        let len = usize::try_from(u32::from_be_bytes(*len)).ok()?;
+        if rest.len() < len {
+            return None;
+        }
+        let (value, rest) = rest.split_at(len);
+        self.0 = rest;
+        Some(value)
+    }
+
+    /// A non-negative mpint; a negative one (high bit set) is refused.
+    fn mpint(&mut self) -> Option<&'a [u8]> {
+        let value = self.string()?;
+        match value.first() {
+            Some(top) if top & 0x80 != 0 => None,
+            _ => Some(value),
+        }
+    }
+}
+
+/// The RSA members of a JSON Web Key.
+#[derive(Deserialize)]
+struct Jwk {
+    kty: String,
+    n: Option<String>,
+    e: Option<String>,
+    kid: Option<String>,
+    alg: Option<String>,
+    #[serde(rename = "use")]
+    key_use: Option<String>,
+}
+
+impl Jwk {
+    fn into_key(self) -> Result<PublicKey, KeyError> {
+        if self.kty != "RSA" {
+            return Err(KeyError::NotRsa(self.kty));
+        }
+        let member = |value: Option<String>, name: &str| -> Result<Vec<u8>, KeyError> {
+            let value = value.ok_or_else(|| KeyError::format("JWK", format!("no `{name}`")))?;
+            URL_SAFE_NO_PAD
+                .decode(value)
+                .map_err(|e| KeyError::format("JWK", format!("`{name}` is not base64url: {e}")))
+        };
+        let n = member(self.n, "n")?;
+        let e = member(self.e, "e")?;
+        let mut key = PublicKey::from_rsa_components(&n, &e)?;
+        key.kid = self.kid;
+        if let Some(alg) = self.alg {
+            let algorithm = Algorithm::from_str(&alg)
+                .ok()
+                .filter(|a| is_rsa(*a))
+                .ok_or_else(|| {
+                    KeyError::format("JWK", format!("`alg` {alg} is not an RSA algorithm"))
+                })?;
+            key.algorithm = Some(algorithm);
+        }
+        Ok(key)
+    }
+}
+
+pub(crate) fn is_rsa(algorithm: Algorithm) -> bool {
+    matches!(algorithm.family(), AlgorithmFamily::Rsa)
+}
+
+/// Settings of token verification, fixed when the `Enforcer` is built.
+#[derive(Debug, Clone)]
+pub(crate) struct TokenVerifier {
+    pub(crate) keys: Vec<PublicKey>,
+    pub(crate) algorithms: Vec<Algorithm>,
+    pub(crate) leeway: Duration,
+    pub(crate) max_lifetime: Duration,
+    pub(crate) max_token_bytes: usize,
+}
+
+#[derive(Deserialize)]
+struct JwsHeader {
+    alg: Option<String>,
+    kid: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    crit: bool,
+}
+
+/// True whenever the member is there, whatever its value (even `null`).
+fn present<'de, D: Deserializer<'de>>(deserializer: D) -> Result<bool, D::Error> {
+    serde::de::IgnoredAny::deserialize(deserializer).map(|_| true)
+}
+
+fn malformed(message: &str) -> TokenError {
+    TokenError::Malformed(message.to_owned())
+}
+
+impl TokenVerifier {
+    /// Verifies a compact JWS and returns its claims; `now` is seconds since the Unix epoch.
+    ///
+    /// Everything that can be refused without RSA work is refused before the signature check.
+    pub(crate) fn verify(&self, token: &str, now: u64) -> Result<Claims, TokenError> {
+        if token.len() > self.max_token_bytes {
+            return Err(TokenError::TooLong {
+                max: self.max_token_bytes,
+            });
+        }
+        let mut parts = token.split('.');
+        let (Some(header_b64), Some(payload_b64), Some(signature_b64), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(malformed("a token has exactly three dot-separated parts"));
+        };
+        if header_b64.is_empty() || payload_b64.is_empty() || signature_b64.is_empty() {
+            return Err(malformed("a part of the token is empty"));
+        }
+        let header_json = URL_SAFE_NO_PAD
+            .decode(header_b64)
+            .map_err(|_| malformed("header is not base64url without padding"))?;
+        let header: JwsHeader = serde_json::from_slice(&header_json).map_err(|e| {
+            TokenError::Malformed(format!("header is not a valid JSON object: {e}"))
+        })?;
+
+        let alg = header.alg.as_deref().unwrap_or("");
+        let algorithm = Algorithm::from_str(alg)
+            .ok()
+            .filter(|a| self.algorithms.contains(a))
+            .ok_or_else(|| TokenError::AlgorithmNotAllowed(alg.chars().take(16).collect()))?;
+        if header.crit {
+            return Err(TokenError::CriticalHeader);
+        }
+        let keys = self.keys.iter().filter(|key| match &header.kid {
+            Some(kid) => key.kid.as_deref() == Some(kid.as_str()),
+            None => true,
+        });
+        let keys: Vec<&PublicKey> = keys
+            .filter(|key| key.algorithm.is_none_or(|a| a == algorithm))
+            .collect();
+        if keys.is_empty() {
+            return Err(if header.kid.is_some() {
+                TokenError::UnknownKeyId
+            } else {
+                TokenError::AlgorithmNotAllowed(alg.to_owned())
+            });
+        }
+
+        let payload_json = URL_SAFE_NO_PAD
+            .decode(payload_b64)
+            .map_err(|_| malformed("payload is not base64url without padding"))?;
+        let raw = RawClaims::from_json(&payload_json)?;
+        let signature = URL_SAFE_NO_PAD
+            .decode(signature_b64)
+            .map_err(|_| malformed("signature is not base64url without padding"))?;
+
+        let signed = &token.as_bytes()[..header_b64.len() + 1 + payload_b64.len()];
+        let provider = crypto_provider();
+        let verified = keys.iter().any(|key| {
+            (provider.verifier_factory)(&algorithm, &key.decoding_key)
+                .is_ok_and(|verifier| verifier.verify(signed, &signature).is_ok())
+        });
+        if !verified {
+            return Err(TokenError::BadSignature);
+        }
+
+        self.check_times(&raw, now)?;
+        raw.into_claims()
+    }
+
+    fn check_times(&self, raw: &RawClaims, now: u64) -> Result<(), TokenError> {
+        let leeway = self.leeway.as_secs();
+        let max_lifetime = self.max_lifetime.as_secs();
+        let exp = raw.exp.ok_or(TokenError::MissingExpiry)?;
+        if now > exp.saturating_add(leeway) {
+            return Err(TokenError::Expired);
+        }
+        if raw.nbf.is_some_and(|nbf| nbf > now.saturating_add(leeway)) {
+            return Err(TokenError::NotYetValid);
+        }
+        if raw.iat.is_some_and(|iat| iat > now.saturating_add(leeway)) {
+            return Err(TokenError::IssuedInFuture);
+        }
+        let too_long = exp > now.saturating_add(max_lifetime).saturating_add(leeway)
+            || raw
+                .iat
+                .is_some_and(|iat| exp.saturating_sub(iat) > max_lifetime);
+        if too_long {
+            return Err(TokenError::LifetimeTooLong {
+                max_secs: max_lifetime,
+            });
+        }
+        Ok(())
+    }
+}
