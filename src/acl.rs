@@ -25,7 +25,7 @@ use std::path::Path;
 use serde::Deserialize;
 use serde_saphyr::Spanned;
 
-use crate::error::{AclError, AclOrigin, AclProblem};
+use crate::error::{AclError, AclOrigin, AclProblem, yaml_error};
 
 /// ACL files larger than this are refused: a real map is a few kilobytes.
 pub const MAX_ACL_FILE_BYTES: u64 = 1024 * 1024;
@@ -100,8 +100,8 @@ impl AclMap {
             return Err(error(None, problem));
         }
         let entries: Option<Vec<RoleEntry>> = serde_saphyr::from_str(yaml).map_err(|e| {
-            let line = e.location().map(|l| l.line());
-            error(line, AclProblem::Invalid(e.without_snippet().to_string()))
+            let (line, message) = yaml_error(&e);
+            error(line, AclProblem::Invalid(message))
         })?;
         let entries = entries.unwrap_or_default();
         if entries.is_empty() {

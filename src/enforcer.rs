@@ -32,7 +32,7 @@ use tower_service::Service;
 
 use crate::acl::{AclMap, Decision};
 use crate::claims::Claims;
-use crate::error::{Error, TokenError};
+use crate::error::{Error, TokenError, yaml_error};
 use crate::require::RequireRuleLayer;
 use crate::response::{Denial, DenyResponse, JsonDenyResponse};
 use crate::token::{PublicKey, TokenVerifier, is_rsa};
@@ -504,13 +504,9 @@ fn read_client_config(path: &Path) -> Result<PublicKey, Error> {
         message,
     };
     let text = std::fs::read_to_string(path).map_err(|e| error(format!("cannot read: {e}")))?;
-    let config: ClientConfig = serde_saphyr::from_str(&text).map_err(|e| {
-        let line = e.location().map(|l| format!("line {}: ", l.line()));
-        error(format!(
-            "{}{}",
-            line.unwrap_or_default(),
-            e.without_snippet()
-        ))
+    let config: ClientConfig = serde_saphyr::from_str(&text).map_err(|e| match yaml_error(&e) {
+        (Some(line), message) => error(format!("line {line}: {message}")),
+        (None, message) => error(message),
     })?;
     let line = config
         .tl_public_key

@@ -226,3 +226,17 @@ pub enum TokenError {
     #[error("server clock is before the Unix epoch")]
     Clock,
 }
+
+/// The line of a YAML error and its message without the location that serde-saphyr appends
+/// (the callers put the line in front).
+pub(crate) fn yaml_error(error: &serde_saphyr::Error) -> (Option<u64>, String) {
+    let location = error.location();
+    let mut message = error.without_snippet().to_string();
+    if let Some(l) = location {
+        let suffix = format!(" at line {}, column {}", l.line(), l.column());
+        if message.ends_with(&suffix) {
+            message.truncate(message.len() - suffix.len());
+        }
+    }
+    (location.map(|l| l.line()), message)
+}
