@@ -224,7 +224,7 @@ impl PublicKey {
             .first()
             .map_or(0, |top| e.len() * 8 - top.leading_zeros() as usize);
         let odd = e.last().is_some_and(|low| low & 1 == 1);
-        if !odd || e_bits < 2 || e_bits > 33 {
+        if !odd || !(2..=33).contains(&e_bits) {
             return Err(KeyError::BadExponent);
         }
         Ok(PublicKey {

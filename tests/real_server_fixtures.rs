@@ -251,3 +251,19 @@ fn client_config_without_a_key_is_refused() {
     assert!(error.contains("no `tl_public_key`"), "{error}");
     assert!(error.contains("client_configs.yml"), "{error}");
 }
+
+#[test]
+fn verification_needs_no_process_wide_crypto_provider() {
+    // Nothing in this test binary installs jsonwebtoken's default provider, and under
+    // `--all-features` both of its backends are on: jsonwebtoken's own `decode` or
+    // `crypto::verify` would panic here. The crate picks its provider itself.
+    let enforcer = fixture_builder().build().unwrap();
+    assert_eq!(
+        enforcer
+            .verify(&fixture_token("token_admin"))
+            .unwrap()
+            .identity
+            .username,
+        "admin"
+    );
+}

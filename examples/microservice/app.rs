@@ -1,0 +1,132 @@
+//! The example microservice's routes: each requires a rule of `role_to_acl_map.example.yml`,
+//! and `/entries` filters its data by the caller's work function context.
+
+use std::sync::{Arc, Mutex};
+
+use axum::{
+    Json, Router,
+    extract::State,
+    http::{HeaderName, StatusCode, header},
+    routing::{get, post},
+};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use tokenleader_rbac::{Enforcer, Identity, RequireRule, Wfc};
+use tower::ServiceBuilder;
+use tower_http::{
+    sensitive_headers::SetSensitiveRequestHeadersLayer,
+    trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer},
+};
+use tracing::Level;
+
+use crate::issuer::{self, DemoIssuer};
+
+/// The ACL map the example runs with unless `--acl-file` names another.
+pub const EXAMPLE_ACL: &str = include_str!("../../role_to_acl_map.example.yml");
+
+#[derive(Clone, Serialize, Deserialize)]
+pub struct Entry {
+    pub org: String,
+    pub title: String,
+}
+
+type Entries = Arc<Mutex<Vec<Entry>>>;
+
+fn demo_entries() -> Entries {
+    let entry = |org: &str, title: &str| Entry {
+        org: org.into(),
+        title: title.into(),
+    };
+    Arc::new(Mutex::new(vec![
+        entry("org1", "org1 budget 2026"),
+        entry("org1", "org1 hiring plan"),
+        entry("org2", "org2 supplier list"),
+        entry("org3", "org3 audit notes"),
+    ]))
+}
+
+/// `GET /entries` (rule `micros1.entries.list`): the entries of the caller's org only.
+async fn list_entries(State(entries): State<Entries>, who: Identity, wfc: Wfc) -> Json<Value> {
+    let entries = entries.lock().map(|e| e.clone()).unwrap_or_default();
+    let visible: Vec<Entry> = entries.into_iter().filter(|e| e.org == wfc.org).collect();
+    Json(json!({"user": who.username, "org": wfc.org, "entries": visible}))
+}
+
+#[derive(Deserialize)]
+struct NewEntry {
+    title: String,
+}
+
+/// `POST /entries` (rule `micros1.entries.create`): the new entry belongs to the caller's org.
+async fn create_entry(
+    State(entries): State<Entries>,
+    wfc: Wfc,
+    Json(new): Json<NewEntry>,
+) -> (StatusCode, Json<Entry>) {
+    let entry = Entry {
+        org: wfc.org,
+        title: new.title,
+    };
+    if let Ok(mut entries) = entries.lock() {
+        entries.push(entry.clone());
+    }
+    (StatusCode::CREATED, Json(entry))
+}
+
+/// `GET /whoami` (rule `micros1.whoami`).
+async fn whoami(who: Identity, wfc: Wfc) -> Json<Value> {
+    Json(json!({
+        "id": who.id, "username": who.username, "email": who.email, "roles": who.roles,
+        "wfc": {"id": wfc.id, "name": wfc.name, "org": wfc.org, "orgunit": wfc.orgunit, "department": wfc.department},
+    }))
+}
+
+/// `GET /admin/users` (rule `micros1.users.list`, which no role lists: admins only).
+async fn list_users(who: Identity) -> Json<Value> {
+    Json(json!({"requested_by": who.username, "users": ["user1", "user2", "user3", "admin"]}))
+}
+
+/// The whole service. With `issuer`, it also answers `POST /token/gettoken` for demo users.
+pub fn router(enforcer: Enforcer, issuer: Option<DemoIssuer>) -> Router {
+    let mut app = Router::new()
+        .route(
+            "/entries",
+            get(list_entries)
+                .route_layer(RequireRule("micros1.entries.list"))
+                .merge(post(create_entry).route_layer(RequireRule("micros1.entries.create"))),
+        )
+        .route(
+            "/whoami",
+            get(whoami).route_layer(RequireRule("micros1.whoami")),
+        )
+        .route(
+            "/admin/users",
+            get(list_users).route_layer(RequireRule("micros1.users.list")),
+        )
+        .with_state(demo_entries())
+        .route("/health", get(|| async { "ok" }));
+    if let Some(issuer) = issuer {
+        app = app.route(
+            "/token/gettoken",
+            post(issuer::get_token).with_state(issuer),
+        );
+    }
+    app.layer(
+        ServiceBuilder::new()
+            // Outermost, so that the trace below shows these headers as `Sensitive`.
+            .layer(SetSensitiveRequestHeadersLayer::new([
+                header::AUTHORIZATION,
+                HeaderName::from_static("x-auth-token"),
+            ]))
+            .layer(
+                TraceLayer::new_for_http()
+                    .make_span_with(
+                        DefaultMakeSpan::new()
+                            .level(Level::INFO)
+                            .include_headers(true),
+                    )
+                    .on_response(DefaultOnResponse::new().level(Level::INFO)),
+            )
+            .layer(enforcer),
+    )
+}

@@ -1,0 +1,99 @@
+//! An example microservice guarded by tokenleader-rbac.
+//!
+//! ```text
+//! cargo run --example microservice                      # demo keys, demo token issuer, example ACL
+//! cargo run --example microservice -- --public-key /etc/tokenleader/id_rsa.pub \
+//!     --acl-file /etc/tokenleader/role_to_acl_map.yml --port 8080
+//! ```
+//!
+//! With its embedded defaults it verifies tokens with the DEMO-ONLY key pair of
+//! `examples/demo/` and issues them itself at `POST /token/gettoken` for the demo users
+//! (user1/user1 role1, user2/user2 role1+role2, user3/user3 role2, admin/admin admin).
+//! Given `--public-key`, it verifies the tokens of a real tokenleader server instead, and
+//! issues none.
+
+mod app;
+mod issuer;
+
+use std::path::PathBuf;
+
+use clap::Parser;
+use tokenleader_rbac::{AclMap, Enforcer, PublicKey};
+use tracing_subscriber::EnvFilter;
+
+#[derive(Parser)]
+#[command(about = "Example microservice guarded by tokenleader-rbac")]
+struct Args {
+    /// Port on 127.0.0.1.
+    #[arg(long, env = "PORT", default_value_t = 5003)]
+    port: u16,
+    /// The tokenleader server's public key (ssh-rsa line or PEM). Default: the demo key, and
+    /// the demo token issuer.
+    #[arg(long, env = "TL_PUBLIC_KEY_FILE")]
+    public_key: Option<PathBuf>,
+    /// The ACL file. Default: the embedded role_to_acl_map.example.yml.
+    #[arg(long, env = "TL_ACL_FILE")]
+    acl_file: Option<PathBuf>,
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| EnvFilter::new("info,tokenleader_rbac=debug")),
+        )
+        .init();
+    let args = Args::parse();
+
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", args.port)).await?;
+    let base_url = format!("http://{}", listener.local_addr()?);
+
+    let key = match &args.public_key {
+        Some(path) => PublicKey::from_file(path)?,
+        None => PublicKey::from_pem(issuer::DEMO_PUBLIC_KEY.as_bytes())?,
+    };
+    let builder = Enforcer::builder().public_key(key);
+    let enforcer = match &args.acl_file {
+        Some(path) => builder.acl_file(path),
+        None => builder.acl(AclMap::from_yaml_str(app::EXAMPLE_ACL)?),
+    }
+    .build()?;
+    let issuer = match args.public_key {
+        Some(_) => None,
+        None => Some(issuer::DemoIssuer::new(base_url.clone())?),
+    };
+    let demo = issuer.is_some();
+
+    print_walkthrough(&base_url, demo);
+    axum::serve(listener, app::router(enforcer, issuer)).await?;
+    Ok(())
+}
+
+fn print_walkthrough(base: &str, demo: bool) {
+    println!("tokenleader-rbac example microservice listening on {base}");
+    if demo {
+        println!("DEMO MODE: tokens are signed with the demo-only key in examples/demo/\n");
+        println!("# get a token (user1/user1 has role1; also user2, user3, admin)");
+        println!(
+            "TOKEN=$(curl -s -X POST {base}/token/gettoken -H 'Content-Type: application/json' \
+             -d '{{\"username\":\"user1\",\"password\":\"user1\"}}' \
+             | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"auth_token\"])')"
+        );
+    } else {
+        println!("\n# get a token from your tokenleader server, then:");
+        println!("TOKEN=...");
+    }
+    println!("\n# allowed: role1 lists micros1.entries.list; only org1's entries come back");
+    println!("curl -i {base}/entries -H \"X-Auth-Token: $TOKEN\"");
+    println!("# allowed: create an entry in your org (role1 lists micros1.entries.create)");
+    println!(
+        "curl -i -X POST {base}/entries -H \"X-Auth-Token: $TOKEN\" -H 'Content-Type: application/json' -d '{{\"title\":\"new\"}}'"
+    );
+    println!("# who am I, as the token says");
+    println!("curl -i {base}/whoami -H \"Authorization: Bearer $TOKEN\"");
+    println!("# 403: no role lists micros1.users.list (admin/admin gets 200)");
+    println!("curl -i {base}/admin/users -H \"X-Auth-Token: $TOKEN\"");
+    println!("# 401: no token");
+    println!("curl -i {base}/entries\n");
+}
