@@ -76,18 +76,34 @@ impl AclMap {
     /// Reads, parses and validates an ACL file. Errors name the file and the line.
     pub fn from_file(path: impl AsRef<Path>) -> Result<Self, AclError> {
         let path = path.as_ref();
-        let origin = AclOrigin::File(path.to_owned());
-        let read_error = |e| AclError::new(origin.clone(), None, AclProblem::Read(e));
+        let read_error =
+            |e| AclError::new(AclOrigin::File(path.to_owned()), None, AclProblem::Read(e));
         let size = std::fs::metadata(path).map_err(read_error)?.len();
         if size > MAX_ACL_FILE_BYTES {
             let problem = AclProblem::TooLarge {
                 size,
                 max: MAX_ACL_FILE_BYTES,
             };
-            return Err(AclError::new(origin, None, problem));
+            return Err(AclError::new(
+                AclOrigin::File(path.to_owned()),
+                None,
+                problem,
+            ));
         }
-        let text = std::fs::read_to_string(path).map_err(read_error)?;
-        Self::parse(&text, origin)
+        let bytes = std::fs::read(path).map_err(read_error)?;
+        Self::from_file_bytes(path, &bytes)
+    }
+
+    /// Parses the content of the ACL file at `path`.
+    pub(crate) fn from_file_bytes(path: &Path, bytes: &[u8]) -> Result<Self, AclError> {
+        let origin = AclOrigin::File(path.to_owned());
+        match std::str::from_utf8(bytes) {
+            Ok(text) => Self::parse(text, origin),
+            Err(e) => {
+                let problem = AclProblem::Invalid(format!("not UTF-8 text: {e}"));
+                Err(AclError::new(origin, None, problem))
+            }
+        }
     }
 
     fn parse(yaml: &str, origin: AclOrigin) -> Result<Self, AclError> {

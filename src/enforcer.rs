@@ -22,7 +22,6 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use arc_swap::ArcSwap;
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, Request, Response};
 use jsonwebtoken::Algorithm;
@@ -36,6 +35,10 @@ use crate::error::{Error, TokenError, yaml_error};
 use crate::require::RequireRuleLayer;
 use crate::response::{Denial, DenyResponse, JsonDenyResponse};
 use crate::token::{PublicKey, TokenVerifier, is_rsa};
+use crate::watch::{
+    AclStatus, KeyStatus, ReloadCallback, ReloadConfig, ReloadEvent, Reloadables, WatchGuard,
+    spawn_watcher,
+};
 
 /// Where the enforcer looks for the token. All sources that carry a token must carry the same
 /// one; a header sent twice is refused.
@@ -64,24 +67,27 @@ pub struct Enforcer {
 
 struct Inner {
     verifier: TokenVerifier,
-    acl: ArcSwap<AclMap>,
+    reloadables: Arc<Reloadables>,
     admin_role: Option<Box<str>>,
     token_sources: Vec<TokenSource>,
     clock: Box<dyn Fn() -> SystemTime + Send + Sync>,
     deny_response: Box<dyn DenyResponse>,
+    /// Keeps the file watcher alive; dropped with the last clone, which stops its thread.
+    watch: Option<WatchGuard>,
 }
 
 impl fmt::Debug for Enforcer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let inner = &self.inner;
         f.debug_struct("Enforcer")
-            .field("keys", &inner.verifier.keys)
+            .field("keys", &inner.reloadables.keys.load())
             .field("algorithms", &inner.verifier.algorithms)
             .field("leeway", &inner.verifier.leeway)
             .field("max_lifetime", &inner.verifier.max_lifetime)
             .field("admin_role", &inner.admin_role)
             .field("token_sources", &inner.token_sources)
-            .field("acl_roles", &inner.acl.load().role_count())
+            .field("acl_roles", &inner.reloadables.acl.load().role_count())
+            .field("watching", &inner.watch.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -113,7 +119,8 @@ impl Enforcer {
             .duration_since(UNIX_EPOCH)
             .map_err(|_| TokenError::Clock)?
             .as_secs();
-        self.inner.verifier.verify(token, now)
+        let keys = self.inner.reloadables.keys.load();
+        self.inner.verifier.verify(&keys, token, now)
     }
 
     /// The whole decision for one request: finds the token in `headers`, verifies it, and
@@ -129,13 +136,8 @@ impl Enforcer {
                 return Err(Denial::Unauthenticated(error));
             }
         };
-        let acl = self.inner.acl.load();
         let user = claims.identity.username.as_str();
-        match acl.decide(
-            &claims.identity.roles,
-            rule,
-            self.inner.admin_role.as_deref(),
-        ) {
+        match self.decide(&claims.identity.roles, rule) {
             Decision::Admin { role } => {
                 tracing::debug!(rule, user, outcome = "allowed", reason = "admin role", role);
             }
@@ -171,15 +173,41 @@ impl Enforcer {
         self.inner.deny_response.respond(denial)
     }
 
+    /// Decides with the ACL map in force whether `roles` may use `rule` (the admin role
+    /// included). Lock free: one atomic load of the current map.
+    pub fn decide<'r>(&self, roles: &'r [String], rule: &str) -> Decision<'r> {
+        let acl = self.inner.reloadables.acl.load();
+        acl.decide(roles, rule, self.inner.admin_role.as_deref())
+    }
+
     /// The ACL map in force now.
     pub fn acl(&self) -> Arc<AclMap> {
-        self.inner.acl.load_full()
+        self.inner.reloadables.acl.load_full()
     }
 
     /// Replaces the ACL map whole. Requests in flight finish with the map they started with;
-    /// no request ever sees a mix of the two.
+    /// no request ever sees a mix of the two. A later change of the ACL file, if one is
+    /// watched, replaces it again.
     pub fn set_acl(&self, map: AclMap) {
-        self.inner.acl.store(Arc::new(map));
+        self.inner.reloadables.set_acl(map);
+    }
+
+    /// Re-reads the ACL file and the key files now, and swaps in those that changed and
+    /// validate; a refused file leaves its previous version in force. Returns the first
+    /// refusal. It blocks for a few tens of milliseconds (the file must read the same twice):
+    /// from async code, call it through `spawn_blocking`.
+    pub fn reload(&self) -> Result<(), Arc<Error>> {
+        self.inner.reloadables.reload()
+    }
+
+    /// The ACL map in force and how its last reload went.
+    pub fn acl_status(&self) -> AclStatus {
+        self.inner.reloadables.acl_status()
+    }
+
+    /// The keys in force and how their last reload went.
+    pub fn key_status(&self) -> KeyStatus {
+        self.inner.reloadables.key_status()
     }
 }
 
@@ -276,17 +304,14 @@ where
     }
 }
 
-enum AclSource {
-    File(PathBuf),
-    Map(AclMap),
-}
-
 /// Builds an [`Enforcer`]. Defaults: RS512 only, leeway 30 s, maximum lifetime 24 h, tokens
 /// up to 8 KiB, admin role `admin`, tokens from `X-Auth-Token` or `Authorization: Bearer`,
 /// the system clock, [`JsonDenyResponse`].
 pub struct EnforcerBuilder {
     keys: Vec<PublicKey>,
-    acl: Option<AclSource>,
+    key_files: Vec<PathBuf>,
+    acl_file: Option<PathBuf>,
+    acl: Option<AclMap>,
     client_config: Option<PathBuf>,
     admin_role: Option<String>,
     algorithms: Vec<Algorithm>,
@@ -296,12 +321,17 @@ pub struct EnforcerBuilder {
     token_sources: Vec<TokenSource>,
     clock: Box<dyn Fn() -> SystemTime + Send + Sync>,
     deny_response: Box<dyn DenyResponse>,
+    watch: bool,
+    poll_interval: Duration,
+    on_reload: Option<ReloadCallback>,
 }
 
 impl Default for EnforcerBuilder {
     fn default() -> Self {
         EnforcerBuilder {
             keys: Vec::new(),
+            key_files: Vec::new(),
+            acl_file: None,
             acl: None,
             client_config: None,
             admin_role: Some("admin".to_owned()),
@@ -312,6 +342,9 @@ impl Default for EnforcerBuilder {
             token_sources: vec![TokenSource::XAuthToken, TokenSource::AuthorizationBearer],
             clock: Box::new(SystemTime::now),
             deny_response: Box::new(JsonDenyResponse),
+            watch: true,
+            poll_interval: Duration::from_secs(10),
+            on_reload: None,
         }
     }
 }
@@ -320,6 +353,8 @@ impl fmt::Debug for EnforcerBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("EnforcerBuilder")
             .field("keys", &self.keys)
+            .field("key_files", &self.key_files)
+            .field("acl_file", &self.acl_file)
             .field("client_config", &self.client_config)
             .field("admin_role", &self.admin_role)
             .field("algorithms", &self.algorithms)
@@ -327,6 +362,8 @@ impl fmt::Debug for EnforcerBuilder {
             .field("max_lifetime", &self.max_lifetime)
             .field("max_token_bytes", &self.max_token_bytes)
             .field("token_sources", &self.token_sources)
+            .field("watch", &self.watch)
+            .field("poll_interval", &self.poll_interval)
             .finish_non_exhaustive()
     }
 }
@@ -345,15 +382,49 @@ impl EnforcerBuilder {
         self
     }
 
-    /// The ACL file (`role_to_acl_map.yml`); read and validated by [`build`](Self::build).
+    /// Adds a key file (an OpenSSH `ssh-rsa` line or a PEM public key), read by
+    /// [`build`](Self::build) and then watched: a rotated key replaces the old one.
+    pub fn public_key_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.key_files.push(path.into());
+        self
+    }
+
+    /// The ACL file (`role_to_acl_map.yml`): read and validated by [`build`](Self::build),
+    /// then watched and hot-reloaded (see [`watch`](Self::watch)).
     pub fn acl_file(mut self, path: impl Into<PathBuf>) -> Self {
-        self.acl = Some(AclSource::File(path.into()));
+        self.acl_file = Some(path.into());
+        self.acl = None;
         self
     }
 
     /// An ACL map already loaded (instead of [`acl_file`](Self::acl_file)).
     pub fn acl(mut self, map: AclMap) -> Self {
-        self.acl = Some(AclSource::Map(map));
+        self.acl = Some(map);
+        self.acl_file = None;
+        self
+    }
+
+    /// Whether files given by path are watched and hot-reloaded (default `true`). Without
+    /// watching, [`Enforcer::reload`] still reloads them on demand.
+    pub fn watch(mut self, watch: bool) -> Self {
+        self.watch = watch;
+        self
+    }
+
+    /// How often the watcher re-checks the files even without events (default 10 s), for
+    /// file systems whose events do not arrive.
+    pub fn poll_interval(mut self, interval: Duration) -> Self {
+        self.poll_interval = interval;
+        self
+    }
+
+    /// Called after every reload that applied or refused a changed file, on the thread that
+    /// reloaded.
+    pub fn on_reload(
+        mut self,
+        callback: impl Fn(&ReloadEvent<'_>) + Send + Sync + 'static,
+    ) -> Self {
+        self.on_reload = Some(Box::new(callback));
         self
     }
 
@@ -421,12 +492,12 @@ impl EnforcerBuilder {
     pub fn build(mut self) -> Result<Enforcer, Error> {
         if let Some(path) = self.client_config.take() {
             self.keys.push(read_client_config(&path)?);
-            if self.acl.is_none() {
+            if self.acl.is_none() && self.acl_file.is_none() {
                 let folder = path.parent().unwrap_or(Path::new("."));
-                self.acl = Some(AclSource::File(folder.join("role_to_acl_map.yml")));
+                self.acl_file = Some(folder.join("role_to_acl_map.yml"));
             }
         }
-        if self.keys.is_empty() {
+        if self.keys.is_empty() && self.key_files.is_empty() {
             return Err(Error::Config(
                 "no public key: call `.public_key(..)` with the tokenleader server's key".into(),
             ));
@@ -459,35 +530,43 @@ impl EnforcerBuilder {
                 "no token source: every request would be refused".into(),
             ));
         }
-        let acl = match self.acl {
-            Some(AclSource::File(path)) => AclMap::from_file(path)?,
-            Some(AclSource::Map(map)) => map,
-            None => {
-                return Err(Error::Config(
-                    "no ACL map: call `.acl_file(path)` or `.acl(map)`".into(),
-                ));
-            }
+        if self.poll_interval.is_zero() {
+            return Err(Error::Config(
+                "the poll interval must be longer than zero".into(),
+            ));
+        }
+        let reload_config = ReloadConfig {
+            acl_file: self.acl_file,
+            key_files: self.key_files,
+            on_reload: self.on_reload,
         };
+        let reloadables = Arc::new(Reloadables::load(reload_config, self.keys, self.acl)?);
+        let watch = match self.watch && reloadables.has_files() {
+            true => Some(spawn_watcher(&reloadables, self.poll_interval)?),
+            false => None,
+        };
+        let acl = reloadables.acl_status();
         tracing::info!(
-            keys = self.keys.len(),
-            roles = acl.role_count(),
-            grants = acl.grant_count(),
+            keys = reloadables.key_status().keys,
+            roles = acl.roles,
+            grants = acl.grants,
+            watching = watch.is_some(),
             "tokenleader enforcer ready"
         );
         Ok(Enforcer {
             inner: Arc::new(Inner {
                 verifier: TokenVerifier {
-                    keys: self.keys,
                     algorithms: self.algorithms,
                     leeway: self.leeway,
                     max_lifetime: self.max_lifetime,
                     max_token_bytes: self.max_token_bytes,
                 },
-                acl: ArcSwap::from_pointee(acl),
+                reloadables,
                 admin_role: self.admin_role.map(String::into_boxed_str),
                 token_sources: self.token_sources,
                 clock: self.clock,
                 deny_response: self.deny_response,
+                watch,
             }),
         })
     }

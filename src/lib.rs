@@ -76,6 +76,7 @@ mod extract;
 mod require;
 mod response;
 mod token;
+mod watch;
 
 pub use acl::{AclMap, Decision, MAX_ACL_FILE_BYTES};
 pub use claims::{Claims, Identity, Wfc};
@@ -87,3 +88,4 @@ pub use jsonwebtoken::Algorithm;
 pub use require::{RequireRule, RequireRuleLayer, RequireRuleService, ResponseFuture};
 pub use response::{Denial, DenyResponse, JsonDenyResponse};
 pub use token::{PublicKey, crypto_provider};
+pub use watch::{AclStatus, KeyStatus, ReloadEvent, Reloadable};

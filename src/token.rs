@@ -163,10 +163,15 @@ impl PublicKey {
             path: path.to_owned(),
             source,
         })?;
+        Self::from_file_bytes(&bytes)
+    }
+
+    /// Parses the content of a key file: PEM when it starts with `-----BEGIN`, else OpenSSH.
+    pub(crate) fn from_file_bytes(bytes: &[u8]) -> Result<Self, KeyError> {
         if bytes.trim_ascii_start().starts_with(b"-----BEGIN") {
-            Self::from_pem(&bytes)
+            Self::from_pem(bytes)
         } else {
-            let text = std::str::from_utf8(&bytes)
+            let text = std::str::from_utf8(bytes)
                 .map_err(|_| KeyError::format("OpenSSH", "the file is not UTF-8 text"))?;
             Self::from_openssh(text)
         }
@@ -329,7 +334,6 @@ pub(crate) fn is_rsa(algorithm: Algorithm) -> bool {
 /// Settings of token verification, fixed when the `Enforcer` is built.
 #[derive(Debug, Clone)]
 pub(crate) struct TokenVerifier {
-    pub(crate) keys: Vec<PublicKey>,
     pub(crate) algorithms: Vec<Algorithm>,
     pub(crate) leeway: Duration,
     pub(crate) max_lifetime: Duration,
@@ -357,7 +361,12 @@ impl TokenVerifier {
     /// Verifies a compact JWS and returns its claims; `now` is seconds since the Unix epoch.
     ///
     /// Everything that can be refused without RSA work is refused before the signature check.
-    pub(crate) fn verify(&self, token: &str, now: u64) -> Result<Claims, TokenError> {
+    pub(crate) fn verify(
+        &self,
+        keys: &[PublicKey],
+        token: &str,
+        now: u64,
+    ) -> Result<Claims, TokenError> {
         if token.len() > self.max_token_bytes {
             return Err(TokenError::TooLong {
                 max: self.max_token_bytes,
@@ -387,7 +396,7 @@ impl TokenVerifier {
         if header.crit {
             return Err(TokenError::CriticalHeader);
         }
-        let keys = self.keys.iter().filter(|key| match &header.kid {
+        let keys = keys.iter().filter(|key| match &header.kid {
             Some(kid) => key.kid.as_deref() == Some(kid.as_str()),
             None => true,
         });
