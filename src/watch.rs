@@ -474,7 +474,7 @@ pub(crate) fn spawn_watcher(
     }
     let target = Arc::downgrade(reloadables);
     std::thread::Builder::new()
-        .name("tokenleader-rbac-watch".into())
+        .name("tl-rbac-watch".into())
         .spawn(move || watch_loop(&events, &target, poll_interval))
         .map_err(|e| Error::Config(format!("cannot start the watcher thread: {e}")))?;
     Ok(WatchGuard {
