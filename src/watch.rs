@@ -11,7 +11,7 @@
 //! // Later, from an admin endpoint or a SIGHUP handler (it blocks briefly: use spawn_blocking):
 //! enforcer.reload()?;
 //! println!("ACL generation {}", enforcer.acl_status().generation);
-//! # Ok::<(), tokenleader_rbac::Error>(())
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
 //! A watcher thread (no async runtime needed) watches the *folders* of the files, so it sees
@@ -295,14 +295,7 @@ impl Reloadables {
                 Ok(())
             }
             Err(error) => {
-                tracing::error!(%error, "ACL reload refused, the previous map stays in force");
-                let error = Arc::new(error);
-                state.acl_status.last_error = Some(error.clone());
-                self.tell(&ReloadEvent::Refused {
-                    what: Reloadable::Acl,
-                    error: &error,
-                });
-                Err(error)
+                Err(self.refuse(&mut state.acl_status.last_error, Reloadable::Acl, error))
             }
         }
     }
@@ -349,16 +342,33 @@ impl Reloadables {
                 Ok(())
             }
             Err(error) => {
-                tracing::error!(%error, "key reload refused, the previous keys stay in force");
-                let error = Arc::new(error);
-                state.key_status.last_error = Some(error.clone());
-                self.tell(&ReloadEvent::Refused {
-                    what: Reloadable::Keys,
-                    error: &error,
-                });
-                Err(error)
+                Err(self.refuse(&mut state.key_status.last_error, Reloadable::Keys, error))
             }
         }
+    }
+
+    /// Records a refusal. The same refusal again (a bad file the periodic check reads once
+    /// more) is not logged or told again.
+    fn refuse(
+        &self,
+        last_error: &mut Option<Arc<Error>>,
+        what: Reloadable,
+        error: Error,
+    ) -> Arc<Error> {
+        if let Some(previous) = last_error
+            .as_ref()
+            .filter(|p| p.to_string() == error.to_string())
+        {
+            return previous.clone();
+        }
+        tracing::error!(%error, "{what:?} reload refused, the previous version stays in force");
+        let error = Arc::new(error);
+        *last_error = Some(error.clone());
+        self.tell(&ReloadEvent::Refused {
+            what,
+            error: &error,
+        });
+        error
     }
 
     fn tell(&self, event: &ReloadEvent<'_>) {

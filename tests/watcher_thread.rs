@@ -19,6 +19,20 @@ fn watcher_threads() -> usize {
         .count()
 }
 
+/// Polls until `count` threads are named like the watcher, within a bound.
+fn wait_for_watcher_threads(count: usize) {
+    let start = Instant::now();
+    // A new thread names itself once it runs, so it may not show at once.
+    while watcher_threads() != count {
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "expected {count} watcher threads, see {}",
+            watcher_threads()
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
 #[test]
 fn dropping_every_enforcer_stops_the_watcher_thread() {
     let dir = tempfile::tempdir().unwrap();
@@ -32,20 +46,14 @@ fn dropping_every_enforcer_stops_the_watcher_thread() {
         .build()
         .unwrap();
     let clone = enforcer.clone();
-    assert_eq!(watcher_threads(), 1);
+    wait_for_watcher_threads(1);
     drop(enforcer);
     std::thread::sleep(Duration::from_millis(100));
     assert_eq!(watcher_threads(), 1, "a clone is still alive");
 
     drop(clone);
-    let start = Instant::now();
-    while watcher_threads() > 0 {
-        assert!(
-            start.elapsed() < Duration::from_secs(5),
-            "the watcher thread is still running"
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    wait_for_watcher_threads(0);
+
     // Without watching, no thread is started at all.
     let _unwatched = Enforcer::builder()
         .public_key(trusted_public())
@@ -53,5 +61,6 @@ fn dropping_every_enforcer_stops_the_watcher_thread() {
         .watch(false)
         .build()
         .unwrap();
+    std::thread::sleep(Duration::from_millis(100));
     assert_eq!(watcher_threads(), 0);
 }

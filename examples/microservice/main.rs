@@ -49,16 +49,19 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", args.port)).await?;
     let base_url = format!("http://{}", listener.local_addr()?);
 
-    let key = match &args.public_key {
-        Some(path) => PublicKey::from_file(path)?,
-        None => PublicKey::from_pem(issuer::DEMO_PUBLIC_KEY.as_bytes())?,
+    // Files given by path are watched and hot-reloaded; the embedded defaults are not.
+    let builder = match &args.public_key {
+        Some(path) => Enforcer::builder().public_key_file(path),
+        None => {
+            Enforcer::builder().public_key(PublicKey::from_pem(issuer::DEMO_PUBLIC_KEY.as_bytes())?)
+        }
     };
-    let builder = Enforcer::builder().public_key(key);
     let enforcer = match &args.acl_file {
         Some(path) => builder.acl_file(path),
         None => builder.acl(AclMap::from_yaml_str(app::EXAMPLE_ACL)?),
     }
     .build()?;
+    reload_on_sighup(enforcer.clone());
     let issuer = match args.public_key {
         Some(_) => None,
         None => Some(issuer::DemoIssuer::new(base_url.clone())?),
@@ -69,6 +72,30 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     axum::serve(listener, app::router(enforcer, issuer)).await?;
     Ok(())
 }
+
+/// `kill -HUP <pid>` re-reads the ACL and key files now (they are also watched).
+#[cfg(unix)]
+fn reload_on_sighup(enforcer: Enforcer) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let Ok(mut hangups) = signal(SignalKind::hangup()) else {
+        tracing::warn!("cannot listen for SIGHUP");
+        return;
+    };
+    tokio::spawn(async move {
+        while hangups.recv().await.is_some() {
+            let enforcer = enforcer.clone();
+            // reload() reads files and waits for them to settle: keep it off the async workers.
+            match tokio::task::spawn_blocking(move || enforcer.reload()).await {
+                Ok(Ok(())) => tracing::info!("SIGHUP: reload done"),
+                Ok(Err(error)) => tracing::error!(%error, "SIGHUP: reload refused"),
+                Err(error) => tracing::error!(%error, "SIGHUP: reload task failed"),
+            }
+        }
+    });
+}
+
+#[cfg(not(unix))]
+fn reload_on_sighup(_enforcer: Enforcer) {}
 
 fn print_walkthrough(base: &str, demo: bool) {
     println!("tokenleader-rbac example microservice listening on {base}");
@@ -96,4 +123,8 @@ fn print_walkthrough(base: &str, demo: bool) {
     println!("curl -i {base}/admin/users -H \"X-Auth-Token: $TOKEN\"");
     println!("# 401: no token");
     println!("curl -i {base}/entries\n");
+    println!(
+        "# with --acl-file, edits to the file apply live; `kill -HUP {}` reloads at once",
+        std::process::id()
+    );
 }
