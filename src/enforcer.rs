@@ -113,20 +113,37 @@ impl Enforcer {
     }
 
     /// Verifies a token: signature, algorithm, `exp`/`nbf`/`iat`, and the claims tokenleader
-    /// always sends.
-    pub fn verify(&self, token: &str) -> Result<Claims, TokenError> {
+    /// always sends. A token verified before is found in the cache (its times are checked
+    /// again); the claims are shared, not copied.
+    pub fn verify(&self, token: &str) -> Result<Arc<Claims>, TokenError> {
         let now = (self.inner.clock)()
             .duration_since(UNIX_EPOCH)
             .map_err(|_| TokenError::Clock)?
             .as_secs();
-        let keys = self.inner.reloadables.keys.load();
-        self.inner.verifier.verify(&keys, token, now)
+        let key_set = self.inner.reloadables.keys.load();
+        let verifier = &self.inner.verifier;
+        if let Some(cache) = &key_set.cache
+            && let Some(claims) = cache.get(token)
+        {
+            return match verifier.check_times_again(&claims, now) {
+                Ok(()) => Ok(claims),
+                Err(error) => {
+                    cache.remove(token);
+                    Err(error)
+                }
+            };
+        }
+        let claims = Arc::new(verifier.verify(&key_set.keys, token, now)?);
+        if let Some(cache) = &key_set.cache {
+            cache.insert(token, claims.clone());
+        }
+        Ok(claims)
     }
 
     /// The whole decision for one request: finds the token in `headers`, verifies it, and
     /// checks that one of its roles grants `rule`. Logs one event per decision (never the
     /// token).
-    pub fn authorize(&self, headers: &HeaderMap, rule: &str) -> Result<Claims, Denial> {
+    pub fn authorize(&self, headers: &HeaderMap, rule: &str) -> Result<Arc<Claims>, Denial> {
         let verified = token_from_headers(headers, &self.inner.token_sources)
             .and_then(|token| self.verify(token));
         let claims = match verified {
@@ -160,7 +177,7 @@ impl Enforcer {
                 );
                 return Err(Denial::Forbidden {
                     rule: rule.to_owned(),
-                    username: claims.identity.username,
+                    username: claims.identity.username.clone(),
                 });
             }
         }
@@ -318,6 +335,7 @@ pub struct EnforcerBuilder {
     leeway: Duration,
     max_lifetime: Duration,
     max_token_bytes: usize,
+    token_cache: usize,
     token_sources: Vec<TokenSource>,
     clock: Box<dyn Fn() -> SystemTime + Send + Sync>,
     deny_response: Box<dyn DenyResponse>,
@@ -339,6 +357,7 @@ impl Default for EnforcerBuilder {
             leeway: Duration::from_secs(30),
             max_lifetime: Duration::from_secs(24 * 60 * 60),
             max_token_bytes: 8 * 1024,
+            token_cache: 10_000,
             token_sources: vec![TokenSource::XAuthToken, TokenSource::AuthorizationBearer],
             clock: Box::new(SystemTime::now),
             deny_response: Box::new(JsonDenyResponse),
@@ -361,6 +380,7 @@ impl fmt::Debug for EnforcerBuilder {
             .field("leeway", &self.leeway)
             .field("max_lifetime", &self.max_lifetime)
             .field("max_token_bytes", &self.max_token_bytes)
+            .field("token_cache", &self.token_cache)
             .field("token_sources", &self.token_sources)
             .field("watch", &self.watch)
             .field("poll_interval", &self.poll_interval)
@@ -469,6 +489,14 @@ impl EnforcerBuilder {
         self
     }
 
+    /// Capacity of the verified-token cache (default 10,000 tokens); 0 turns it off. A cached
+    /// token skips the signature check until it expires; the cache starts empty whenever the
+    /// keys change.
+    pub fn token_cache(mut self, capacity: usize) -> Self {
+        self.token_cache = capacity;
+        self
+    }
+
     /// Where to look for the token (default: `X-Auth-Token`, then `Authorization: Bearer`).
     pub fn token_sources(mut self, sources: impl IntoIterator<Item = TokenSource>) -> Self {
         self.token_sources = sources.into_iter().collect();
@@ -539,6 +567,7 @@ impl EnforcerBuilder {
             acl_file: self.acl_file,
             key_files: self.key_files,
             on_reload: self.on_reload,
+            cache_capacity: self.token_cache,
         };
         let reloadables = Arc::new(Reloadables::load(reload_config, self.keys, self.acl)?);
         let watch = match self.watch && reloadables.has_files() {
@@ -548,6 +577,7 @@ impl EnforcerBuilder {
         let acl = reloadables.acl_status();
         tracing::info!(
             keys = reloadables.key_status().keys,
+            token_cache = self.token_cache,
             roles = acl.roles,
             grants = acl.grants,
             watching = watch.is_some(),

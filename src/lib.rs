@@ -68,6 +68,7 @@
 #![warn(missing_docs)]
 
 mod acl;
+mod cache;
 mod claims;
 mod enforcer;
 mod error;

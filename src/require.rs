@@ -128,8 +128,8 @@ where
         match outcome {
             Ok(claims) => {
                 let extensions = request.extensions_mut();
-                extensions.insert(claims.identity);
-                extensions.insert(claims.wfc);
+                extensions.insert(claims.identity.clone());
+                extensions.insert(claims.wfc.clone());
                 ResponseFuture {
                     kind: Kind::Allowed {
                         future: self.inner.call(request),

@@ -429,27 +429,36 @@ impl TokenVerifier {
             return Err(TokenError::BadSignature);
         }
 
-        self.check_times(&raw, now)?;
+        self.check_times(raw.exp, raw.nbf, raw.iat, now)?;
         raw.into_claims()
     }
 
-    fn check_times(&self, raw: &RawClaims, now: u64) -> Result<(), TokenError> {
+    /// Checks the times of claims verified earlier (a cache hit) against `now`.
+    pub(crate) fn check_times_again(&self, claims: &Claims, now: u64) -> Result<(), TokenError> {
+        self.check_times(Some(claims.exp), claims.nbf, claims.iat, now)
+    }
+
+    fn check_times(
+        &self,
+        exp: Option<u64>,
+        nbf: Option<u64>,
+        iat: Option<u64>,
+        now: u64,
+    ) -> Result<(), TokenError> {
         let leeway = self.leeway.as_secs();
         let max_lifetime = self.max_lifetime.as_secs();
-        let exp = raw.exp.ok_or(TokenError::MissingExpiry)?;
+        let exp = exp.ok_or(TokenError::MissingExpiry)?;
         if now > exp.saturating_add(leeway) {
             return Err(TokenError::Expired);
         }
-        if raw.nbf.is_some_and(|nbf| nbf > now.saturating_add(leeway)) {
+        if nbf.is_some_and(|nbf| nbf > now.saturating_add(leeway)) {
             return Err(TokenError::NotYetValid);
         }
-        if raw.iat.is_some_and(|iat| iat > now.saturating_add(leeway)) {
+        if iat.is_some_and(|iat| iat > now.saturating_add(leeway)) {
             return Err(TokenError::IssuedInFuture);
         }
         let too_long = exp > now.saturating_add(max_lifetime).saturating_add(leeway)
-            || raw
-                .iat
-                .is_some_and(|iat| exp.saturating_sub(iat) > max_lifetime);
+            || iat.is_some_and(|iat| exp.saturating_sub(iat) > max_lifetime);
         if too_long {
             return Err(TokenError::LifetimeTooLong {
                 max_secs: max_lifetime,

@@ -41,6 +41,7 @@ use notify::event::{AccessKind, AccessMode};
 use notify::{EventKind, RecursiveMode, Watcher};
 
 use crate::acl::{AclMap, MAX_ACL_FILE_BYTES};
+use crate::cache::KeySet;
 use crate::error::{AclError, AclOrigin, AclProblem, Error, KeyError};
 use crate::token::PublicKey;
 
@@ -128,6 +129,8 @@ pub struct KeyStatus {
     pub paths: Vec<PathBuf>,
     /// Keys in force (given directly and from files).
     pub keys: usize,
+    /// Tokens in the verified-token cache of the keys in force.
+    pub cached_tokens: usize,
     /// Why the newest version of a key file was refused; `None` once good ones are in force.
     pub last_error: Option<Arc<Error>>,
 }
@@ -137,8 +140,9 @@ pub(crate) type ReloadCallback = Box<dyn Fn(&ReloadEvent<'_>) + Send + Sync>;
 /// The ACL map and the keys, with what is needed to reload them.
 pub(crate) struct Reloadables {
     pub(crate) acl: ArcSwap<AclMap>,
-    pub(crate) keys: ArcSwap<Vec<PublicKey>>,
+    pub(crate) keys: ArcSwap<KeySet>,
     static_keys: Vec<PublicKey>,
+    cache_capacity: usize,
     acl_file: Option<PathBuf>,
     key_files: Vec<PathBuf>,
     state: Mutex<State>,
@@ -158,6 +162,8 @@ pub(crate) struct ReloadConfig {
     pub(crate) acl_file: Option<PathBuf>,
     pub(crate) key_files: Vec<PathBuf>,
     pub(crate) on_reload: Option<ReloadCallback>,
+    /// Capacity of the verified-token cache of each key set; 0 for none.
+    pub(crate) cache_capacity: usize,
 }
 
 impl Reloadables {
@@ -203,13 +209,15 @@ impl Reloadables {
                 loaded_at: now,
                 paths: config.key_files.clone(),
                 keys: keys.len(),
+                cached_tokens: 0,
                 last_error: None,
             },
         };
         Ok(Reloadables {
             acl: ArcSwap::from_pointee(acl),
-            keys: ArcSwap::from_pointee(keys),
+            keys: ArcSwap::from_pointee(KeySet::new(keys, config.cache_capacity)),
             static_keys,
+            cache_capacity: config.cache_capacity,
             acl_file: config.acl_file,
             key_files: config.key_files,
             state: Mutex::new(state),
@@ -232,7 +240,14 @@ impl Reloadables {
     }
 
     pub(crate) fn key_status(&self) -> KeyStatus {
-        self.state().key_status.clone()
+        let mut status = self.state().key_status.clone();
+        status.cached_tokens = self
+            .keys
+            .load()
+            .cache
+            .as_ref()
+            .map_or(0, |cache| cache.len());
+        status
     }
 
     /// Swaps in a map given by the application.
@@ -332,7 +347,10 @@ impl Reloadables {
                 status.keys = keys.len();
                 status.last_error = None;
                 let generation = status.generation;
-                self.keys.store(Arc::new(keys));
+                // A new key set starts with an empty token cache: tokens of a removed key
+                // stop working at once.
+                self.keys
+                    .store(Arc::new(KeySet::new(keys, self.cache_capacity)));
                 state.key_bytes = all_bytes.into_iter().map(Some).collect();
                 tracing::info!(generation, keys = state.key_status.keys, "keys reloaded");
                 self.tell(&ReloadEvent::Applied {
