@@ -125,30 +125,64 @@ impl AclMap {
             let (line, message) = yaml_error(&e);
             error(line, AclProblem::Invalid(message))
         })?;
-        let entries = entries.unwrap_or_default();
-        if entries.is_empty() {
-            return Err(error(None, AclProblem::Empty));
-        }
+        let entries = entries.unwrap_or_default().into_iter().map(|entry| {
+            let allow = entry
+                .allow
+                .into_iter()
+                .map(|rule| (rule.value, Some(rule.referenced.line())));
+            (
+                (entry.name.value, Some(entry.name.referenced.line())),
+                allow,
+            )
+        });
+        Self::compile(entries, origin)
+    }
+
+    /// Builds a map from `(role, rules)` pairs, with the same checks as a file: at least one
+    /// role, no role twice, no empty role or rule names. For maps that come from elsewhere
+    /// than a YAML file (a database, generated code).
+    pub fn from_grants<R, I>(grants: impl IntoIterator<Item = (R, I)>) -> Result<Self, AclError>
+    where
+        R: Into<String>,
+        I: IntoIterator,
+        I::Item: Into<String>,
+    {
+        let entries = grants.into_iter().map(|(role, rules)| {
+            let allow = rules.into_iter().map(|rule| (rule.into(), None));
+            ((role.into(), None), allow)
+        });
+        Self::compile(entries, AclOrigin::Text)
+    }
+
+    /// Validates the entries (each name with the line it is on, when it has one) and builds
+    /// the index.
+    fn compile<I>(
+        entries: impl IntoIterator<Item = ((String, Option<u64>), I)>,
+        origin: AclOrigin,
+    ) -> Result<Self, AclError>
+    where
+        I: IntoIterator<Item = (String, Option<u64>)>,
+    {
+        let error = |line, problem| AclError::new(origin.clone(), line, problem);
         let mut rules_by_role: HashMap<Box<str>, Rules, RandomState> = HashMap::default();
-        for entry in entries {
-            let line = Some(entry.name.referenced.line());
-            let name = entry.name.value;
+        for ((name, line), allow) in entries {
             if name.is_empty() {
                 return Err(error(line, AclProblem::EmptyRoleName));
             }
             if rules_by_role.contains_key(name.as_str()) {
                 return Err(error(line, AclProblem::DuplicateRole(name)));
             }
-            let mut rules =
-                Rules::with_capacity_and_hasher(entry.allow.len(), RandomState::default());
-            for rule in entry.allow {
-                if rule.value.is_empty() {
-                    let line = Some(rule.referenced.line());
-                    return Err(error(line, AclProblem::EmptyRule(name)));
+            let mut rules = Rules::default();
+            for (rule, rule_line) in allow {
+                if rule.is_empty() {
+                    return Err(error(rule_line, AclProblem::EmptyRule(name)));
                 }
-                rules.insert(rule.value.into_boxed_str());
+                rules.insert(rule.into_boxed_str());
             }
             rules_by_role.insert(name.into_boxed_str(), rules);
+        }
+        if rules_by_role.is_empty() {
+            return Err(error(None, AclProblem::Empty));
         }
         Ok(AclMap { rules_by_role })
     }

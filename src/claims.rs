@@ -99,9 +99,15 @@ struct RawWfc {
 impl RawClaims {
     /// Parses the payload JSON; type errors name the claim (`sub.roles: invalid type …`).
     pub(crate) fn from_json(json: &[u8]) -> Result<Self, TokenError> {
+        // The common case parses straight; only a refused payload is parsed again, with the
+        // path tracking that names the faulty claim.
+        serde_json::from_slice(json).map_err(|_| Self::explain(json))
+    }
+
+    fn explain(json: &[u8]) -> TokenError {
         let mut deserializer = serde_json::Deserializer::from_slice(json);
-        let claims: RawClaims =
-            serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
+        match serde_path_to_error::deserialize::<_, RawClaims>(&mut deserializer) {
+            Err(e) => {
                 let path = e.path().to_string();
                 let inner = e.into_inner();
                 if inner.is_syntax() || inner.is_eof() || path == "." {
@@ -109,11 +115,9 @@ impl RawClaims {
                 } else {
                     TokenError::InvalidClaims(format!("{path}: {inner}"))
                 }
-            })?;
-        deserializer
-            .end()
-            .map_err(|_| TokenError::Malformed("payload has data after its JSON object".into()))?;
-        Ok(claims)
+            }
+            Ok(_) => TokenError::Malformed("payload has data after its JSON object".into()),
+        }
     }
 
     /// Checks that everything tokenleader always sends is there.

@@ -396,14 +396,14 @@ impl TokenVerifier {
         if header.crit {
             return Err(TokenError::CriticalHeader);
         }
-        let keys = keys.iter().filter(|key| match &header.kid {
-            Some(kid) => key.kid.as_deref() == Some(kid.as_str()),
-            None => true,
-        });
-        let keys: Vec<&PublicKey> = keys
-            .filter(|key| key.algorithm.is_none_or(|a| a == algorithm))
-            .collect();
-        if keys.is_empty() {
+        let candidate = |key: &&PublicKey| {
+            let kid_matches = match &header.kid {
+                Some(kid) => key.kid.as_deref() == Some(kid.as_str()),
+                None => true,
+            };
+            kid_matches && key.algorithm.is_none_or(|a| a == algorithm)
+        };
+        if !keys.iter().any(|key| candidate(&key)) {
             return Err(if header.kid.is_some() {
                 TokenError::UnknownKeyId
             } else {
@@ -421,7 +421,7 @@ impl TokenVerifier {
 
         let signed = &token.as_bytes()[..header_b64.len() + 1 + payload_b64.len()];
         let provider = crypto_provider();
-        let verified = keys.iter().any(|key| {
+        let verified = keys.iter().filter(candidate).any(|key| {
             (provider.verifier_factory)(&algorithm, &key.decoding_key)
                 .is_ok_and(|verifier| verifier.verify(signed, &signature).is_ok())
         });

@@ -1,0 +1,191 @@
+//! The request path, piece by piece and whole.
+//!
+//! `cargo bench --bench request_path`
+//!
+//! - `verify_raw`: jsonwebtoken's RS512 signature check alone (the floor);
+//! - `verify_cold`: our whole verification with the cache off (2048- and 4096-bit keys);
+//! - `verify_cached`: a cache hit;
+//! - `acl_decide`: a decision with maps of 10, 1,000 and 100,000 rules;
+//! - `layer`: one request through a tower service without the middleware (`no_layer`), allowed
+//!   with a cached token, allowed with the cache off, and denied for a garbage token.
+
+use std::convert::Infallible;
+use std::hint::black_box;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use criterion::{BatchSize, BenchmarkId, Criterion, criterion_group, criterion_main};
+use http::{Request, Response};
+use http_body_util::Full;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header};
+use tokenleader_rbac::{AclMap, Enforcer, EnforcerBuilder, PublicKey, RequireRule};
+use tower::{ServiceBuilder, ServiceExt, service_fn};
+
+const PRIVATE_2048: &str = include_str!("../tests/fixtures/test_keys/trusted_private.pem");
+const PUBLIC_2048: &str = include_str!("../tests/fixtures/test_keys/trusted_public.pem");
+const PRIVATE_4096: &str = include_str!("../tests/fixtures/test_keys/trusted4096_private.pem");
+const PUBLIC_4096: &str = include_str!("../tests/fixtures/test_keys/trusted4096_public.pem");
+const ACL: &str = include_str!("../tests/fixtures/tokenleader/role_to_acl_map.yml");
+const RULE: &str = "service1:first_api:rulename1";
+const NOW: u64 = 1_800_000_000;
+
+fn clock() -> SystemTime {
+    UNIX_EPOCH + Duration::from_secs(NOW)
+}
+
+/// A tokenleader-shaped token for user2 (roles role1, role2), signed with `private_pem`.
+fn token(private_pem: &str) -> String {
+    let _ = tokenleader_rbac::crypto_provider().install_default();
+    let claims = serde_json::json!({
+        "exp": NOW + 3600, "iat": NOW,
+        "sub": {"id": 2, "username": "user2", "email": "user2", "roles": ["role2", "role1"],
+                "wfc": {"id": 2, "name": "wfc2", "org": "org2", "orgunit": "ou2", "department": "dept2"}}
+    });
+    let key = EncodingKey::from_rsa_pem(private_pem.as_bytes()).expect("bench key");
+    jsonwebtoken::encode(&Header::new(Algorithm::RS512), &claims, &key).expect("sign")
+}
+
+fn builder(public_pem: &str) -> EnforcerBuilder {
+    Enforcer::builder()
+        .public_key(PublicKey::from_pem(public_pem.as_bytes()).expect("bench key"))
+        .acl(AclMap::from_yaml_str(ACL).expect("ACL"))
+        .clock(clock)
+}
+
+fn verify(c: &mut Criterion) {
+    let token_2048 = token(PRIVATE_2048);
+    let (message, signature) = token_2048.rsplit_once('.').expect("three parts");
+    let raw_key = DecodingKey::from_rsa_pem(PUBLIC_2048.as_bytes()).expect("key");
+    c.bench_function("verify_raw/2048", |b| {
+        b.iter(|| {
+            jsonwebtoken::crypto::verify(
+                black_box(signature),
+                message.as_bytes(),
+                &raw_key,
+                Algorithm::RS512,
+            )
+            .expect("valid")
+        })
+    });
+
+    let mut cold = c.benchmark_group("verify_cold");
+    for (bits, private, public) in [
+        (2048, PRIVATE_2048, PUBLIC_2048),
+        (4096, PRIVATE_4096, PUBLIC_4096),
+    ] {
+        let enforcer = builder(public).token_cache(0).build().expect("enforcer");
+        let token = token(private);
+        cold.bench_function(BenchmarkId::from_parameter(bits), |b| {
+            b.iter(|| enforcer.verify(black_box(&token)).expect("valid"))
+        });
+    }
+    cold.finish();
+
+    let enforcer = builder(PUBLIC_2048).build().expect("enforcer");
+    enforcer.verify(&token_2048).expect("valid");
+    c.bench_function("verify_cached", |b| {
+        b.iter(|| enforcer.verify(black_box(&token_2048)).expect("valid"))
+    });
+}
+
+/// A map of `rules` rules: roles of ten rules each, plus the probe role.
+fn map_of(rules: usize) -> AclMap {
+    let teams = (0..rules / 10).map(|role| {
+        let rules = (0..10).map(move |rule| format!("service{role}:api{rule}:rule"));
+        (format!("team{role}"), rules.collect::<Vec<_>>())
+    });
+    let probe = std::iter::once(("role1".to_owned(), vec![RULE.to_owned()]));
+    AclMap::from_grants(teams.chain(probe)).expect("generated map")
+}
+
+fn acl_decide(c: &mut Criterion) {
+    let mut group = c.benchmark_group("acl_decide");
+    // The caller's first role is in the map but lacks the rule; the second grants it.
+    let roles = vec!["team3".to_owned(), "role1".to_owned()];
+    for rules in [10, 1_000, 100_000] {
+        let enforcer = builder(PUBLIC_2048)
+            .acl(map_of(rules))
+            .build()
+            .expect("enforcer");
+        group.bench_function(BenchmarkId::from_parameter(rules), |b| {
+            b.iter(|| {
+                assert!(
+                    enforcer
+                        .decide(black_box(&roles), black_box(RULE))
+                        .is_allowed()
+                )
+            })
+        });
+    }
+    group.finish();
+}
+
+fn request(token: &str) -> Request<Full<Bytes>> {
+    Request::get("/entries")
+        .header("x-auth-token", token)
+        .body(Full::default())
+        .expect("request")
+}
+
+async fn handler(_: Request<Full<Bytes>>) -> Result<Response<Full<Bytes>>, Infallible> {
+    Ok(Response::new(Full::new(Bytes::from_static(b"ok"))))
+}
+
+fn layer(c: &mut Criterion) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("runtime");
+    let token = token(PRIVATE_2048);
+    let mut group = c.benchmark_group("layer");
+
+    let bare = ServiceBuilder::new().service(service_fn(handler));
+    group.bench_function("no_layer", |b| {
+        b.to_async(&runtime).iter_batched(
+            || request(&token),
+            |req| bare.oneshot(req),
+            BatchSize::SmallInput,
+        )
+    });
+
+    let guarded = |enforcer: Enforcer| {
+        ServiceBuilder::new()
+            .layer(enforcer)
+            .layer(RequireRule(RULE))
+            .service(service_fn(handler))
+    };
+    let cached = guarded(builder(PUBLIC_2048).build().expect("enforcer"));
+    group.bench_function("allow_cached", |b| {
+        b.to_async(&runtime).iter_batched(
+            || request(&token),
+            |req| cached.clone().oneshot(req),
+            BatchSize::SmallInput,
+        )
+    });
+
+    let cold = guarded(
+        builder(PUBLIC_2048)
+            .token_cache(0)
+            .build()
+            .expect("enforcer"),
+    );
+    group.bench_function("allow_cold", |b| {
+        b.to_async(&runtime).iter_batched(
+            || request(&token),
+            |req| cold.clone().oneshot(req),
+            BatchSize::SmallInput,
+        )
+    });
+
+    let garbage = "eyJhbGciOiJSUzUxMiJ9.bm90IGpzb24.c2lnbmF0dXJl!";
+    group.bench_function("deny_garbage", |b| {
+        b.to_async(&runtime).iter_batched(
+            || request(garbage),
+            |req| cached.clone().oneshot(req),
+            BatchSize::SmallInput,
+        )
+    });
+    group.finish();
+}
+
+criterion_group!(benches, verify, acl_decide, layer);
+criterion_main!(benches);
