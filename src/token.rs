@@ -19,6 +19,8 @@ use std::{fmt, path::Path, str::FromStr, time::Duration};
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use jsonwebtoken::{Algorithm, AlgorithmFamily, DecodingKey};
+use pkcs1::der::Encode as _;
+use pkcs1::der::asn1::UintRef;
 use serde::{Deserialize, Deserializer};
 
 use crate::claims::{Claims, RawClaims};
@@ -232,11 +234,22 @@ impl PublicKey {
         if !odd || !(2..=33).contains(&e_bits) {
             return Err(KeyError::BadExponent);
         }
+        // Kept as PKCS#1 DER: aws-lc-rs verifies from DER faster than from raw components.
+        let der = UintRef::new(n)
+            .and_then(|modulus| {
+                let public_exponent = UintRef::new(e)?;
+                pkcs1::RsaPublicKeyRef {
+                    modulus,
+                    public_exponent,
+                }
+                .to_der()
+            })
+            .map_err(|e| KeyError::format("RSA", format!("cannot encode the key: {e}")))?;
         Ok(PublicKey {
             kid: None,
             algorithm: None,
             bits,
-            decoding_key: DecodingKey::from_rsa_raw_components(n, e),
+            decoding_key: DecodingKey::from_rsa_der(&der),
         })
     }
 
