@@ -237,3 +237,21 @@ fn set_acl_swaps_the_map_whole() {
     assert_eq!(enforcer.acl().role_count(), 1);
     assert!(enforcer.acl().rules_of("role1").is_none());
 }
+
+#[test]
+fn from_grants_builds_and_checks_like_a_file() {
+    let map = AclMap::from_grants([("role1", vec!["a", "b"]), ("role2", vec!["c"])]).unwrap();
+    assert_eq!((map.role_count(), map.grant_count()), (2, 3));
+    assert_eq!(
+        map.decide(&["role2".to_owned()], "c", None),
+        Decision::Granted { role: "role2" }
+    );
+
+    let duplicate = AclMap::from_grants([("role1", vec!["a"]), ("role1", vec!["b"])]).unwrap_err();
+    assert!(matches!(duplicate.problem(), AclProblem::DuplicateRole(role) if role == "role1"));
+    assert_eq!(duplicate.line(), None);
+    let empty = AclMap::from_grants(Vec::<(String, Vec<String>)>::new()).unwrap_err();
+    assert!(matches!(empty.problem(), AclProblem::Empty));
+    let empty_rule = AclMap::from_grants([("role1", vec![""])]).unwrap_err();
+    assert!(matches!(empty_rule.problem(), AclProblem::EmptyRule(_)));
+}
