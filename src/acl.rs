@@ -208,6 +208,11 @@ impl AclMap {
             .map_or(Decision::Denied, |role| Decision::Granted { role })
     }
 
+    /// The roles the map lists, in no particular order.
+    pub fn roles(&self) -> impl Iterator<Item = &str> {
+        self.rules_by_role.keys().map(|role| &**role)
+    }
+
     /// How many roles the map lists.
     pub fn role_count(&self) -> usize {
         self.rules_by_role.len()

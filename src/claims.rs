@@ -20,12 +20,12 @@
 //! }
 //! ```
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::TokenError;
 
 /// Who made the request: the `sub` of a verified token, without its `wfc`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Identity {
     /// The user's id on the tokenleader server.
     pub id: u64,
@@ -39,7 +39,7 @@ pub struct Identity {
 
 /// The caller's work function context: the part of the organisation they work for. Handlers
 /// filter their data by it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Wfc {
     /// The context's id on the tokenleader server.
     pub id: u64,
@@ -54,7 +54,7 @@ pub struct Wfc {
 }
 
 /// Everything a verified token says.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Claims {
     /// The caller.
     pub identity: Identity,

@@ -228,9 +228,20 @@ impl Enforcer {
     }
 }
 
+impl Enforcer {
+    /// The token of a request, from the configured sources.
+    pub(crate) fn token_in<'h>(&self, headers: &'h HeaderMap) -> Result<&'h str, TokenError> {
+        token_from_headers(headers, &self.inner.token_sources)
+    }
+}
+
+/// The token sources used when no `Enforcer` says otherwise.
+pub(crate) const DEFAULT_TOKEN_SOURCES: [TokenSource; 2] =
+    [TokenSource::XAuthToken, TokenSource::AuthorizationBearer];
+
 /// Finds the token among `sources`. Two sources with different tokens, or a repeated header,
 /// are refused rather than guessed between.
-fn token_from_headers<'h>(
+pub(crate) fn token_from_headers<'h>(
     headers: &'h HeaderMap,
     sources: &[TokenSource],
 ) -> Result<&'h str, TokenError> {
@@ -358,7 +369,7 @@ impl Default for EnforcerBuilder {
             max_lifetime: Duration::from_secs(24 * 60 * 60),
             max_token_bytes: 8 * 1024,
             token_cache: 10_000,
-            token_sources: vec![TokenSource::XAuthToken, TokenSource::AuthorizationBearer],
+            token_sources: DEFAULT_TOKEN_SOURCES.to_vec(),
             clock: Box::new(SystemTime::now),
             deny_response: Box::new(JsonDenyResponse),
             watch: true,

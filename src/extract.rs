@@ -30,7 +30,9 @@ use http::StatusCode;
 use http::request::Parts;
 
 use crate::claims::{Identity, Wfc};
+use crate::enforcer::{DEFAULT_TOKEN_SOURCES, Enforcer, token_from_headers};
 use crate::response::json_response;
+use crate::token::AuthToken;
 
 /// The rejection of the [`Identity`] and [`Wfc`] extractors on a route that has no
 /// [`RequireRule`](crate::RequireRule): 500, with a message that names the missing layer.
@@ -90,3 +92,25 @@ macro_rules! extension_extractor {
 
 extension_extractor!(Identity);
 extension_extractor!(Wfc);
+
+/// The caller's token, verified by [`RequireRule`](crate::RequireRule), to forward to the
+/// next service (with the `client` feature: `request.auth_token(&token)`). On a route without
+/// `RequireRule` it rejects like [`Identity`] does.
+impl<S: Send + Sync> FromRequestParts<S> for AuthToken {
+    type Rejection = MissingRequireRule;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let missing = MissingRequireRule {
+            extractor: "AuthToken",
+        };
+        // Only a request that RequireRule let through carries a verified token.
+        if parts.extensions.get::<Identity>().is_none() {
+            return Err(missing);
+        }
+        let token = match parts.extensions.get::<Enforcer>() {
+            Some(enforcer) => enforcer.token_in(&parts.headers),
+            None => token_from_headers(&parts.headers, &DEFAULT_TOKEN_SOURCES),
+        };
+        token.map(AuthToken::new).map_err(|_| missing)
+    }
+}

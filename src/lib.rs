@@ -70,6 +70,8 @@
 mod acl;
 mod cache;
 mod claims;
+#[cfg(feature = "client")]
+pub mod client;
 mod enforcer;
 mod error;
 #[cfg(feature = "axum")]
@@ -82,11 +84,13 @@ mod watch;
 pub use acl::{AclMap, Decision, MAX_ACL_FILE_BYTES};
 pub use claims::{Claims, Identity, Wfc};
 pub use enforcer::{Enforcer, EnforcerBuilder, EnforcerService, TokenSource};
+#[cfg(feature = "client")]
+pub use error::ClientError;
 pub use error::{AclError, AclProblem, Error, KeyError, TokenError};
 #[cfg(feature = "axum")]
 pub use extract::MissingRequireRule;
 pub use jsonwebtoken::Algorithm;
 pub use require::{RequireRule, RequireRuleLayer, RequireRuleService, ResponseFuture};
 pub use response::{Denial, DenyResponse, JsonDenyResponse};
-pub use token::{PublicKey, crypto_provider};
+pub use token::{AuthToken, PublicKey, crypto_provider};
 pub use watch::{AclStatus, KeyStatus, ReloadEvent, Reloadable};

@@ -14,7 +14,7 @@
 //! signature is checked with jsonwebtoken's crypto provider, and `exp`, `nbf` and `iat` are
 //! checked here with a leeway and a maximum lifetime.
 
-use std::{fmt, path::Path, str::FromStr, time::Duration};
+use std::{fmt, path::Path, str::FromStr, sync::Arc, time::Duration};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
@@ -337,6 +337,36 @@ impl Jwk {
             key.algorithm = Some(algorithm);
         }
         Ok(key)
+    }
+}
+
+/// A raw token as a caller sent it, to forward to the next service. Its `Debug` output hides
+/// the token, so it can sit in structs that are logged.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AuthToken(Arc<str>);
+
+impl AuthToken {
+    /// Wraps a token.
+    pub fn new(token: impl Into<Arc<str>>) -> Self {
+        AuthToken(token.into())
+    }
+
+    /// The token.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The token as an HTTP header value, marked sensitive so that it stays out of logs.
+    pub fn header_value(&self) -> Result<http::HeaderValue, http::header::InvalidHeaderValue> {
+        let mut value = http::HeaderValue::from_str(self.as_str())?;
+        value.set_sensitive(true);
+        Ok(value)
+    }
+}
+
+impl fmt::Debug for AuthToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("AuthToken(<redacted>)")
     }
 }
 

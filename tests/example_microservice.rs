@@ -1,5 +1,7 @@
 //! The example microservice's curl walk-through, against its router in-process.
 
+#![cfg(feature = "client")]
+
 #[path = "../examples/microservice/app.rs"]
 #[allow(dead_code)]
 mod app;
@@ -16,16 +18,25 @@ use tokenleader_rbac::{AclMap, Enforcer, PublicKey};
 
 const BASE: &str = "http://127.0.0.1:5003";
 
-fn example() -> Router {
+fn example_at(base_url: &str) -> Router {
     let enforcer = Enforcer::builder()
         .public_key(PublicKey::from_pem(issuer::DEMO_PUBLIC_KEY.as_bytes()).unwrap())
         .acl(AclMap::from_yaml_str(app::EXAMPLE_ACL).unwrap())
         .build()
         .unwrap();
+    let downstream = app::Downstream {
+        http: reqwest::Client::new(),
+        base_url: base_url.to_owned(),
+    };
     app::router(
         enforcer,
-        Some(issuer::DemoIssuer::new(BASE.into()).unwrap()),
+        Some(issuer::DemoIssuer::new(base_url.to_owned()).unwrap()),
+        downstream,
     )
+}
+
+fn example() -> Router {
+    example_at(BASE)
 }
 
 async fn login(app: &Router, username: &str, password: &str) -> Answer {
@@ -161,5 +172,36 @@ async fn roles_decide_per_route() {
     assert_eq!(
         call(&app, "GET", "/health", None, None).await.status,
         StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn report_forwards_the_callers_token_to_the_next_service() {
+    // The example listens for real here: /report calls /entries over HTTP.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let app = example_at(&base);
+    tokio::spawn({
+        let app = app.clone();
+        async move { axum::serve(listener, app).await }
+    });
+
+    let user1 = token_of(&app, "user1").await;
+    let report = call(&app, "GET", "/report", Some(&user1), None).await;
+    assert_eq!(report.status, StatusCode::OK, "{}", report.body);
+    assert_eq!(report.body["report_for"], "user1");
+    assert_eq!(report.body["downstream_status"], 200);
+    assert_eq!(
+        report.body["downstream"]["user"], "user1",
+        "the next service saw user1's token"
+    );
+    assert_eq!(report.body["downstream"]["org"], "org1");
+
+    let user3 = token_of(&app, "user3").await;
+    assert_eq!(
+        call(&app, "GET", "/report", Some(&user3), None)
+            .await
+            .status,
+        StatusCode::FORBIDDEN
     );
 }

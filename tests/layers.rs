@@ -202,3 +202,58 @@ async fn a_clock_before_1970_is_a_500_not_an_allow() {
     let answer = get_with_token(&app(enforcer), "/first", &fixture_token("token_user1")).await;
     assert_eq!(answer.status, StatusCode::INTERNAL_SERVER_ERROR);
 }
+
+async fn echo_token(token: tokenleader_rbac::AuthToken) -> String {
+    token.as_str().to_owned()
+}
+
+#[tokio::test]
+async fn the_auth_token_extractor_gives_the_verified_token() {
+    let app = Router::new()
+        .route(
+            "/guarded",
+            get(echo_token).route_layer(RequireRule(FIRST_RULE)),
+        )
+        .route("/open", get(echo_token))
+        .layer(fixture_builder().build().unwrap());
+    let guarded = app
+        .clone()
+        .oneshot(token_request("/guarded"))
+        .await
+        .unwrap();
+    assert_eq!(guarded.status(), StatusCode::OK);
+    let body = guarded.into_body().collect().await.unwrap().to_bytes();
+    assert_eq!(body, fixture_token("token_user1"));
+
+    let bearer = Request::get("/guarded")
+        .header(
+            "Authorization",
+            format!("Bearer {}", fixture_token("token_user1")),
+        )
+        .body(Body::empty())
+        .unwrap();
+    let body = app
+        .clone()
+        .oneshot(bearer)
+        .await
+        .unwrap()
+        .into_body()
+        .collect()
+        .await
+        .unwrap()
+        .to_bytes();
+    assert_eq!(body, fixture_token("token_user1"));
+
+    let open = send(&app, token_request("/open")).await;
+    assert_eq!(
+        open.status,
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "no RequireRule, no verified token"
+    );
+    assert!(
+        open.body["message"]
+            .as_str()
+            .unwrap()
+            .contains("the AuthToken extractor needs RequireRule")
+    );
+}

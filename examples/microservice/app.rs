@@ -11,7 +11,8 @@ use axum::{
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use tokenleader_rbac::{Enforcer, Identity, RequireRule, Wfc};
+use tokenleader_rbac::client::ForwardAuthToken;
+use tokenleader_rbac::{AuthToken, Enforcer, Identity, RequireRule, Wfc};
 use tower::ServiceBuilder;
 use tower_http::{
     sensitive_headers::SetSensitiveRequestHeadersLayer,
@@ -86,8 +87,45 @@ async fn list_users(who: Identity) -> Json<Value> {
     Json(json!({"requested_by": who.username, "users": ["user1", "user2", "user3", "admin"]}))
 }
 
+/// Where `/report` finds the "other" service it calls (here: this service's own `/entries`).
+#[derive(Clone)]
+pub struct Downstream {
+    pub http: reqwest::Client,
+    pub base_url: String,
+}
+
+/// `GET /report` (rule `micros1.report`): calls another service with the caller's own token,
+/// so that service decides with the caller's roles (service-to-service forwarding).
+async fn report(
+    State(downstream): State<Downstream>,
+    who: Identity,
+    token: AuthToken,
+) -> (StatusCode, Json<Value>) {
+    let answer = downstream
+        .http
+        .get(format!("{}/entries", downstream.base_url))
+        .auth_token(&token)
+        .send()
+        .await;
+    match answer {
+        Ok(response) => {
+            let status = response.status();
+            let body: Value = response.json().await.unwrap_or(Value::Null);
+            let summary = json!({"report_for": who.username, "downstream_status": status.as_u16(), "downstream": body});
+            (StatusCode::OK, Json(summary))
+        }
+        Err(error) => {
+            tracing::error!(%error, "downstream call failed");
+            (
+                StatusCode::BAD_GATEWAY,
+                Json(json!({"status": "error", "message": "downstream call failed"})),
+            )
+        }
+    }
+}
+
 /// The whole service. With `issuer`, it also answers `POST /token/gettoken` for demo users.
-pub fn router(enforcer: Enforcer, issuer: Option<DemoIssuer>) -> Router {
+pub fn router(enforcer: Enforcer, issuer: Option<DemoIssuer>, downstream: Downstream) -> Router {
     let mut app = Router::new()
         .route(
             "/entries",
@@ -104,6 +142,12 @@ pub fn router(enforcer: Enforcer, issuer: Option<DemoIssuer>) -> Router {
             get(list_users).route_layer(RequireRule("micros1.users.list")),
         )
         .with_state(demo_entries())
+        .route(
+            "/report",
+            get(report)
+                .route_layer(RequireRule("micros1.report"))
+                .with_state(downstream),
+        )
         .route("/health", get(|| async { "ok" }));
     if let Some(issuer) = issuer {
         app = app.route(

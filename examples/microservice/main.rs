@@ -69,7 +69,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let demo = issuer.is_some();
 
     print_walkthrough(&base_url, demo);
-    axum::serve(listener, app::router(enforcer, issuer)).await?;
+    let downstream = app::Downstream {
+        http: reqwest::Client::new(),
+        base_url: base_url.clone(),
+    };
+    axum::serve(listener, app::router(enforcer, issuer, downstream)).await?;
     Ok(())
 }
 
@@ -121,6 +125,8 @@ fn print_walkthrough(base: &str, demo: bool) {
     println!("curl -i {base}/whoami -H \"Authorization: Bearer $TOKEN\"");
     println!("# 403: no role lists micros1.users.list (admin/admin gets 200)");
     println!("curl -i {base}/admin/users -H \"X-Auth-Token: $TOKEN\"");
+    println!("# service to service: /report calls /entries with your own token");
+    println!("curl -s {base}/report -H \"X-Auth-Token: $TOKEN\"");
     println!("# 401: no token");
     println!("curl -i {base}/entries\n");
     println!(

@@ -1,6 +1,8 @@
 //! Shared helpers of the integration tests: fixtures, a router under test, token minting.
 #![allow(dead_code)] // each test file uses a different part of this module
 
+pub mod stand_in;
+
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::{Json, Router, body::Body, http::Request, routing::get};
