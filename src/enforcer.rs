@@ -230,6 +230,7 @@ impl Enforcer {
 
 impl Enforcer {
     /// The token of a request, from the configured sources.
+    #[cfg(feature = "axum")]
     pub(crate) fn token_in<'h>(&self, headers: &'h HeaderMap) -> Result<&'h str, TokenError> {
         token_from_headers(headers, &self.inner.token_sources)
     }
