@@ -140,6 +140,15 @@ impl Enforcer {
         Ok(claims)
     }
 
+    /// Verifies the JWS layer of a token only (structure, header, algorithm, key, signature)
+    /// and returns its payload without reading it as tokenleader claims: for tokens of other
+    /// shapes. No cache, no time checks: a tokenleader token goes through
+    /// [`verify`](Self::verify).
+    pub fn verify_jws(&self, token: &str) -> Result<Vec<u8>, TokenError> {
+        let key_set = self.inner.reloadables.keys.load();
+        self.inner.verifier.verify_jws(&key_set.keys, token)
+    }
+
     /// The whole decision for one request: finds the token in `headers`, verifies it, and
     /// checks that one of its roles grants `rule`. Logs one event per decision (never the
     /// token).

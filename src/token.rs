@@ -253,6 +253,20 @@ impl PublicKey {
         })
     }
 
+    /// Checks `signature` over `message` with this key: the bare signature primitive of
+    /// `algorithm`, through the crate's crypto provider. False for a non-RSA algorithm.
+    pub fn verify_signature(&self, algorithm: Algorithm, message: &[u8], signature: &[u8]) -> bool {
+        is_rsa(algorithm)
+            && (crypto_provider().verifier_factory)(&algorithm, &self.decoding_key)
+                .is_ok_and(|verifier| verifier.verify(message, &signature.to_vec()).is_ok())
+    }
+
+    /// Whether this key may check a token with this `kid` (if any) and algorithm.
+    fn is_candidate(&self, kid: Option<&str>, algorithm: Algorithm) -> bool {
+        let kid_matches = kid.is_none_or(|kid| self.kid.as_deref() == Some(kid));
+        kid_matches && self.algorithm.is_none_or(|a| a == algorithm)
+    }
+
     /// Gives the key a key id: tokens whose header names this `kid` are checked with it.
     pub fn with_kid(mut self, kid: impl Into<String>) -> Self {
         self.kid = Some(kid.into());
@@ -310,12 +324,26 @@ struct Jwk {
     alg: Option<String>,
     #[serde(rename = "use")]
     key_use: Option<String>,
+    key_ops: Option<Vec<String>>,
 }
 
 impl Jwk {
     fn into_key(self) -> Result<PublicKey, KeyError> {
         if self.kty != "RSA" {
             return Err(KeyError::NotRsa(self.kty));
+        }
+        // A key meant for encryption must not verify signatures. (`key_ops` entries are
+        // matched loosely: some publishers write `["sign, verify"]`.)
+        let for_encryption = self.key_use.as_deref().is_some_and(|u| u != "sig");
+        let cannot_verify = self
+            .key_ops
+            .as_ref()
+            .is_some_and(|ops| !ops.iter().any(|op| op.contains("verify")));
+        if for_encryption || cannot_verify {
+            return Err(KeyError::format(
+                "JWK",
+                "the key is not for verifying signatures (`use` or `key_ops` says otherwise)",
+            ));
         }
         let member = |value: Option<String>, name: &str| -> Result<Vec<u8>, KeyError> {
             let value = value.ok_or_else(|| KeyError::format("JWK", format!("no `{name}`")))?;
@@ -400,16 +428,46 @@ fn malformed(message: &str) -> TokenError {
     TokenError::Malformed(message.to_owned())
 }
 
+/// A compact JWS taken apart, its header checked; its signature not yet.
+struct Jws<'t> {
+    signed: &'t [u8],
+    payload: Vec<u8>,
+    signature: Vec<u8>,
+    algorithm: Algorithm,
+    kid: Option<String>,
+}
+
 impl TokenVerifier {
     /// Verifies a compact JWS and returns its claims; `now` is seconds since the Unix epoch.
     ///
-    /// Everything that can be refused without RSA work is refused before the signature check.
+    /// Everything that can be refused without RSA work is refused before the signature check,
+    /// the claims' JSON included.
     pub(crate) fn verify(
         &self,
         keys: &[PublicKey],
         token: &str,
         now: u64,
     ) -> Result<Claims, TokenError> {
+        let jws = self.parse(keys, token)?;
+        let raw = RawClaims::from_json(&jws.payload)?;
+        self.check_signature(keys, &jws)?;
+        self.check_times(raw.exp, raw.nbf, raw.iat, now)?;
+        raw.into_claims()
+    }
+
+    /// Verifies the JWS layer only (structure, header, algorithm, key, signature) and returns
+    /// the payload, whatever it holds.
+    pub(crate) fn verify_jws(
+        &self,
+        keys: &[PublicKey],
+        token: &str,
+    ) -> Result<Vec<u8>, TokenError> {
+        let jws = self.parse(keys, token)?;
+        self.check_signature(keys, &jws)?;
+        Ok(jws.payload)
+    }
+
+    fn parse<'t>(&self, keys: &[PublicKey], token: &'t str) -> Result<Jws<'t>, TokenError> {
         if token.len() > self.max_token_bytes {
             return Err(TokenError::TooLong {
                 max: self.max_token_bytes,
@@ -421,8 +479,10 @@ impl TokenVerifier {
         else {
             return Err(malformed("a token has exactly three dot-separated parts"));
         };
-        if header_b64.is_empty() || payload_b64.is_empty() || signature_b64.is_empty() {
-            return Err(malformed("a part of the token is empty"));
+        if header_b64.is_empty() || signature_b64.is_empty() {
+            return Err(malformed(
+                "the header or the signature of the token is empty",
+            ));
         }
         let header_json = URL_SAFE_NO_PAD
             .decode(header_b64)
@@ -439,41 +499,41 @@ impl TokenVerifier {
         if header.crit {
             return Err(TokenError::CriticalHeader);
         }
-        let candidate = |key: &&PublicKey| {
-            let kid_matches = match &header.kid {
-                Some(kid) => key.kid.as_deref() == Some(kid.as_str()),
-                None => true,
-            };
-            kid_matches && key.algorithm.is_none_or(|a| a == algorithm)
-        };
-        if !keys.iter().any(|key| candidate(&key)) {
-            return Err(if header.kid.is_some() {
-                TokenError::UnknownKeyId
-            } else {
-                TokenError::AlgorithmNotAllowed(alg.to_owned())
+        let kid = header.kid;
+        if !keys
+            .iter()
+            .any(|key| key.is_candidate(kid.as_deref(), algorithm))
+        {
+            return Err(match kid {
+                Some(_) => TokenError::UnknownKeyId,
+                None => TokenError::AlgorithmNotAllowed(alg.to_owned()),
             });
         }
-
-        let payload_json = URL_SAFE_NO_PAD
+        let payload = URL_SAFE_NO_PAD
             .decode(payload_b64)
             .map_err(|_| malformed("payload is not base64url without padding"))?;
-        let raw = RawClaims::from_json(&payload_json)?;
         let signature = URL_SAFE_NO_PAD
             .decode(signature_b64)
             .map_err(|_| malformed("signature is not base64url without padding"))?;
+        Ok(Jws {
+            signed: &token.as_bytes()[..header_b64.len() + 1 + payload_b64.len()],
+            payload,
+            signature,
+            algorithm,
+            kid,
+        })
+    }
 
-        let signed = &token.as_bytes()[..header_b64.len() + 1 + payload_b64.len()];
-        let provider = crypto_provider();
-        let verified = keys.iter().filter(candidate).any(|key| {
-            (provider.verifier_factory)(&algorithm, &key.decoding_key)
-                .is_ok_and(|verifier| verifier.verify(signed, &signature).is_ok())
-        });
-        if !verified {
-            return Err(TokenError::BadSignature);
+    fn check_signature(&self, keys: &[PublicKey], jws: &Jws<'_>) -> Result<(), TokenError> {
+        let verified = keys
+            .iter()
+            .filter(|key| key.is_candidate(jws.kid.as_deref(), jws.algorithm))
+            .any(|key| key.verify_signature(jws.algorithm, jws.signed, &jws.signature));
+        if verified {
+            Ok(())
+        } else {
+            Err(TokenError::BadSignature)
         }
-
-        self.check_times(raw.exp, raw.nbf, raw.iat, now)?;
-        raw.into_claims()
     }
 
     /// Checks the times of claims verified earlier (a cache hit) against `now`.
