@@ -66,6 +66,23 @@ impl Decision<'_> {
     }
 }
 
+/// Parser settings for files an operator edits, and that an attacker might: an ACL map is
+/// four levels deep and needs no anchors to speak of, so the limits are tight; and a role or
+/// rule that YAML would read as a number or boolean (`123`, `yes`, `true`) must be quoted.
+fn yaml_options() -> serde_saphyr::Options {
+    let mut budget = serde_saphyr::Budget::default();
+    budget.max_depth = 16;
+    budget.max_aliases = 1_000;
+    budget.max_anchors = 1_000;
+    budget.max_documents = 1;
+    let mut options = serde_saphyr::Options::default();
+    options.budget = Some(budget);
+    options.alias_limits.max_total_replayed_events = 100_000;
+    options.no_schema = true;
+    options.reject_unsupported_tags = true;
+    options
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RoleEntry {
@@ -121,7 +138,14 @@ impl AclMap {
             };
             return Err(error(None, problem));
         }
-        let entries: Option<Vec<RoleEntry>> = serde_saphyr::from_str(yaml).map_err(|e| {
+        if yaml.starts_with('\u{feff}') {
+            let problem = AclProblem::Invalid(
+                "the file starts with a byte-order mark: save it as UTF-8 without BOM".into(),
+            );
+            return Err(error(Some(1), problem));
+        }
+        let parsed = serde_saphyr::from_str_with_options(yaml, yaml_options());
+        let entries: Option<Vec<RoleEntry>> = parsed.map_err(|e| {
             let (line, message) = yaml_error(&e);
             error(line, AclProblem::Invalid(message))
         })?;
