@@ -62,7 +62,10 @@
 //! - `aws-lc-rs` (default) and `rust-crypto`: jsonwebtoken's crypto backend. With both on,
 //!   aws-lc-rs is used; the crate never depends on jsonwebtoken's process-wide default
 //!   provider, see [`crypto_provider`].
-//! - `axum` (default): [`Identity`] and [`Wfc`] as axum extractors.
+//! - `axum` (default): [`Identity`], [`Wfc`] and [`AuthToken`] as axum extractors.
+//! - `client` (default): `client::Client` for a tokenleader server.
+//! - `test-util`: `test_util::TestIssuer`, to test your handlers without a token server.
+//! - `cli`: the `tokenleader-rbac` command-line tool.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -78,6 +81,8 @@ mod error;
 mod extract;
 mod require;
 mod response;
+#[cfg(feature = "test-util")]
+pub mod test_util;
 mod token;
 mod watch;
 

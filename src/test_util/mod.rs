@@ -1,0 +1,248 @@
+//! A test kit (feature `test-util`): test your own handlers without a tokenleader server.
+//!
+//! ```
+//! use axum::{Router, body::Body, http::{Request, StatusCode}, routing::get};
+//! use tokenleader_rbac::{RequireRule, Wfc, test_util::TestIssuer};
+//! use tower::ServiceExt;
+//!
+//! async fn entries(wfc: Wfc) -> String {
+//!     format!("entries of {}", wfc.org)
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! let issuer = TestIssuer::new();
+//! let app = Router::new()
+//!     .route("/entries", get(entries).route_layer(RequireRule("micros1.entries.list")))
+//!     .layer(issuer.enforcer("- name: reader\n  allow: [micros1.entries.list]\n"));
+//!
+//! let token = issuer.token().user("alice").roles(["reader"]).org("org7").sign();
+//! let request = Request::get("/entries").header("X-Auth-Token", token).body(Body::empty()).unwrap();
+//! assert_eq!(app.clone().oneshot(request).await.unwrap().status(), StatusCode::OK);
+//!
+//! let stranger = issuer.token().roles(["guest"]).sign();
+//! let request = Request::get("/entries").header("X-Auth-Token", stranger).body(Body::empty()).unwrap();
+//! assert_eq!(app.oneshot(request).await.unwrap().status(), StatusCode::FORBIDDEN);
+//! # }
+//! ```
+//!
+//! The issuer signs with a fixed RSA key pair shipped in this crate for tests only
+//! (`src/test_util/test_only_private_key.pem`): anybody can sign with it, so never trust its
+//! public key outside tests.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::{Algorithm, EncodingKey};
+use serde_json::{Map, Value, json};
+
+use crate::acl::AclMap;
+use crate::enforcer::{Enforcer, EnforcerBuilder};
+use crate::token::{PublicKey, crypto_provider};
+
+/// TEST ONLY: this private key is public.
+const TEST_ONLY_PRIVATE_KEY: &str = include_str!("test_only_private_key.pem");
+const TEST_ONLY_PUBLIC_KEY: &str = include_str!("test_only_public_key.pem");
+
+/// Mints tokenleader-shaped RS512 tokens with the crate's test-only key pair.
+#[derive(Clone)]
+pub struct TestIssuer {
+    key: EncodingKey,
+}
+
+impl std::fmt::Debug for TestIssuer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TestIssuer(test-only key)")
+    }
+}
+
+impl Default for TestIssuer {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl TestIssuer {
+    /// An issuer with the test-only key pair.
+    pub fn new() -> Self {
+        // The key is a constant of this crate: if it failed to parse, no test could run.
+        let der = pem::parse(TEST_ONLY_PRIVATE_KEY)
+            .expect("the test-only private key is valid PEM")
+            .into_contents();
+        TestIssuer {
+            key: EncodingKey::from_rsa_der(&der),
+        }
+    }
+
+    /// The public key that verifies this issuer's tokens.
+    pub fn public_key(&self) -> PublicKey {
+        PublicKey::from_pem(TEST_ONLY_PUBLIC_KEY.as_bytes())
+            .expect("the test-only public key is valid")
+    }
+
+    /// An enforcer builder that trusts this issuer (add the ACL and settings of your test).
+    pub fn enforcer_builder(&self) -> EnforcerBuilder {
+        Enforcer::builder()
+            .public_key(self.public_key())
+            .watch(false)
+    }
+
+    /// An enforcer that trusts this issuer, with the ACL map `acl_yaml`.
+    ///
+    /// # Panics
+    ///
+    /// When `acl_yaml` is not a valid map: a test's own mistake, reported with its line.
+    pub fn enforcer(&self, acl_yaml: &str) -> Enforcer {
+        let acl = AclMap::from_yaml_str(acl_yaml).unwrap_or_else(|e| panic!("test ACL map: {e}"));
+        self.enforcer_builder()
+            .acl(acl)
+            .build()
+            .unwrap_or_else(|e| panic!("test enforcer: {e}"))
+    }
+
+    /// Starts a token: user `user1`, roles `[role1]`, wfc `wfc1` org1/ou1/dept1, issued now,
+    /// valid for one hour, as the tokenleader server issues them.
+    pub fn token(&self) -> TestToken<'_> {
+        TestToken {
+            issuer: self,
+            id: 1,
+            username: "user1".into(),
+            email: None,
+            roles: vec!["role1".into()],
+            wfc: json!({"id": 1, "name": "wfc1", "org": "org1", "orgunit": "ou1", "department": "dept1"}),
+            issued_at: None,
+            lifetime: Duration::from_secs(3600),
+            not_before: None,
+            extra: Map::new(),
+        }
+    }
+}
+
+/// A token being built by [`TestIssuer::token`]; [`sign`](Self::sign) gives the compact JWS.
+#[derive(Debug)]
+pub struct TestToken<'i> {
+    issuer: &'i TestIssuer,
+    id: u64,
+    username: String,
+    email: Option<String>,
+    roles: Vec<String>,
+    wfc: Value,
+    issued_at: Option<SystemTime>,
+    lifetime: Duration,
+    not_before: Option<SystemTime>,
+    extra: Map<String, Value>,
+}
+
+fn unix(time: SystemTime) -> u64 {
+    time.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+impl TestToken<'_> {
+    /// The user name (also the e-mail unless [`email`](Self::email) is set).
+    pub fn user(mut self, username: impl Into<String>) -> Self {
+        self.username = username.into();
+        self
+    }
+
+    /// The user id.
+    pub fn id(mut self, id: u64) -> Self {
+        self.id = id;
+        self
+    }
+
+    /// The e-mail.
+    pub fn email(mut self, email: impl Into<String>) -> Self {
+        self.email = Some(email.into());
+        self
+    }
+
+    /// The roles.
+    pub fn roles<R: Into<String>>(mut self, roles: impl IntoIterator<Item = R>) -> Self {
+        self.roles = roles.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// The whole work function context.
+    pub fn wfc(mut self, name: &str, org: &str, orgunit: &str, department: &str) -> Self {
+        self.wfc = json!({"id": 1, "name": name, "org": org, "orgunit": orgunit, "department": department});
+        self
+    }
+
+    /// Only the org of the work function context.
+    pub fn org(mut self, org: &str) -> Self {
+        self.wfc["org"] = org.into();
+        self
+    }
+
+    /// When the token was issued (default: now); `exp` is this plus the lifetime.
+    pub fn issued_at(mut self, time: SystemTime) -> Self {
+        self.issued_at = Some(time);
+        self
+    }
+
+    /// How long the token lives (default one hour).
+    pub fn lifetime(mut self, lifetime: Duration) -> Self {
+        self.lifetime = lifetime;
+        self
+    }
+
+    /// A token that expired an hour ago (issued two hours ago, one hour lifetime).
+    pub fn expired(self) -> Self {
+        let two_hours_ago = SystemTime::now() - Duration::from_secs(7200);
+        self.issued_at(two_hours_ago)
+            .lifetime(Duration::from_secs(3600))
+    }
+
+    /// `nbf`: the token is not valid before this time.
+    pub fn not_before(mut self, time: SystemTime) -> Self {
+        self.not_before = Some(time);
+        self
+    }
+
+    /// An extra top-level claim, or one that replaces a standard claim (`"exp"`, `"sub"`, …).
+    pub fn claim(mut self, name: &str, value: Value) -> Self {
+        self.extra.insert(name.to_owned(), value);
+        self
+    }
+
+    /// The claims as they will be signed.
+    pub fn claims(&self) -> Value {
+        let iat = unix(self.issued_at.unwrap_or_else(SystemTime::now));
+        let mut claims = json!({
+            "exp": iat + self.lifetime.as_secs(),
+            "iat": iat,
+            "sub": {
+                "id": self.id,
+                "username": self.username,
+                "email": self.email.as_deref().unwrap_or(&self.username),
+                "roles": self.roles,
+                "wfc": self.wfc,
+            },
+        });
+        if let Some(nbf) = self.not_before {
+            claims["nbf"] = unix(nbf).into();
+        }
+        for (name, value) in &self.extra {
+            claims[name.as_str()] = value.clone();
+        }
+        claims
+    }
+
+    /// Signs the token (RS512, header `{"typ":"JWT","alg":"RS512"}` like tokenleader's).
+    ///
+    /// # Panics
+    ///
+    /// When the crypto backend cannot sign with the test key, which would be a bug.
+    pub fn sign(&self) -> String {
+        let header = URL_SAFE_NO_PAD.encode(br#"{"typ":"JWT","alg":"RS512"}"#);
+        let payload = URL_SAFE_NO_PAD.encode(self.claims().to_string());
+        let input = format!("{header}.{payload}");
+        // Signed through the crate's provider, not jsonwebtoken's process-wide default, so the
+        // kit works whichever backends the test build turns on.
+        let signature = (crypto_provider().signer_factory)(&Algorithm::RS512, &self.issuer.key)
+            .and_then(|signer| signer.try_sign(input.as_bytes()).map_err(Into::into))
+            .expect("the test-only key signs");
+        format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature))
+    }
+}
