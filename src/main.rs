@@ -6,6 +6,7 @@
 //! tokenleader-rbac verify "$TOKEN" --remote --url http://127.0.0.1:5001
 //! tokenleader-rbac acl check role_to_acl_map.yml --rules-from rules.txt
 //! tokenleader-rbac acl explain role_to_acl_map.yml --roles role1,role2 --rule service1:first_api:rulename1
+//! tokenleader-rbac acl matrix role_to_acl_map.yml --rules-from rules.txt --format html > matrix.html
 //! ```
 //!
 //! Exit codes: 0 success (a valid token, an allowed decision, a consistent map), 1 a negative
@@ -87,6 +88,26 @@ enum AclCommand {
         #[arg(long)]
         strict: bool,
     },
+    /// Print the role × rule matrix: who may do what.
+    Matrix {
+        /// The ACL file.
+        file: PathBuf,
+        /// A rule the service uses (repeatable): shown even when no role grants it.
+        #[arg(long = "rule")]
+        rules: Vec<String>,
+        /// A file of rules the service uses, one per line (`#` starts a comment).
+        #[arg(long)]
+        rules_from: Option<PathBuf>,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "md")]
+        format: MatrixFormat,
+        /// The admin role, shown as allowed everything.
+        #[arg(long, default_value = "admin", conflicts_with = "no_admin")]
+        admin_role: String,
+        /// No admin role.
+        #[arg(long)]
+        no_admin: bool,
+    },
     /// Show the decision for some roles and a rule, and its reason.
     Explain {
         /// The ACL file.
@@ -104,6 +125,14 @@ enum AclCommand {
         #[arg(long)]
         no_admin: bool,
     },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum MatrixFormat {
+    /// A Markdown table.
+    Md,
+    /// One self-contained HTML page.
+    Html,
 }
 
 #[derive(Args)]
@@ -190,6 +219,18 @@ async fn run(command: Command) -> Result<(), Failure> {
                 rules_from,
                 strict,
             } => acl_check(&file, rules, rules_from, strict),
+            AclCommand::Matrix {
+                file,
+                rules,
+                rules_from,
+                format,
+                admin_role,
+                no_admin,
+            } => {
+                let used = service_rules(rules, rules_from)?;
+                let admin = (!no_admin).then_some(admin_role.as_str());
+                acl_matrix(&file, &used, format, admin)
+            }
             AclCommand::Explain {
                 file,
                 roles,
@@ -296,13 +337,11 @@ fn print_json(value: &impl serde::Serialize) -> Result<(), Failure> {
     Ok(())
 }
 
-fn acl_check(
-    file: &PathBuf,
+/// The rules a service uses: from `--rule` and from `--rules-from`.
+fn service_rules(
     mut rules: Vec<String>,
     rules_from: Option<PathBuf>,
-    strict: bool,
-) -> Result<(), Failure> {
-    let map = AclMap::from_file(file).map_err(error)?;
+) -> Result<Vec<String>, Failure> {
     if let Some(path) = rules_from {
         let text = std::fs::read_to_string(&path)
             .map_err(|e| error(format!("cannot read {}: {e}", path.display())))?;
@@ -313,6 +352,17 @@ fn acl_check(
                 .map(str::to_owned),
         );
     }
+    Ok(rules)
+}
+
+fn acl_check(
+    file: &PathBuf,
+    rules: Vec<String>,
+    rules_from: Option<PathBuf>,
+    strict: bool,
+) -> Result<(), Failure> {
+    let map = AclMap::from_file(file).map_err(error)?;
+    let rules = service_rules(rules, rules_from)?;
     println!(
         "{}: valid, {} roles, {} grants",
         file.display(),
@@ -375,4 +425,169 @@ fn acl_explain(
         }
     }
     Ok(())
+}
+
+/// One column of the matrix.
+struct Column<'a> {
+    rule: &'a str,
+    granted_by_a_role: bool,
+    used: bool,
+}
+
+fn acl_matrix(
+    file: &PathBuf,
+    used: &[String],
+    format: MatrixFormat,
+    admin: Option<&str>,
+) -> Result<(), Failure> {
+    let map = AclMap::from_file(file).map_err(error)?;
+    let mut roles: Vec<&str> = map.roles().collect();
+    roles.sort_unstable();
+    let granted: BTreeSet<&str> = roles
+        .iter()
+        .flat_map(|role| map.rules_of(role).into_iter().flatten())
+        .collect();
+    let all_rules: BTreeSet<&str> = granted
+        .iter()
+        .copied()
+        .chain(used.iter().map(String::as_str))
+        .collect();
+    let columns: Vec<Column<'_>> = all_rules
+        .into_iter()
+        .map(|rule| Column {
+            rule,
+            granted_by_a_role: granted.contains(rule),
+            used: used.is_empty() || used.iter().any(|u| u == rule),
+        })
+        .collect();
+    let allows =
+        |role: &str, rule: &str| map.rules_of(role).into_iter().flatten().any(|r| r == rule);
+    let title = format!("ACL matrix of {}", file.display());
+    match format {
+        MatrixFormat::Md => println!(
+            "{}",
+            markdown_matrix(&title, &roles, &columns, admin, allows)
+        ),
+        MatrixFormat::Html => println!("{}", html_matrix(&title, &roles, &columns, admin, allows)),
+    }
+    Ok(())
+}
+
+fn column_note(column: &Column<'_>) -> &'static str {
+    match (column.granted_by_a_role, column.used) {
+        (false, _) => "no role grants it",
+        (true, false) => "the service does not use it",
+        (true, true) => "",
+    }
+}
+
+fn markdown_matrix(
+    title: &str,
+    roles: &[&str],
+    columns: &[Column<'_>],
+    admin: Option<&str>,
+    allows: impl Fn(&str, &str) -> bool,
+) -> String {
+    let header = columns.iter().map(|c| match column_note(c) {
+        "" => format!("`{}`", c.rule),
+        note => format!("**`{}`** ({note})", c.rule),
+    });
+    let mut out = format!(
+        "# {title}\n\n| role | {} |\n|---|{}\n",
+        header.collect::<Vec<_>>().join(" | "),
+        "---|".repeat(columns.len())
+    );
+    if let Some(admin) = admin {
+        let cells = vec!["✓ (admin)"; columns.len()].join(" | ");
+        out.push_str(&format!("| `{admin}` (admin role) | {cells} |\n"));
+    }
+    for role in roles {
+        let cells: Vec<&str> = columns
+            .iter()
+            .map(|c| if allows(role, c.rule) { "✓" } else { " " })
+            .collect();
+        out.push_str(&format!("| `{role}` | {} |\n", cells.join(" | ")));
+    }
+    out
+}
+
+/// Escapes text for HTML element content and attribute values.
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+}
+
+fn html_matrix(
+    title: &str,
+    roles: &[&str],
+    columns: &[Column<'_>],
+    admin: Option<&str>,
+    allows: impl Fn(&str, &str) -> bool,
+) -> String {
+    let mut rows = String::new();
+    if let Some(admin) = admin {
+        let cells: String = columns
+            .iter()
+            .map(|_| "<td class=\"admin\">✓ admin</td>")
+            .collect();
+        rows.push_str(&format!(
+            "<tr><th scope=\"row\">{} <small>(admin role)</small></th>{cells}</tr>\n",
+            escape(admin)
+        ));
+    }
+    for role in roles {
+        let cells: String = columns
+            .iter()
+            .map(|c| {
+                if allows(role, c.rule) {
+                    "<td class=\"yes\">✓</td>"
+                } else {
+                    "<td></td>"
+                }
+            })
+            .collect();
+        rows.push_str(&format!(
+            "<tr><th scope=\"row\">{}</th>{cells}</tr>\n",
+            escape(role)
+        ));
+    }
+    let header: String = columns
+        .iter()
+        .map(|c| match column_note(c) {
+            "" => format!("<th scope=\"col\">{}</th>", escape(c.rule)),
+            note => format!("<th scope=\"col\" class=\"flagged\" title=\"{note}\">{}<br><small>{note}</small></th>", escape(c.rule)),
+        })
+        .collect();
+    format!(
+        r#"<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>{title}</title>
+<style>
+body {{ font-family: system-ui, sans-serif; margin: 2em; }}
+table {{ border-collapse: collapse; }}
+th, td {{ border: 1px solid #999; padding: 0.3em 0.6em; text-align: center; }}
+thead th {{ writing-mode: vertical-rl; transform: rotate(180deg); white-space: nowrap; }}
+tbody th {{ text-align: left; }}
+td.yes {{ background: #c8f0c8; }}
+td.admin {{ background: #e8e0f8; color: #555; }}
+th.flagged {{ background: #ffd8a8; }}
+</style>
+</head>
+<body>
+<h1>{title}</h1>
+<table>
+<thead><tr><th scope="col">role \ rule</th>{header}</tr></thead>
+<tbody>
+{rows}</tbody>
+</table>
+<p>✓: the role grants the rule. Orange columns: rules no role grants (only the admin role can use them), or rules the service does not use.</p>
+</body>
+</html>"#,
+        title = escape(title)
+    )
 }

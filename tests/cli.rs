@@ -335,3 +335,111 @@ fn acl_explain_gives_the_decision_and_its_reason() {
         Some(0)
     );
 }
+
+#[test]
+fn acl_matrix_in_markdown() {
+    let map = fixture_path("tokenleader/role_to_acl_map.yml");
+    let output = run(
+        &[
+            "acl",
+            "matrix",
+            &map,
+            "--rule",
+            FIRST_RULE,
+            "--rule",
+            THIRD_RULE,
+            "--rule",
+            "service1:fifth_api:rulename5",
+        ],
+        &[],
+        None,
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let table = stdout(&output);
+    let lines: Vec<&str> = table.lines().filter(|l| l.starts_with('|')).collect();
+    assert_eq!(
+        lines.len(),
+        5,
+        "header, separator, admin, role1, role2:\n{table}"
+    );
+    let header: Vec<&str> = lines[0].split('|').map(str::trim).collect();
+    let column = |name: &str| header.iter().position(|h| h.contains(name)).unwrap();
+    assert!(header[column("rulename5")].contains("(no role grants it)"));
+    assert!(header[column("list_users")].contains("(the service does not use it)"));
+    assert!(!header[column("rulename1")].contains('('));
+    let cells =
+        |row: &str| -> Vec<String> { row.split('|').map(|c| c.trim().to_owned()).collect() };
+    let admin = cells(lines[2]);
+    assert!(admin[1].contains("admin role"));
+    assert!(admin[2..admin.len() - 1].iter().all(|c| c == "✓ (admin)"));
+    let role1 = cells(lines[3]);
+    assert_eq!(role1[1], "`role1`");
+    assert_eq!(role1[column("rulename1")], "✓");
+    assert_eq!(role1[column("rulename3")], "");
+    assert_eq!(role1[column("rulename5")], "");
+    let role2 = cells(lines[4]);
+    assert_eq!(role2[column("rulename3")], "✓");
+    assert_eq!(role2[column("rulename1")], "");
+
+    let without_admin = run(&["acl", "matrix", &map, "--no-admin"], &[], None);
+    assert_eq!(
+        stdout(&without_admin)
+            .lines()
+            .filter(|l| l.starts_with('|'))
+            .count(),
+        4
+    );
+}
+
+#[test]
+fn acl_matrix_in_html_is_one_well_formed_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let map = dir.path().join("role_to_acl_map.yml");
+    std::fs::write(
+        &map,
+        "- name: '<script>alert(1)</script>'\n  allow: ['a&b']\n- name: role2\n  allow: [c]\n",
+    )
+    .unwrap();
+    let output = run(
+        &[
+            "acl",
+            "matrix",
+            &map.display().to_string(),
+            "--format",
+            "html",
+            "--rule",
+            "d",
+        ],
+        &[],
+        None,
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let page = stdout(&output);
+    assert!(page.starts_with("<!DOCTYPE html>\n<html lang=\"en\">"));
+    assert!(page.trim_end().ends_with("</html>"));
+    assert!(!page.contains("<script"), "role names are escaped");
+    assert!(page.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+    assert!(page.contains("a&amp;b"));
+    assert!(
+        !page.contains("<link") && !page.contains("src="),
+        "self-contained: nothing to fetch"
+    );
+    for tag in [
+        "html", "head", "body", "table", "thead", "tbody", "tr", "style",
+    ] {
+        let opened =
+            page.matches(&format!("<{tag}>")).count() + page.matches(&format!("<{tag} ")).count();
+        assert_eq!(
+            opened,
+            page.matches(&format!("</{tag}>")).count(),
+            "<{tag}> balanced"
+        );
+    }
+    assert_eq!(page.matches("<table>").count(), 1);
+    // header row + admin + two roles
+    assert_eq!(page.matches("<tr>").count(), 4);
+    // 3 rules × 3 rows of cells
+    assert_eq!(page.matches("<td").count(), 9);
+    assert_eq!(page.matches("class=\"yes\"").count(), 2);
+    assert!(page.contains("class=\"flagged\" title=\"no role grants it\">d<br>"));
+}
