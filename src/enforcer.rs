@@ -34,6 +34,7 @@ use crate::claims::Claims;
 use crate::error::{Error, TokenError, yaml_error};
 use crate::require::RequireRuleLayer;
 use crate::response::{Denial, DenyResponse, JsonDenyResponse};
+use crate::shadow::{Counters, DryRunDenial, Shadow, ShadowDifference};
 use crate::token::{PublicKey, TokenVerifier, is_rsa};
 use crate::watch::{
     AclStatus, KeyStatus, ReloadCallback, ReloadConfig, ReloadEvent, Reloadables, WatchGuard,
@@ -74,6 +75,9 @@ struct Inner {
     deny_response: Box<dyn DenyResponse>,
     /// Keeps the file watcher alive; dropped with the last clone, which stops its thread.
     watch: Option<WatchGuard>,
+    shadow: Option<Shadow>,
+    enforce: bool,
+    dry_run_denials: Counters<String>,
 }
 
 impl fmt::Debug for Enforcer {
@@ -163,7 +167,18 @@ impl Enforcer {
             }
         };
         let user = claims.identity.username.as_str();
-        match self.decide(&claims.identity.roles, rule) {
+        let decision = self.decide(&claims.identity.roles, rule);
+        if let Some(shadow) = &self.inner.shadow {
+            let admin_role = self.inner.admin_role.as_deref();
+            shadow.compare(
+                &claims.identity.roles,
+                rule,
+                user,
+                admin_role,
+                decision.is_allowed(),
+            );
+        }
+        match decision {
             Decision::Admin { role } => {
                 tracing::debug!(rule, user, outcome = "allowed", reason = "admin role", role);
             }
@@ -175,6 +190,16 @@ impl Enforcer {
                     reason = "granted by role",
                     role
                 );
+            }
+            Decision::Denied if !self.inner.enforce => {
+                tracing::warn!(
+                    rule,
+                    user,
+                    outcome = "allowed (dry run)",
+                    reason = "no role grants the rule",
+                    "request let through by dry-run mode"
+                );
+                self.inner.dry_run_denials.add(rule.to_owned());
             }
             Decision::Denied => {
                 tracing::info!(
@@ -218,12 +243,49 @@ impl Enforcer {
         self.inner.reloadables.set_acl(map);
     }
 
-    /// Re-reads the ACL file and the key files now, and swaps in those that changed and
+    /// Re-reads the ACL file, the key files and the shadow ACL file now, and swaps in those that changed and
     /// validate; a refused file leaves its previous version in force. Returns the first
     /// refusal. It blocks for a few tens of milliseconds (the file must read the same twice):
     /// from async code, call it through `spawn_blocking`.
     pub fn reload(&self) -> Result<(), Arc<Error>> {
-        self.inner.reloadables.reload()
+        let enforced = self.inner.reloadables.reload();
+        let shadow = match &self.inner.shadow {
+            Some(shadow) => shadow.reloadables.reload(),
+            None => Ok(()),
+        };
+        enforced.and(shadow)
+    }
+
+    /// Where the shadow (candidate) map decided differently from the enforced one, per rule
+    /// and outcome, since start. Empty without `.shadow_acl_file(..)`.
+    pub fn shadow_report(&self) -> Vec<ShadowDifference> {
+        self.inner
+            .shadow
+            .as_ref()
+            .map(Shadow::report)
+            .unwrap_or_default()
+    }
+
+    /// The shadow map in force and how its last reload went; `None` without one.
+    pub fn shadow_status(&self) -> Option<AclStatus> {
+        self.inner
+            .shadow
+            .as_ref()
+            .map(|shadow| shadow.reloadables.acl_status())
+    }
+
+    /// The requests that dry-run mode (`.enforce(false)`) let through although no role grants
+    /// their rule, per rule, since start.
+    pub fn dry_run_report(&self) -> Vec<DryRunDenial> {
+        let mut report: Vec<DryRunDenial> = self
+            .inner
+            .dry_run_denials
+            .snapshot()
+            .into_iter()
+            .map(|(rule, count)| DryRunDenial { rule, count })
+            .collect();
+        report.sort_by(|a, b| a.rule.cmp(&b.rule));
+        report
     }
 
     /// The ACL map in force and how its last reload went.
@@ -363,6 +425,8 @@ pub struct EnforcerBuilder {
     watch: bool,
     poll_interval: Duration,
     on_reload: Option<ReloadCallback>,
+    shadow_acl_file: Option<PathBuf>,
+    enforce: bool,
 }
 
 impl Default for EnforcerBuilder {
@@ -385,6 +449,8 @@ impl Default for EnforcerBuilder {
             watch: true,
             poll_interval: Duration::from_secs(10),
             on_reload: None,
+            shadow_acl_file: None,
+            enforce: true,
         }
     }
 }
@@ -405,6 +471,8 @@ impl fmt::Debug for EnforcerBuilder {
             .field("token_sources", &self.token_sources)
             .field("watch", &self.watch)
             .field("poll_interval", &self.poll_interval)
+            .field("shadow_acl_file", &self.shadow_acl_file)
+            .field("enforce", &self.enforce)
             .finish_non_exhaustive()
     }
 }
@@ -456,6 +524,22 @@ impl EnforcerBuilder {
     /// file systems whose events do not arrive.
     pub fn poll_interval(mut self, interval: Duration) -> Self {
         self.poll_interval = interval;
+        self
+    }
+
+    /// A candidate ACL file decided beside the enforced one without changing any response:
+    /// where the two differ, a `tracing` event and a counter ([`Enforcer::shadow_report`]).
+    /// Validated by [`build`](Self::build) and hot-reloaded like the enforced map.
+    pub fn shadow_acl_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.shadow_acl_file = Some(path.into());
+        self
+    }
+
+    /// `false` turns on dry-run mode: requests that no role grants are let through, logged
+    /// (warning) and counted ([`Enforcer::dry_run_report`]); requests without a valid token are
+    /// still refused. Default `true`.
+    pub fn enforce(mut self, enforce: bool) -> Self {
+        self.enforce = enforce;
         self
     }
 
@@ -585,6 +669,7 @@ impl EnforcerBuilder {
             ));
         }
         let reload_config = ReloadConfig {
+            label: "ACL map",
             acl_file: self.acl_file,
             key_files: self.key_files,
             on_reload: self.on_reload,
@@ -595,6 +680,27 @@ impl EnforcerBuilder {
             true => Some(spawn_watcher(&reloadables, self.poll_interval)?),
             false => None,
         };
+        let shadow = match self.shadow_acl_file {
+            Some(path) => {
+                let config = ReloadConfig {
+                    label: "shadow ACL map",
+                    acl_file: Some(path),
+                    key_files: Vec::new(),
+                    on_reload: None,
+                    cache_capacity: 0,
+                };
+                let candidate = Arc::new(Reloadables::load(config, Vec::new(), None)?);
+                let watch = match self.watch {
+                    true => Some(spawn_watcher(&candidate, self.poll_interval)?),
+                    false => None,
+                };
+                Some(Shadow::new(candidate, watch))
+            }
+            None => None,
+        };
+        if !self.enforce {
+            tracing::warn!("dry-run mode: requests that no role grants are let through");
+        }
         let acl = reloadables.acl_status();
         tracing::info!(
             keys = reloadables.key_status().keys,
@@ -618,6 +724,9 @@ impl EnforcerBuilder {
                 clock: self.clock,
                 deny_response: self.deny_response,
                 watch,
+                shadow,
+                enforce: self.enforce,
+                dry_run_denials: Counters::default(),
             }),
         })
     }

@@ -81,6 +81,7 @@ mod error;
 mod extract;
 mod require;
 mod response;
+mod shadow;
 #[cfg(feature = "test-util")]
 pub mod test_util;
 mod token;
@@ -97,5 +98,6 @@ pub use extract::MissingRequireRule;
 pub use jsonwebtoken::Algorithm;
 pub use require::{RequireRule, RequireRuleLayer, RequireRuleService, ResponseFuture};
 pub use response::{Denial, DenyResponse, JsonDenyResponse};
+pub use shadow::{DryRunDenial, ShadowDifference};
 pub use token::{AuthToken, PublicKey, crypto_provider};
 pub use watch::{AclStatus, KeyStatus, ReloadEvent, Reloadable};

@@ -143,6 +143,7 @@ pub(crate) struct Reloadables {
     pub(crate) keys: ArcSwap<KeySet>,
     static_keys: Vec<PublicKey>,
     cache_capacity: usize,
+    label: &'static str,
     acl_file: Option<PathBuf>,
     key_files: Vec<PathBuf>,
     state: Mutex<State>,
@@ -159,6 +160,8 @@ struct State {
 
 /// The reload settings of the builder.
 pub(crate) struct ReloadConfig {
+    /// What the ACL file is called in logs (`ACL map`, `shadow ACL map`).
+    pub(crate) label: &'static str,
     pub(crate) acl_file: Option<PathBuf>,
     pub(crate) key_files: Vec<PathBuf>,
     pub(crate) on_reload: Option<ReloadCallback>,
@@ -218,6 +221,7 @@ impl Reloadables {
             keys: ArcSwap::from_pointee(KeySet::new(keys, config.cache_capacity)),
             static_keys,
             cache_capacity: config.cache_capacity,
+            label: config.label,
             acl_file: config.acl_file,
             key_files: config.key_files,
             state: Mutex::new(state),
@@ -301,7 +305,7 @@ impl Reloadables {
                 let generation = state.acl_status.generation;
                 tracing::info!(
                     path = %path.display(), generation, roles = state.acl_status.roles,
-                    grants = state.acl_status.grants, "ACL map reloaded"
+                    grants = state.acl_status.grants, "{} reloaded", self.label
                 );
                 self.tell(&ReloadEvent::Applied {
                     what: Reloadable::Acl,
@@ -373,13 +377,17 @@ impl Reloadables {
         what: Reloadable,
         error: Error,
     ) -> Arc<Error> {
+        let label = match what {
+            Reloadable::Acl => self.label,
+            Reloadable::Keys => "keys",
+        };
         if let Some(previous) = last_error
             .as_ref()
             .filter(|p| p.to_string() == error.to_string())
         {
             return previous.clone();
         }
-        tracing::error!(%error, "{what:?} reload refused, the previous version stays in force");
+        tracing::error!(%error, "{label} reload refused, the previous version stays in force");
         let error = Arc::new(error);
         *last_error = Some(error.clone());
         self.tell(&ReloadEvent::Refused {
