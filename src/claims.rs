@@ -75,7 +75,26 @@ pub(crate) struct RawClaims {
     pub(crate) exp: Option<u64>,
     pub(crate) iat: Option<u64>,
     pub(crate) nbf: Option<u64>,
+    pub(crate) iss: Option<String>,
+    pub(crate) aud: Option<Audience>,
     sub: Option<RawSubject>,
+}
+
+/// `aud`: one audience or several.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub(crate) enum Audience {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl Audience {
+    pub(crate) fn contains_any(&self, wanted: &[String]) -> bool {
+        match self {
+            Audience::One(aud) => wanted.contains(aud),
+            Audience::Many(auds) => auds.iter().any(|aud| wanted.contains(aud)),
+        }
+    }
 }
 
 #[derive(Deserialize)]

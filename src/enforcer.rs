@@ -32,6 +32,7 @@ use tower_service::Service;
 use crate::acl::{AclMap, Decision};
 use crate::claims::Claims;
 use crate::error::{Error, TokenError, yaml_error};
+use crate::mapping::ClaimMapping;
 use crate::require::RequireRuleLayer;
 use crate::response::{Denial, DenyResponse, JsonDenyResponse};
 use crate::shadow::{Counters, DryRunDenial, Shadow, ShadowDifference};
@@ -427,6 +428,9 @@ pub struct EnforcerBuilder {
     on_reload: Option<ReloadCallback>,
     shadow_acl_file: Option<PathBuf>,
     enforce: bool,
+    claim_mapping: Option<ClaimMapping>,
+    issuer: Option<String>,
+    audiences: Vec<String>,
 }
 
 impl Default for EnforcerBuilder {
@@ -451,6 +455,9 @@ impl Default for EnforcerBuilder {
             on_reload: None,
             shadow_acl_file: None,
             enforce: true,
+            claim_mapping: None,
+            issuer: None,
+            audiences: Vec::new(),
         }
     }
 }
@@ -473,6 +480,9 @@ impl fmt::Debug for EnforcerBuilder {
             .field("poll_interval", &self.poll_interval)
             .field("shadow_acl_file", &self.shadow_acl_file)
             .field("enforce", &self.enforce)
+            .field("claim_mapping", &self.claim_mapping)
+            .field("issuer", &self.issuer)
+            .field("audiences", &self.audiences)
             .finish_non_exhaustive()
     }
 }
@@ -524,6 +534,26 @@ impl EnforcerBuilder {
     /// file systems whose events do not arrive.
     pub fn poll_interval(mut self, interval: Duration) -> Self {
         self.poll_interval = interval;
+        self
+    }
+
+    /// Reads tokens of another issuer: where the user, roles and wfc are (default:
+    /// tokenleader's shape). See [`ClaimMapping`].
+    pub fn claim_mapping(mut self, mapping: ClaimMapping) -> Self {
+        self.claim_mapping = Some(mapping);
+        self
+    }
+
+    /// The issuer tokens must name in `iss` (exact match); a token without `iss` is refused.
+    pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
+        self.issuer = Some(issuer.into());
+        self
+    }
+
+    /// An audience this service accepts in `aud` (call it once per audience); with any
+    /// configured, a token must name one of them.
+    pub fn audience(mut self, audience: impl Into<String>) -> Self {
+        self.audiences.push(audience.into());
         self
     }
 
@@ -713,6 +743,9 @@ impl EnforcerBuilder {
         Ok(Enforcer {
             inner: Arc::new(Inner {
                 verifier: TokenVerifier {
+                    mapping: self.claim_mapping,
+                    issuer: self.issuer,
+                    audiences: self.audiences,
                     algorithms: self.algorithms,
                     leeway: self.leeway,
                     max_lifetime: self.max_lifetime,

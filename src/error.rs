@@ -219,6 +219,18 @@ pub enum TokenError {
     /// A claim tokenleader always sends is missing.
     #[error("token has no `{0}` claim")]
     MissingClaim(&'static str),
+    /// A claim that the claim mapping names is missing.
+    #[error("token has no `{0}` claim")]
+    MissingMappedClaim(String),
+    /// `iss` is missing while an issuer is configured.
+    #[error("token has no `iss` claim, and this service requires one")]
+    MissingIssuer,
+    /// `iss` is not the configured issuer.
+    #[error("token was issued by another issuer")]
+    WrongIssuer,
+    /// `aud` names none of the configured audiences.
+    #[error("token is not meant for this service (`aud`)")]
+    WrongAudience,
     /// A claim has the wrong type or shape.
     #[error("token claims are invalid: {0}")]
     InvalidClaims(String),

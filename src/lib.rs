@@ -79,6 +79,7 @@ mod enforcer;
 mod error;
 #[cfg(feature = "axum")]
 mod extract;
+mod mapping;
 mod require;
 mod response;
 mod shadow;
@@ -96,6 +97,7 @@ pub use error::{AclError, AclProblem, Error, KeyError, TokenError};
 #[cfg(feature = "axum")]
 pub use extract::MissingRequireRule;
 pub use jsonwebtoken::Algorithm;
+pub use mapping::ClaimMapping;
 pub use require::{RequireRule, RequireRuleLayer, RequireRuleService, ResponseFuture};
 pub use response::{Denial, DenyResponse, JsonDenyResponse};
 pub use shadow::{DryRunDenial, ShadowDifference};

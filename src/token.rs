@@ -23,8 +23,9 @@ use pkcs1::der::Encode as _;
 use pkcs1::der::asn1::UintRef;
 use serde::{Deserialize, Deserializer};
 
-use crate::claims::{Claims, RawClaims};
+use crate::claims::{Audience, Claims, RawClaims};
 use crate::error::{KeyError, TokenError};
+use crate::mapping::{ClaimMapping, StrictJson};
 
 /// The jsonwebtoken crypto provider this crate verifies with.
 ///
@@ -405,6 +406,9 @@ pub(crate) fn is_rsa(algorithm: Algorithm) -> bool {
 /// Settings of token verification, fixed when the `Enforcer` is built.
 #[derive(Debug, Clone)]
 pub(crate) struct TokenVerifier {
+    pub(crate) mapping: Option<ClaimMapping>,
+    pub(crate) issuer: Option<String>,
+    pub(crate) audiences: Vec<String>,
     pub(crate) algorithms: Vec<Algorithm>,
     pub(crate) leeway: Duration,
     pub(crate) max_lifetime: Duration,
@@ -449,10 +453,63 @@ impl TokenVerifier {
         now: u64,
     ) -> Result<Claims, TokenError> {
         let jws = self.parse(keys, token)?;
-        let raw = RawClaims::from_json(&jws.payload)?;
+        let Some(mapping) = &self.mapping else {
+            let raw = RawClaims::from_json(&jws.payload)?;
+            self.check_signature(keys, &jws)?;
+            self.check_times(raw.exp, raw.nbf, raw.iat, now)?;
+            self.check_issuer_and_audience(raw.iss.as_deref(), raw.aud.as_ref())?;
+            return raw.into_claims();
+        };
+        let StrictJson(claims) = serde_json::from_slice(&jws.payload)
+            .map_err(|e| TokenError::Malformed(format!("payload is not valid JSON: {e}")))?;
+        if !claims.is_object() {
+            return Err(malformed("payload is not a JSON object"));
+        }
         self.check_signature(keys, &jws)?;
-        self.check_times(raw.exp, raw.nbf, raw.iat, now)?;
-        raw.into_claims()
+        let time = |name: &str| match claims.get(name) {
+            None | Some(serde_json::Value::Null) => Ok(None),
+            Some(value) => value.as_u64().map(Some).ok_or_else(|| {
+                TokenError::InvalidClaims(format!("{name}: expected a non-negative integer"))
+            }),
+        };
+        let (exp, nbf, iat) = (time("exp")?, time("nbf")?, time("iat")?);
+        self.check_times(exp, nbf, iat, now)?;
+        let iss = match claims.get("iss") {
+            None | Some(serde_json::Value::Null) => None,
+            Some(serde_json::Value::String(iss)) => Some(iss.as_str()),
+            Some(_) => return Err(TokenError::InvalidClaims("iss: expected a string".into())),
+        };
+        let aud = match claims.get("aud") {
+            None | Some(serde_json::Value::Null) => None,
+            Some(value) => Some(serde_json::from_value::<Audience>(value.clone()).map_err(
+                |_| {
+                    TokenError::InvalidClaims(
+                        "aud: expected a string or an array of strings".into(),
+                    )
+                },
+            )?),
+        };
+        self.check_issuer_and_audience(iss, aud.as_ref())?;
+        mapping.apply(&claims, exp.ok_or(TokenError::MissingExpiry)?, iat, nbf)
+    }
+
+    /// `iss` and `aud` against the configured issuer and audiences (when configured).
+    fn check_issuer_and_audience(
+        &self,
+        iss: Option<&str>,
+        aud: Option<&Audience>,
+    ) -> Result<(), TokenError> {
+        if let Some(expected) = &self.issuer {
+            match iss {
+                None => return Err(TokenError::MissingIssuer),
+                Some(iss) if iss != expected => return Err(TokenError::WrongIssuer),
+                Some(_) => {}
+            }
+        }
+        if !self.audiences.is_empty() && !aud.is_some_and(|aud| aud.contains_any(&self.audiences)) {
+            return Err(TokenError::WrongAudience);
+        }
+        Ok(())
     }
 
     /// Verifies the JWS layer only (structure, header, algorithm, key, signature) and returns
