@@ -79,6 +79,8 @@ struct Inner {
     shadow: Option<Shadow>,
     enforce: bool,
     dry_run_denials: Counters<String>,
+    #[cfg(feature = "client")]
+    jwks: Option<crate::jwks::JwksSource>,
 }
 
 impl fmt::Debug for Enforcer {
@@ -138,7 +140,12 @@ impl Enforcer {
                 }
             };
         }
-        let claims = Arc::new(verifier.verify(&key_set.keys, token, now)?);
+        let verified = verifier.verify(&key_set.keys, token, now);
+        #[cfg(feature = "client")]
+        if let (Err(TokenError::UnknownKeyId), Some(jwks)) = (&verified, &self.inner.jwks) {
+            jwks.request_refetch();
+        }
+        let claims = Arc::new(verified?);
         if let Some(cache) = &key_set.cache {
             cache.insert(token, claims.clone());
         }
@@ -431,6 +438,8 @@ pub struct EnforcerBuilder {
     claim_mapping: Option<ClaimMapping>,
     issuer: Option<String>,
     audiences: Vec<String>,
+    #[cfg(feature = "client")]
+    jwks: Option<crate::jwks::JwksConfig>,
 }
 
 impl Default for EnforcerBuilder {
@@ -458,6 +467,8 @@ impl Default for EnforcerBuilder {
             claim_mapping: None,
             issuer: None,
             audiences: Vec::new(),
+            #[cfg(feature = "client")]
+            jwks: None,
         }
     }
 }
@@ -541,6 +552,39 @@ impl EnforcerBuilder {
     /// tokenleader's shape). See [`ClaimMapping`].
     pub fn claim_mapping(mut self, mapping: ClaimMapping) -> Self {
         self.claim_mapping = Some(mapping);
+        self
+    }
+
+    /// Keys from a JWKS URL (feature `client`): fetched by [`build`](Self::build) (which
+    /// fails if that fetch fails), refreshed every 5 minutes, and fetched again when a token
+    /// names an unknown `kid` (at most once per 10 s). Works beside, or instead of, other keys.
+    #[cfg(feature = "client")]
+    pub fn jwks_url(mut self, url: impl Into<String>) -> Self {
+        self.jwks = Some(crate::jwks::JwksConfig {
+            url: url.into(),
+            refresh_interval: Duration::from_secs(300),
+            min_refetch_interval: Duration::from_secs(10),
+            timeout: Duration::from_secs(10),
+        });
+        self
+    }
+
+    /// How often the JWKS is fetched again (default 5 minutes). Needs [`jwks_url`](Self::jwks_url) first.
+    #[cfg(feature = "client")]
+    pub fn jwks_refresh_interval(mut self, interval: Duration) -> Self {
+        if let Some(jwks) = &mut self.jwks {
+            jwks.refresh_interval = interval;
+        }
+        self
+    }
+
+    /// The least time between two fetches asked for by unknown `kid`s (default 10 s). Needs
+    /// [`jwks_url`](Self::jwks_url) first.
+    #[cfg(feature = "client")]
+    pub fn jwks_min_refetch_interval(mut self, interval: Duration) -> Self {
+        if let Some(jwks) = &mut self.jwks {
+            jwks.min_refetch_interval = interval;
+        }
         self
     }
 
@@ -660,7 +704,11 @@ impl EnforcerBuilder {
                 self.acl_file = Some(folder.join("role_to_acl_map.yml"));
             }
         }
-        if self.keys.is_empty() && self.key_files.is_empty() {
+        #[cfg(feature = "client")]
+        let has_jwks = self.jwks.is_some();
+        #[cfg(not(feature = "client"))]
+        let has_jwks = false;
+        if self.keys.is_empty() && self.key_files.is_empty() && !has_jwks {
             return Err(Error::Config(
                 "no public key: call `.public_key(..)` with the tokenleader server's key".into(),
             ));
@@ -709,6 +757,11 @@ impl EnforcerBuilder {
         let watch = match self.watch && reloadables.has_files() {
             true => Some(spawn_watcher(&reloadables, self.poll_interval)?),
             false => None,
+        };
+        #[cfg(feature = "client")]
+        let jwks = match self.jwks {
+            Some(config) => Some(crate::jwks::start(config, &reloadables)?),
+            None => None,
         };
         let shadow = match self.shadow_acl_file {
             Some(path) => {
@@ -760,6 +813,8 @@ impl EnforcerBuilder {
                 shadow,
                 enforce: self.enforce,
                 dry_run_denials: Counters::default(),
+                #[cfg(feature = "client")]
+                jwks,
             }),
         })
     }

@@ -79,6 +79,8 @@ mod enforcer;
 mod error;
 #[cfg(feature = "axum")]
 mod extract;
+#[cfg(feature = "client")]
+mod jwks;
 mod mapping;
 mod require;
 mod response;

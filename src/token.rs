@@ -61,8 +61,19 @@ pub struct PublicKey {
     kid: Option<String>,
     algorithm: Option<Algorithm>,
     bits: usize,
+    /// PKCS#1 DER, kept to compare keys.
+    der: Arc<[u8]>,
     decoding_key: DecodingKey,
 }
+
+/// Two keys are equal when they are the same RSA key with the same `kid` and `alg`.
+impl PartialEq for PublicKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.kid == other.kid && self.algorithm == other.algorithm && self.der == other.der
+    }
+}
+
+impl Eq for PublicKey {}
 
 impl fmt::Debug for PublicKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -251,6 +262,7 @@ impl PublicKey {
             algorithm: None,
             bits,
             decoding_key: DecodingKey::from_rsa_der(&der),
+            der: der.into(),
         })
     }
 

@@ -154,6 +154,10 @@ pub(crate) struct Reloadables {
 struct State {
     acl_bytes: Option<Vec<u8>>,
     key_bytes: Vec<Option<Vec<u8>>>,
+    /// The keys of the key files, as last loaded.
+    file_keys: Vec<PublicKey>,
+    /// The keys of a remote key set (JWKS), as last fetched.
+    remote_keys: Vec<PublicKey>,
     acl_status: AclStatus,
     key_status: KeyStatus,
 }
@@ -189,16 +193,19 @@ impl Reloadables {
                 ));
             }
         };
-        let mut keys = static_keys.clone();
+        let mut file_keys = Vec::with_capacity(config.key_files.len());
         let mut key_bytes = Vec::with_capacity(config.key_files.len());
         for path in &config.key_files {
             let bytes = read_key_file(path)?;
-            keys.push(PublicKey::from_file_bytes(&bytes)?);
+            file_keys.push(PublicKey::from_file_bytes(&bytes)?);
             key_bytes.push(Some(bytes));
         }
+        let keys: Vec<PublicKey> = static_keys.iter().chain(&file_keys).cloned().collect();
         let state = State {
             acl_bytes,
             key_bytes,
+            file_keys,
+            remote_keys: Vec::new(),
             acl_status: AclStatus {
                 generation: 1,
                 loaded_at: now,
@@ -333,10 +340,10 @@ impl Reloadables {
             if unchanged {
                 return Ok(None);
             }
-            let mut keys = self.static_keys.clone();
-            for bytes in &all_bytes {
-                keys.push(PublicKey::from_file_bytes(bytes)?);
-            }
+            let keys = all_bytes
+                .iter()
+                .map(|bytes| PublicKey::from_file_bytes(bytes))
+                .collect::<Result<Vec<_>, _>>()?;
             Ok(Some((keys, all_bytes)))
         });
         match loaded {
@@ -344,29 +351,58 @@ impl Reloadables {
                 state.key_status.last_error = None;
                 Ok(())
             }
-            Ok(Some((keys, all_bytes))) => {
-                let status = &mut state.key_status;
-                status.generation += 1;
-                status.loaded_at = SystemTime::now();
-                status.keys = keys.len();
-                status.last_error = None;
-                let generation = status.generation;
-                // A new key set starts with an empty token cache: tokens of a removed key
-                // stop working at once.
-                self.keys
-                    .store(Arc::new(KeySet::new(keys, self.cache_capacity)));
+            Ok(Some((file_keys, all_bytes))) => {
+                state.file_keys = file_keys;
                 state.key_bytes = all_bytes.into_iter().map(Some).collect();
-                tracing::info!(generation, keys = state.key_status.keys, "keys reloaded");
-                self.tell(&ReloadEvent::Applied {
-                    what: Reloadable::Keys,
-                    generation,
-                });
+                self.publish_keys(state);
                 Ok(())
             }
             Err(error) => {
                 Err(self.refuse(&mut state.key_status.last_error, Reloadable::Keys, error))
             }
         }
+    }
+
+    /// Swaps in the keys of a remote key set (JWKS), unless they are the ones in force.
+    pub(crate) fn set_remote_keys(&self, keys: Vec<PublicKey>) {
+        let mut state = self.state();
+        if state.remote_keys == keys {
+            state.key_status.last_error = None;
+            return;
+        }
+        state.remote_keys = keys;
+        self.publish_keys(&mut state);
+    }
+
+    /// Records a failed fetch of the remote key set; the keys in force stay.
+    pub(crate) fn remote_keys_failed(&self, error: Error) {
+        let mut state = self.state();
+        let _ = self.refuse(&mut state.key_status.last_error, Reloadable::Keys, error);
+    }
+
+    /// Builds the key set from the given, file and remote keys and swaps it in. A new key set
+    /// starts with an empty token cache: tokens of a removed key stop working at once.
+    fn publish_keys(&self, state: &mut State) {
+        let keys: Vec<PublicKey> = self
+            .static_keys
+            .iter()
+            .chain(&state.file_keys)
+            .chain(&state.remote_keys)
+            .cloned()
+            .collect();
+        let status = &mut state.key_status;
+        status.generation += 1;
+        status.loaded_at = SystemTime::now();
+        status.keys = keys.len();
+        status.last_error = None;
+        let generation = status.generation;
+        self.keys
+            .store(Arc::new(KeySet::new(keys, self.cache_capacity)));
+        tracing::info!(generation, keys = state.key_status.keys, "keys reloaded");
+        self.tell(&ReloadEvent::Applied {
+            what: Reloadable::Keys,
+            generation,
+        });
     }
 
     /// Records a refusal. The same refusal again (a bad file the periodic check reads once
