@@ -35,6 +35,7 @@ use crate::error::{Error, TokenError, yaml_error};
 use crate::mapping::ClaimMapping;
 use crate::require::RequireRuleLayer;
 use crate::response::{Denial, DenyResponse, JsonDenyResponse};
+use crate::revocation::{Revocation, TokenHash};
 use crate::shadow::{Counters, DryRunDenial, Shadow, ShadowDifference};
 use crate::token::{PublicKey, TokenVerifier, is_rsa};
 use crate::watch::{
@@ -79,6 +80,7 @@ struct Inner {
     shadow: Option<Shadow>,
     enforce: bool,
     dry_run_denials: Counters<String>,
+    revocation: Option<Box<dyn Revocation>>,
     #[cfg(feature = "client")]
     jwks: Option<crate::jwks::JwksSource>,
 }
@@ -127,6 +129,50 @@ impl Enforcer {
             .duration_since(UNIX_EPOCH)
             .map_err(|_| TokenError::Clock)?
             .as_secs();
+        let claims = self.verify_at(token, now)?;
+        match &self.inner.revocation {
+            Some(revocation) if revocation.is_revoked(&claims, token, now) => {
+                Err(TokenError::Revoked)
+            }
+            _ => Ok(claims),
+        }
+    }
+
+    /// Revokes one token (logout): refused from now on, on every instance that shares the
+    /// revocation store, until its `exp`. The token must verify.
+    pub fn revoke_token(&self, token: &str) -> Result<(), Error> {
+        let revocation = self.revocation()?;
+        let claims = self.verify(token)?;
+        let until = claims
+            .exp
+            .saturating_add(self.inner.verifier.leeway.as_secs());
+        revocation.revoke_token(TokenHash::of(token), until);
+        tracing::info!(user = %claims.identity.username, "token revoked");
+        Ok(())
+    }
+
+    /// Revokes every token of `username` issued before `before` (logout everywhere, a
+    /// removed user), until the last of them would have expired.
+    pub fn revoke_user_before(&self, username: &str, before: SystemTime) -> Result<(), Error> {
+        let revocation = self.revocation()?;
+        let before = before.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        let verifier = &self.inner.verifier;
+        let until = before
+            .saturating_add(verifier.max_lifetime.as_secs())
+            .saturating_add(verifier.leeway.as_secs());
+        revocation.revoke_user_before(username, before, until);
+        tracing::info!(user = %username, before, "tokens of the user revoked");
+        Ok(())
+    }
+
+    fn revocation(&self) -> Result<&dyn Revocation, Error> {
+        self.inner.revocation.as_deref().ok_or_else(|| {
+            Error::Config("no revocation store: call `.revocation(..)` on the builder".into())
+        })
+    }
+
+    /// Verification without the revocation check.
+    fn verify_at(&self, token: &str, now: u64) -> Result<Arc<Claims>, TokenError> {
         let key_set = self.inner.reloadables.keys.load();
         let verifier = &self.inner.verifier;
         if let Some(cache) = &key_set.cache
@@ -440,6 +486,7 @@ pub struct EnforcerBuilder {
     audiences: Vec<String>,
     #[cfg(feature = "client")]
     jwks: Option<crate::jwks::JwksConfig>,
+    revocation: Option<Box<dyn Revocation>>,
 }
 
 impl Default for EnforcerBuilder {
@@ -469,6 +516,7 @@ impl Default for EnforcerBuilder {
             audiences: Vec::new(),
             #[cfg(feature = "client")]
             jwks: None,
+            revocation: None,
         }
     }
 }
@@ -585,6 +633,13 @@ impl EnforcerBuilder {
         if let Some(jwks) = &mut self.jwks {
             jwks.min_refetch_interval = interval;
         }
+        self
+    }
+
+    /// Where revocations are kept (e.g. [`MemoryRevocation`](crate::MemoryRevocation)):
+    /// every request is checked against it after verification, cache hits included.
+    pub fn revocation(mut self, store: impl Revocation) -> Self {
+        self.revocation = Some(Box::new(store));
         self
     }
 
@@ -815,6 +870,7 @@ impl EnforcerBuilder {
                 dry_run_denials: Counters::default(),
                 #[cfg(feature = "client")]
                 jwks,
+                revocation: self.revocation,
             }),
         })
     }

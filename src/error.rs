@@ -24,6 +24,9 @@ pub enum Error {
         /// What is wrong with it.
         message: String,
     },
+    /// A token that cannot be revoked because it does not verify.
+    #[error("cannot revoke: {0}")]
+    Token(#[from] TokenError),
     /// The builder was given settings that cannot work together.
     #[error("Enforcer configuration: {0}")]
     Config(String),
@@ -234,6 +237,9 @@ pub enum TokenError {
     /// A claim has the wrong type or shape.
     #[error("token claims are invalid: {0}")]
     InvalidClaims(String),
+    /// The token, or its user, was revoked.
+    #[error("token has been revoked")]
+    Revoked,
     /// The server's clock reads before 1970: nothing can be checked.
     #[error("server clock is before the Unix epoch")]
     Clock,

@@ -84,6 +84,7 @@ mod jwks;
 mod mapping;
 mod require;
 mod response;
+mod revocation;
 mod shadow;
 #[cfg(feature = "test-util")]
 pub mod test_util;
@@ -102,6 +103,7 @@ pub use jsonwebtoken::Algorithm;
 pub use mapping::ClaimMapping;
 pub use require::{RequireRule, RequireRuleLayer, RequireRuleService, ResponseFuture};
 pub use response::{Denial, DenyResponse, JsonDenyResponse};
+pub use revocation::{MemoryRevocation, Revocation, TokenHash};
 pub use shadow::{DryRunDenial, ShadowDifference};
 pub use token::{AuthToken, PublicKey, crypto_provider};
 pub use watch::{AclStatus, KeyStatus, ReloadEvent, Reloadable};

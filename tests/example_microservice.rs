@@ -22,6 +22,7 @@ fn example_at(base_url: &str) -> Router {
     let enforcer = Enforcer::builder()
         .public_key(PublicKey::from_pem(issuer::DEMO_PUBLIC_KEY.as_bytes()).unwrap())
         .acl(AclMap::from_yaml_str(app::EXAMPLE_ACL).unwrap())
+        .revocation(tokenleader_rbac::MemoryRevocation::new())
         .build()
         .unwrap();
     let downstream = app::Downstream {
@@ -204,4 +205,22 @@ async fn report_forwards_the_callers_token_to_the_next_service() {
             .status,
         StatusCode::FORBIDDEN
     );
+}
+
+#[tokio::test]
+async fn logout_revokes_the_callers_token() {
+    let app = example();
+    let user1 = token_of(&app, "user1").await;
+    assert_eq!(
+        call(&app, "GET", "/entries", Some(&user1), None)
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let logout = call(&app, "POST", "/logout", Some(&user1), None).await;
+    assert_eq!(logout.status, StatusCode::OK);
+    assert_eq!(logout.body["message"], "user1 logged out");
+    let after = call(&app, "GET", "/entries", Some(&user1), None).await;
+    assert_eq!(after.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(after.body["message"], "token has been revoked");
 }

@@ -4,7 +4,7 @@
 use std::sync::{Arc, Mutex};
 
 use axum::{
-    Json, Router,
+    Extension, Json, Router,
     extract::State,
     http::{HeaderName, StatusCode, header},
     routing::{get, post},
@@ -124,6 +124,28 @@ async fn report(
     }
 }
 
+/// `POST /logout` (rule `micros1.logout`): revokes the caller's token; it is refused from
+/// now on (on every instance that shares the revocation store).
+async fn logout(
+    Extension(enforcer): Extension<Enforcer>,
+    who: Identity,
+    token: AuthToken,
+) -> (StatusCode, Json<Value>) {
+    match enforcer.revoke_token(token.as_str()) {
+        Ok(()) => (
+            StatusCode::OK,
+            Json(json!({"status": "success", "message": format!("{} logged out", who.username)})),
+        ),
+        Err(error) => {
+            tracing::error!(%error, "logout failed");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                Json(json!({"status": "error", "message": "logout failed"})),
+            )
+        }
+    }
+}
+
 /// The whole service. With `issuer`, it also answers `POST /token/gettoken` for demo users.
 pub fn router(enforcer: Enforcer, issuer: Option<DemoIssuer>, downstream: Downstream) -> Router {
     let mut app = Router::new()
@@ -147,6 +169,10 @@ pub fn router(enforcer: Enforcer, issuer: Option<DemoIssuer>, downstream: Downst
             get(report)
                 .route_layer(RequireRule("micros1.report"))
                 .with_state(downstream),
+        )
+        .route(
+            "/logout",
+            post(logout).route_layer(RequireRule("micros1.logout")),
         )
         .route("/health", get(|| async { "ok" }));
     if let Some(issuer) = issuer {

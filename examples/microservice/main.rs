@@ -18,7 +18,7 @@ mod issuer;
 use std::path::PathBuf;
 
 use clap::Parser;
-use tokenleader_rbac::{AclMap, Enforcer, PublicKey};
+use tokenleader_rbac::{AclMap, Enforcer, MemoryRevocation, PublicKey};
 use tracing_subscriber::EnvFilter;
 
 #[derive(Parser)]
@@ -60,6 +60,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         Some(path) => builder.acl_file(path),
         None => builder.acl(AclMap::from_yaml_str(app::EXAMPLE_ACL)?),
     }
+    .revocation(MemoryRevocation::new())
     .build()?;
     reload_on_sighup(enforcer.clone());
     let issuer = match args.public_key {
@@ -127,6 +128,8 @@ fn print_walkthrough(base: &str, demo: bool) {
     println!("curl -i {base}/admin/users -H \"X-Auth-Token: $TOKEN\"");
     println!("# service to service: /report calls /entries with your own token");
     println!("curl -s {base}/report -H \"X-Auth-Token: $TOKEN\"");
+    println!("# log out: the token is refused from now on");
+    println!("curl -i -X POST {base}/logout -H \"X-Auth-Token: $TOKEN\"");
     println!("# 401: no token");
     println!("curl -i {base}/entries\n");
     println!(
