@@ -20,7 +20,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, Request, Response};
@@ -37,6 +37,7 @@ use crate::require::RequireRuleLayer;
 use crate::response::{Denial, DenyResponse, JsonDenyResponse};
 use crate::revocation::{Revocation, TokenHash};
 use crate::shadow::{Counters, DryRunDenial, Shadow, ShadowDifference};
+use crate::telemetry;
 use crate::token::{PublicKey, TokenVerifier, is_rsa};
 use crate::watch::{
     AclStatus, KeyStatus, ReloadCallback, ReloadConfig, ReloadEvent, Reloadables, WatchGuard,
@@ -147,6 +148,7 @@ impl Enforcer {
             .exp
             .saturating_add(self.inner.verifier.leeway.as_secs());
         revocation.revoke_token(TokenHash::of(token), until);
+        telemetry::revocation("token");
         tracing::info!(user = %claims.identity.username, "token revoked");
         Ok(())
     }
@@ -161,6 +163,7 @@ impl Enforcer {
             .saturating_add(verifier.max_lifetime.as_secs())
             .saturating_add(verifier.leeway.as_secs());
         revocation.revoke_user_before(username, before, until);
+        telemetry::revocation("user");
         tracing::info!(user = %username, before, "tokens of the user revoked");
         Ok(())
     }
@@ -178,6 +181,7 @@ impl Enforcer {
         if let Some(cache) = &key_set.cache
             && let Some(claims) = cache.get(token)
         {
+            telemetry::token_cache(true);
             return match verifier.check_times_again(&claims, now) {
                 Ok(()) => Ok(claims),
                 Err(error) => {
@@ -186,7 +190,12 @@ impl Enforcer {
                 }
             };
         }
+        if key_set.cache.is_some() {
+            telemetry::token_cache(false);
+        }
+        let started = Instant::now();
         let verified = verifier.verify(&key_set.keys, token, now);
+        telemetry::verification(started.elapsed());
         #[cfg(feature = "client")]
         if let (Err(TokenError::UnknownKeyId), Some(jwks)) = (&verified, &self.inner.jwks) {
             jwks.request_refetch();
@@ -217,6 +226,7 @@ impl Enforcer {
             Ok(claims) => claims,
             Err(error) => {
                 tracing::info!(rule, outcome = "unauthenticated", reason = %error, "request refused");
+                telemetry::decision("unauthenticated", error.kind());
                 return Err(Denial::Unauthenticated(error));
             }
         };
@@ -234,9 +244,11 @@ impl Enforcer {
         }
         match decision {
             Decision::Admin { role } => {
+                telemetry::decision("allowed", "admin");
                 tracing::debug!(rule, user, outcome = "allowed", reason = "admin role", role);
             }
             Decision::Granted { role } => {
+                telemetry::decision("allowed", "granted");
                 tracing::debug!(
                     rule,
                     user,
@@ -254,6 +266,7 @@ impl Enforcer {
                     "request let through by dry-run mode"
                 );
                 self.inner.dry_run_denials.add(rule.to_owned());
+                telemetry::decision("allowed", "dry_run");
             }
             Decision::Denied => {
                 tracing::info!(
@@ -263,6 +276,7 @@ impl Enforcer {
                     reason = "no role grants the rule",
                     "request refused"
                 );
+                telemetry::decision("forbidden", "no_grant");
                 return Err(Denial::Forbidden {
                     rule: rule.to_owned(),
                     username: claims.identity.username.clone(),

@@ -323,6 +323,33 @@ pub enum ClientError {
     Config(String),
 }
 
+impl TokenError {
+    /// A short, fixed name of the failure (`expired`, `bad_signature`, …), for metrics labels.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            TokenError::Missing => "missing",
+            TokenError::Ambiguous(_) => "ambiguous",
+            TokenError::TooLong { .. } => "too_long",
+            TokenError::Malformed(_) => "malformed",
+            TokenError::AlgorithmNotAllowed(_) => "algorithm",
+            TokenError::CriticalHeader => "crit",
+            TokenError::UnknownKeyId => "unknown_kid",
+            TokenError::BadSignature => "bad_signature",
+            TokenError::MissingExpiry => "no_exp",
+            TokenError::Expired => "expired",
+            TokenError::NotYetValid => "not_yet_valid",
+            TokenError::IssuedInFuture => "issued_in_future",
+            TokenError::LifetimeTooLong { .. } => "lifetime",
+            TokenError::MissingClaim(_) | TokenError::MissingMappedClaim(_) => "missing_claim",
+            TokenError::MissingIssuer | TokenError::WrongIssuer => "issuer",
+            TokenError::WrongAudience => "audience",
+            TokenError::InvalidClaims(_) => "invalid_claims",
+            TokenError::Revoked => "revoked",
+            TokenError::Clock => "clock",
+        }
+    }
+}
+
 /// The line of a YAML error and its message without the location that serde-saphyr appends
 /// (the callers put the line in front).
 pub(crate) fn yaml_error(error: &serde_saphyr::Error) -> (Option<u64>, String) {

@@ -65,6 +65,7 @@
 //! - `axum` (default): [`Identity`], [`Wfc`] and [`AuthToken`] as axum extractors.
 //! - `client` (default): `client::Client` for a tokenleader server.
 //! - `test-util`: `test_util::TestIssuer`, to test your handlers without a token server.
+//! - `metrics`: counters and a histogram through the `metrics` facade, see [`telemetry`].
 //! - `cli`: the `tokenleader-rbac` command-line tool.
 
 #![forbid(unsafe_code)]
@@ -86,6 +87,7 @@ mod require;
 mod response;
 mod revocation;
 mod shadow;
+pub mod telemetry;
 #[cfg(feature = "test-util")]
 pub mod test_util;
 mod token;

@@ -43,6 +43,7 @@ use notify::{EventKind, RecursiveMode, Watcher};
 use crate::acl::{AclMap, MAX_ACL_FILE_BYTES};
 use crate::cache::KeySet;
 use crate::error::{AclError, AclOrigin, AclProblem, Error, KeyError};
+use crate::telemetry;
 use crate::token::PublicKey;
 
 /// Key files larger than this are refused: a public key is a few hundred bytes.
@@ -308,6 +309,7 @@ impl Reloadables {
                 status.grants = map.grant_count();
                 status.last_error = None;
                 self.acl.store(Arc::new(map));
+                telemetry::reload("acl", true);
                 state.acl_bytes = Some(bytes);
                 let generation = state.acl_status.generation;
                 tracing::info!(
@@ -364,6 +366,7 @@ impl Reloadables {
     }
 
     /// Swaps in the keys of a remote key set (JWKS), unless they are the ones in force.
+    #[cfg(feature = "client")]
     pub(crate) fn set_remote_keys(&self, keys: Vec<PublicKey>) {
         let mut state = self.state();
         if state.remote_keys == keys {
@@ -375,6 +378,7 @@ impl Reloadables {
     }
 
     /// Records a failed fetch of the remote key set; the keys in force stay.
+    #[cfg(feature = "client")]
     pub(crate) fn remote_keys_failed(&self, error: Error) {
         let mut state = self.state();
         let _ = self.refuse(&mut state.key_status.last_error, Reloadable::Keys, error);
@@ -398,6 +402,7 @@ impl Reloadables {
         let generation = status.generation;
         self.keys
             .store(Arc::new(KeySet::new(keys, self.cache_capacity)));
+        telemetry::reload("keys", true);
         tracing::info!(generation, keys = state.key_status.keys, "keys reloaded");
         self.tell(&ReloadEvent::Applied {
             what: Reloadable::Keys,
@@ -424,6 +429,13 @@ impl Reloadables {
             return previous.clone();
         }
         tracing::error!(%error, "{label} reload refused, the previous version stays in force");
+        telemetry::reload(
+            match what {
+                Reloadable::Acl => "acl",
+                Reloadable::Keys => "keys",
+            },
+            false,
+        );
         let error = Arc::new(error);
         *last_error = Some(error.clone());
         self.tell(&ReloadEvent::Refused {

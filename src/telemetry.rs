@@ -1,0 +1,59 @@
+//! Metrics (feature `metrics`), through the [`metrics`](https://docs.rs/metrics) facade: install
+//! any recorder (Prometheus, StatsD, …) in the application and these appear.
+//!
+//! | name | kind | labels |
+//! | --- | --- | --- |
+//! | `tokenleader_rbac_decisions_total` | counter | `outcome` (`allowed`, `forbidden`, `unauthenticated`), `reason` |
+//! | `tokenleader_rbac_token_cache_total` | counter | `result` (`hit`, `miss`) |
+//! | `tokenleader_rbac_verification_seconds` | histogram | (none): full verifications, cache misses |
+//! | `tokenleader_rbac_reloads_total` | counter | `what` (`acl`, `keys`), `result` (`applied`, `refused`) |
+//! | `tokenleader_rbac_revocations_total` | counter | `kind` (`token`, `user`) |
+//!
+//! No label ever holds a token, a user name or a rule: their number is bounded.
+//! Without the feature every function here is empty and compiles away.
+
+use std::time::Duration;
+
+#[cfg(feature = "metrics")]
+pub(crate) fn decision(outcome: &'static str, reason: &'static str) {
+    metrics::counter!("tokenleader_rbac_decisions_total", "outcome" => outcome, "reason" => reason)
+        .increment(1);
+}
+
+#[cfg(feature = "metrics")]
+pub(crate) fn token_cache(hit: bool) {
+    let result = if hit { "hit" } else { "miss" };
+    metrics::counter!("tokenleader_rbac_token_cache_total", "result" => result).increment(1);
+}
+
+#[cfg(feature = "metrics")]
+pub(crate) fn verification(took: Duration) {
+    metrics::histogram!("tokenleader_rbac_verification_seconds").record(took.as_secs_f64());
+}
+
+#[cfg(feature = "metrics")]
+pub(crate) fn reload(what: &'static str, applied: bool) {
+    let result = if applied { "applied" } else { "refused" };
+    metrics::counter!("tokenleader_rbac_reloads_total", "what" => what, "result" => result)
+        .increment(1);
+}
+
+#[cfg(feature = "metrics")]
+pub(crate) fn revocation(kind: &'static str) {
+    metrics::counter!("tokenleader_rbac_revocations_total", "kind" => kind).increment(1);
+}
+
+#[cfg(not(feature = "metrics"))]
+pub(crate) fn decision(_outcome: &'static str, _reason: &'static str) {}
+
+#[cfg(not(feature = "metrics"))]
+pub(crate) fn token_cache(_hit: bool) {}
+
+#[cfg(not(feature = "metrics"))]
+pub(crate) fn verification(_took: Duration) {}
+
+#[cfg(not(feature = "metrics"))]
+pub(crate) fn reload(_what: &'static str, _applied: bool) {}
+
+#[cfg(not(feature = "metrics"))]
+pub(crate) fn revocation(_kind: &'static str) {}
