@@ -10,8 +10,11 @@ use http::HeaderMap;
 use metrics_util::debugging::{DebugValue, DebuggingRecorder};
 use tokenleader_rbac::MemoryRevocation;
 
-/// Runs `f` with a recorder of its own; returns (name, labels, value) of what it recorded.
-fn recorded(f: impl FnOnce()) -> Vec<(String, Vec<(String, String)>, DebugValue)> {
+/// One recorded metric: name, labels, value.
+type Record = (String, Vec<(String, String)>, DebugValue);
+
+/// Runs `f` with a recorder of its own; returns what it recorded.
+fn recorded(f: impl FnOnce()) -> Vec<Record> {
     let recorder = DebuggingRecorder::new();
     let snapshotter = recorder.snapshotter();
     metrics::with_local_recorder(&recorder, f);
@@ -30,11 +33,7 @@ fn recorded(f: impl FnOnce()) -> Vec<(String, Vec<(String, String)>, DebugValue)
         .collect()
 }
 
-fn counter(
-    records: &[(String, Vec<(String, String)>, DebugValue)],
-    name: &str,
-    labels: &[(&str, &str)],
-) -> u64 {
+fn counter(records: &[Record], name: &str, labels: &[(&str, &str)]) -> u64 {
     records
         .iter()
         .filter(|(n, l, _)| {
