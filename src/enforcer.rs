@@ -126,16 +126,15 @@ impl Enforcer {
     /// always sends. A token verified before is found in the cache (its times are checked
     /// again); the claims are shared, not copied.
     pub fn verify(&self, token: &str) -> Result<Arc<Claims>, TokenError> {
-        let now = (self.inner.clock)()
-            .duration_since(UNIX_EPOCH)
-            .map_err(|_| TokenError::Clock)?
-            .as_secs();
+        let now = self.now()?;
         let claims = self.verify_at(token, now)?;
         match &self.inner.revocation {
-            Some(revocation) if revocation.is_revoked(&claims, token, now) => {
-                Err(TokenError::Revoked)
-            }
-            _ => Ok(claims),
+            Some(revocation) => match revocation.is_revoked(&claims, token, now) {
+                Ok(false) => Ok(claims),
+                Ok(true) => Err(TokenError::Revoked),
+                Err(_) => Err(TokenError::RevocationUnavailable),
+            },
+            None => Ok(claims),
         }
     }
 
@@ -143,7 +142,9 @@ impl Enforcer {
     /// revocation store, until its `exp`. The token must verify.
     pub fn revoke_token(&self, token: &str) -> Result<(), Error> {
         let revocation = self.revocation()?;
-        let claims = self.verify(token)?;
+        // Verified without the revocation check: a token can be revoked while the store is
+        // unreachable (the write waits), or twice.
+        let claims = self.verify_at(token, self.now()?)?;
         let until = claims
             .exp
             .saturating_add(self.inner.verifier.leeway.as_secs());
@@ -166,6 +167,14 @@ impl Enforcer {
         telemetry::revocation("user");
         tracing::info!(user = %username, before, "tokens of the user revoked");
         Ok(())
+    }
+
+    /// Seconds since the Unix epoch, by the configured clock.
+    fn now(&self) -> Result<u64, TokenError> {
+        (self.inner.clock)()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .map_err(|_| TokenError::Clock)
     }
 
     fn revocation(&self) -> Result<&dyn Revocation, Error> {

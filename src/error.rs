@@ -240,6 +240,9 @@ pub enum TokenError {
     /// The token, or its user, was revoked.
     #[error("token has been revoked")]
     Revoked,
+    /// The revocation store cannot answer and fails closed (503).
+    #[error("cannot check revocations now; try again")]
+    RevocationUnavailable,
     /// The server's clock reads before 1970: nothing can be checked.
     #[error("server clock is before the Unix epoch")]
     Clock,
@@ -345,6 +348,7 @@ impl TokenError {
             TokenError::WrongAudience => "audience",
             TokenError::InvalidClaims(_) => "invalid_claims",
             TokenError::Revoked => "revoked",
+            TokenError::RevocationUnavailable => "revocation_unavailable",
             TokenError::Clock => "clock",
         }
     }

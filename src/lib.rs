@@ -65,6 +65,7 @@
 //! - `axum` (default): [`Identity`], [`Wfc`] and [`AuthToken`] as axum extractors.
 //! - `client` (default): `client::Client` for a tokenleader server.
 //! - `test-util`: `test_util::TestIssuer`, to test your handlers without a token server.
+//! - `redis`: `RedisRevocation`, revocations shared by a fleet through Redis.
 //! - `metrics`: counters and a histogram through the `metrics` facade, see [`telemetry`].
 //! - `cli`: the `tokenleader-rbac` command-line tool.
 
@@ -83,6 +84,8 @@ mod extract;
 #[cfg(feature = "client")]
 mod jwks;
 mod mapping;
+#[cfg(feature = "redis")]
+mod redis_revocation;
 mod require;
 mod response;
 mod revocation;
@@ -103,9 +106,11 @@ pub use error::{AclError, AclProblem, Error, KeyError, TokenError};
 pub use extract::MissingRequireRule;
 pub use jsonwebtoken::Algorithm;
 pub use mapping::ClaimMapping;
+#[cfg(feature = "redis")]
+pub use redis_revocation::RedisRevocation;
 pub use require::{RequireRule, RequireRuleLayer, RequireRuleService, ResponseFuture};
 pub use response::{Denial, DenyResponse, JsonDenyResponse};
-pub use revocation::{MemoryRevocation, Revocation, TokenHash};
+pub use revocation::{MemoryRevocation, Revocation, RevocationUnavailable, TokenHash};
 pub use shadow::{DryRunDenial, ShadowDifference};
 pub use token::{AuthToken, PublicKey, crypto_provider};
 pub use watch::{AclStatus, KeyStatus, ReloadEvent, Reloadable};

@@ -51,16 +51,21 @@ impl Denial {
             Denial::Unauthenticated(TokenError::Clock) | Denial::NoEnforcer => {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
+            Denial::Unauthenticated(TokenError::RevocationUnavailable) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             Denial::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
             Denial::Forbidden { .. } => StatusCode::FORBIDDEN,
         }
     }
 
-    /// A short machine-readable word for the outcome: `unauthorized`, `forbidden` or `error`.
+    /// A short machine-readable word for the outcome: `unauthorized`, `forbidden`,
+    /// `unavailable` or `error`.
     pub fn status_word(&self) -> &'static str {
         match self.status() {
             StatusCode::UNAUTHORIZED => "unauthorized",
             StatusCode::FORBIDDEN => "forbidden",
+            StatusCode::SERVICE_UNAVAILABLE => "unavailable",
             _ => "error",
         }
     }
@@ -106,7 +111,9 @@ impl DenyResponse for JsonDenyResponse {
             denial.status_word(),
             &denial.to_string(),
             |headers| {
-                if let Denial::Unauthenticated(error) = denial {
+                if let (Denial::Unauthenticated(error), StatusCode::UNAUTHORIZED) =
+                    (denial, denial.status())
+                {
                     let challenge = match error {
                         TokenError::Missing => "Bearer",
                         _ => r#"Bearer error="invalid_token""#,
