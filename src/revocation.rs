@@ -181,6 +181,7 @@ impl LocalCopy {
         });
     }
 
+    #[cfg(feature = "redis")]
     pub(crate) fn replace(&self, entries: Entries) {
         self.entries.store(Arc::new(entries));
     }
