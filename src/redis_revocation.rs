@@ -115,8 +115,10 @@ impl RedisRevocation {
     /// starts disconnected (refusing requests unless [`serve_stale`](Self::serve_stale)) and
     /// keeps trying. Only a URL that cannot work is refused.
     pub fn connect(url: &str) -> Result<Self, Error> {
-        let client =
-            redis::Client::open(url).map_err(|e| Error::Config(format!("Redis URL {url}: {e}")))?;
+        let client = redis::Client::open(url).map_err(|e| {
+            // Not the URL itself: it may carry a password.
+            Error::Config(format!("the Redis URL cannot be used: {e}"))
+        })?;
         let local = Arc::new(LocalCopy::default());
         let connected = Arc::new(AtomicBool::new(false));
         let (changes, pending) = mpsc::unbounded_channel();

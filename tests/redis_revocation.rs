@@ -228,3 +228,12 @@ async fn redis_stopped_fails_closed_and_the_copies_catch_up_when_it_returns() {
         stale_ok.verify(&token) == Err(TokenError::Revoked)
     });
 }
+
+#[test]
+fn a_bad_redis_url_is_refused_without_echoing_it() {
+    let error =
+        RedisRevocation::connect("rediss-nope://:s3cret-password@127.0.0.1:1/").unwrap_err();
+    let message = error.to_string();
+    assert!(message.contains("Redis URL cannot be used"), "{message}");
+    assert!(!message.contains("s3cret-password"), "{message}");
+}
