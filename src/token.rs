@@ -269,9 +269,20 @@ impl PublicKey {
     /// Checks `signature` over `message` with this key: the bare signature primitive of
     /// `algorithm`, through the crate's crypto provider. False for a non-RSA algorithm.
     pub fn verify_signature(&self, algorithm: Algorithm, message: &[u8], signature: &[u8]) -> bool {
+        self.verify_signature_vec(algorithm, message, &signature.to_vec())
+    }
+
+    /// [`verify_signature`](Self::verify_signature) without the copy: jsonwebtoken's verifier
+    /// takes a `&Vec<u8>`, which the token path already has.
+    fn verify_signature_vec(
+        &self,
+        algorithm: Algorithm,
+        message: &[u8],
+        signature: &Vec<u8>,
+    ) -> bool {
         is_rsa(algorithm)
             && (crypto_provider().verifier_factory)(&algorithm, &self.decoding_key)
-                .is_ok_and(|verifier| verifier.verify(message, &signature.to_vec()).is_ok())
+                .is_ok_and(|verifier| verifier.verify(message, signature).is_ok())
     }
 
     /// Whether this key may check a token with this `kid` (if any) and algorithm.
@@ -597,7 +608,7 @@ impl TokenVerifier {
         let verified = keys
             .iter()
             .filter(|key| key.is_candidate(jws.kid.as_deref(), jws.algorithm))
-            .any(|key| key.verify_signature(jws.algorithm, jws.signed, &jws.signature));
+            .any(|key| key.verify_signature_vec(jws.algorithm, jws.signed, &jws.signature));
         if verified {
             Ok(())
         } else {
