@@ -32,7 +32,8 @@ use http::StatusCode;
 use serde::Deserialize;
 
 use crate::claims::{Claims, RawClaims};
-use crate::error::{ClientError, yaml_error};
+use crate::client_config::ClientConfigFile;
+use crate::error::ClientError;
 use crate::token::AuthToken;
 
 /// Which of a service's endpoints to use.
@@ -237,13 +238,6 @@ impl ClientBuilder {
     }
 }
 
-#[derive(Deserialize)]
-struct ClientConfig {
-    tl_url: Option<String>,
-    tl_user: Option<String>,
-    ssl_verify: Option<bool>,
-}
-
 /// The JSON answer of the server: a `status` text, and more on success.
 #[derive(Deserialize)]
 struct ServerAnswer {
@@ -275,12 +269,7 @@ impl Client {
     pub fn from_client_config(path: impl AsRef<Path>) -> Result<ClientBuilder, ClientError> {
         let path = path.as_ref();
         let error = |message: String| ClientError::Config(format!("{}: {message}", path.display()));
-        let text = std::fs::read_to_string(path).map_err(|e| error(format!("cannot read: {e}")))?;
-        let config: ClientConfig =
-            serde_saphyr::from_str(&text).map_err(|e| match yaml_error(&e) {
-                (Some(line), message) => error(format!("line {line}: {message}")),
-                (None, message) => error(message),
-            })?;
+        let config = ClientConfigFile::read(path).map_err(error)?;
         let url = config.tl_url.ok_or_else(|| error("no `tl_url`".into()))?;
         let mut builder = Client::builder(url).ssl_verify(config.ssl_verify.unwrap_or(true));
         builder.user = config.tl_user;

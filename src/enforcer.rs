@@ -25,13 +25,13 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, Request, Response};
 use jsonwebtoken::Algorithm;
-use serde::Deserialize;
 use tower_layer::Layer;
 use tower_service::Service;
 
 use crate::acl::{AclMap, Decision};
 use crate::claims::Claims;
-use crate::error::{Error, TokenError, yaml_error};
+use crate::client_config::ClientConfigFile;
+use crate::error::{Error, TokenError};
 use crate::mapping::ClaimMapping;
 use crate::require::RequireRuleLayer;
 use crate::response::{Denial, DenyResponse, JsonDenyResponse};
@@ -901,19 +901,11 @@ impl EnforcerBuilder {
 
 /// The public key of tokenleader's `client_configs.yml` (`tl_public_key: ssh-rsa …`).
 fn read_client_config(path: &Path) -> Result<PublicKey, Error> {
-    #[derive(Deserialize)]
-    struct ClientConfig {
-        tl_public_key: Option<String>,
-    }
     let error = |message: String| Error::ClientConfig {
         path: path.to_owned(),
         message,
     };
-    let text = std::fs::read_to_string(path).map_err(|e| error(format!("cannot read: {e}")))?;
-    let config: ClientConfig = serde_saphyr::from_str(&text).map_err(|e| match yaml_error(&e) {
-        (Some(line), message) => error(format!("line {line}: {message}")),
-        (None, message) => error(message),
-    })?;
+    let config = ClientConfigFile::read(path).map_err(error)?;
     let line = config
         .tl_public_key
         .ok_or_else(|| error("no `tl_public_key`".into()))?;

@@ -77,6 +77,7 @@ mod cache;
 mod claims;
 #[cfg(feature = "client")]
 pub mod client;
+mod client_config;
 mod enforcer;
 mod error;
 #[cfg(feature = "axum")]
