@@ -224,12 +224,15 @@ impl AclMap {
         }
         roles
             .iter()
-            .find(|role| {
-                self.rules_by_role
-                    .get(role.as_str())
-                    .is_some_and(|rules| rules.contains(rule))
-            })
+            .find(|role| self.grants(role, rule))
             .map_or(Decision::Denied, |role| Decision::Granted { role })
+    }
+
+    /// Whether `role` lists `rule` (the admin role aside).
+    pub fn grants(&self, role: &str, rule: &str) -> bool {
+        self.rules_by_role
+            .get(role)
+            .is_some_and(|rules| rules.contains(rule))
     }
 
     /// The roles the map lists, in no particular order.

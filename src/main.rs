@@ -427,13 +427,6 @@ fn acl_explain(
     Ok(())
 }
 
-/// One column of the matrix.
-struct Column<'a> {
-    rule: &'a str,
-    granted_by_a_role: bool,
-    used: bool,
-}
-
 fn acl_matrix(
     file: &PathBuf,
     used: &[String],
@@ -441,128 +434,143 @@ fn acl_matrix(
     admin: Option<&str>,
 ) -> Result<(), Failure> {
     let map = AclMap::from_file(file).map_err(error)?;
-    let mut roles: Vec<&str> = map.roles().collect();
-    roles.sort_unstable();
-    let granted: BTreeSet<&str> = roles
-        .iter()
-        .flat_map(|role| map.rules_of(role).into_iter().flatten())
-        .collect();
-    let all_rules: BTreeSet<&str> = granted
-        .iter()
-        .copied()
-        .chain(used.iter().map(String::as_str))
-        .collect();
-    let columns: Vec<Column<'_>> = all_rules
-        .into_iter()
-        .map(|rule| Column {
-            rule,
-            granted_by_a_role: granted.contains(rule),
-            used: used.is_empty() || used.iter().any(|u| u == rule),
-        })
-        .collect();
-    let allows =
-        |role: &str, rule: &str| map.rules_of(role).into_iter().flatten().any(|r| r == rule);
-    let title = format!("ACL matrix of {}", file.display());
+    let matrix = Matrix::new(
+        format!("ACL matrix of {}", file.display()),
+        &map,
+        used,
+        admin,
+    );
     match format {
-        MatrixFormat::Md => println!(
-            "{}",
-            markdown_matrix(&title, &roles, &columns, admin, allows)
-        ),
-        MatrixFormat::Html => println!("{}", html_matrix(&title, &roles, &columns, admin, allows)),
+        MatrixFormat::Md => println!("{}", matrix.markdown()),
+        MatrixFormat::Html => println!("{}", matrix.html()),
     }
     Ok(())
 }
 
-fn column_note(column: &Column<'_>) -> &'static str {
-    match (column.granted_by_a_role, column.used) {
-        (false, _) => "no role grants it",
-        (true, false) => "the service does not use it",
-        (true, true) => "",
+/// One column of the matrix.
+struct Column<'a> {
+    rule: &'a str,
+    granted_by_a_role: bool,
+    used: bool,
+}
+
+impl Column<'_> {
+    fn note(&self) -> &'static str {
+        match (self.granted_by_a_role, self.used) {
+            (false, _) => "no role grants it",
+            (true, false) => "the service does not use it",
+            (true, true) => "",
+        }
     }
 }
 
-fn markdown_matrix(
-    title: &str,
-    roles: &[&str],
-    columns: &[Column<'_>],
-    admin: Option<&str>,
-    allows: impl Fn(&str, &str) -> bool,
-) -> String {
-    let header = columns.iter().map(|c| match column_note(c) {
-        "" => format!("`{}`", c.rule),
-        note => format!("**`{}`** ({note})", c.rule),
-    });
-    let mut out = format!(
-        "# {title}\n\n| role | {} |\n|---|{}\n",
-        header.collect::<Vec<_>>().join(" | "),
-        "---|".repeat(columns.len())
-    );
-    if let Some(admin) = admin {
-        let cells = vec!["✓ (admin)"; columns.len()].join(" | ");
-        out.push_str(&format!("| `{admin}` (admin role) | {cells} |\n"));
-    }
-    for role in roles {
-        let cells: Vec<&str> = columns
+/// Who may do what, computed once and rendered as Markdown or HTML.
+struct Matrix<'a> {
+    title: String,
+    admin: Option<&'a str>,
+    columns: Vec<Column<'a>>,
+    /// Each role with, per column, whether it grants the column's rule.
+    rows: Vec<(&'a str, Vec<bool>)>,
+}
+
+impl<'a> Matrix<'a> {
+    fn new(title: String, map: &'a AclMap, used: &'a [String], admin: Option<&'a str>) -> Self {
+        let mut roles: Vec<&str> = map.roles().collect();
+        roles.sort_unstable();
+        let granted: BTreeSet<&str> = roles
             .iter()
-            .map(|c| if allows(role, c.rule) { "✓" } else { " " })
+            .flat_map(|role| map.rules_of(role).into_iter().flatten())
             .collect();
-        out.push_str(&format!("| `{role}` | {} |\n", cells.join(" | ")));
-    }
-    out
-}
-
-/// Escapes text for HTML element content and attribute values.
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&#39;")
-}
-
-fn html_matrix(
-    title: &str,
-    roles: &[&str],
-    columns: &[Column<'_>],
-    admin: Option<&str>,
-    allows: impl Fn(&str, &str) -> bool,
-) -> String {
-    let mut rows = String::new();
-    if let Some(admin) = admin {
-        let cells: String = columns
+        let all_rules: BTreeSet<&str> = granted
             .iter()
-            .map(|_| "<td class=\"admin\">✓ admin</td>")
+            .copied()
+            .chain(used.iter().map(String::as_str))
             .collect();
-        rows.push_str(&format!(
-            "<tr><th scope=\"row\">{} <small>(admin role)</small></th>{cells}</tr>\n",
-            escape(admin)
-        ));
-    }
-    for role in roles {
-        let cells: String = columns
-            .iter()
-            .map(|c| {
-                if allows(role, c.rule) {
-                    "<td class=\"yes\">✓</td>"
-                } else {
-                    "<td></td>"
-                }
+        let columns: Vec<Column<'_>> = all_rules
+            .into_iter()
+            .map(|rule| Column {
+                rule,
+                granted_by_a_role: granted.contains(rule),
+                used: used.is_empty() || used.iter().any(|u| u == rule),
             })
             .collect();
-        rows.push_str(&format!(
-            "<tr><th scope=\"row\">{}</th>{cells}</tr>\n",
-            escape(role)
-        ));
+        let rows = roles
+            .into_iter()
+            .map(|role| {
+                (
+                    role,
+                    columns.iter().map(|c| map.grants(role, c.rule)).collect(),
+                )
+            })
+            .collect();
+        Matrix {
+            title,
+            admin,
+            columns,
+            rows,
+        }
     }
-    let header: String = columns
+
+    fn markdown(&self) -> String {
+        let header = self.columns.iter().map(|c| match c.note() {
+            "" => format!("`{}`", c.rule),
+            note => format!("**`{}`** ({note})", c.rule),
+        });
+        let mut out = format!(
+            "# {}\n\n| role | {} |\n|---|{}\n",
+            self.title,
+            header.collect::<Vec<_>>().join(" | "),
+            "---|".repeat(self.columns.len())
+        );
+        if let Some(admin) = self.admin {
+            let cells = vec!["✓ (admin)"; self.columns.len()].join(" | ");
+            out.push_str(&format!("| `{admin}` (admin role) | {cells} |\n"));
+        }
+        for (role, grants) in &self.rows {
+            let cells: Vec<&str> = grants.iter().map(|&g| if g { "✓" } else { " " }).collect();
+            out.push_str(&format!("| `{role}` | {} |\n", cells.join(" | ")));
+        }
+        out
+    }
+
+    fn html(&self) -> String {
+        let (title, columns) = (&self.title, &self.columns);
+        let mut rows = String::new();
+        if let Some(admin) = self.admin {
+            let cells: String = columns
+                .iter()
+                .map(|_| "<td class=\"admin\">✓ admin</td>")
+                .collect();
+            rows.push_str(&format!(
+                "<tr><th scope=\"row\">{} <small>(admin role)</small></th>{cells}</tr>\n",
+                escape(admin)
+            ));
+        }
+        for (role, grants) in &self.rows {
+            let cells: String = grants
+                .iter()
+                .map(|&granted| {
+                    if granted {
+                        "<td class=\"yes\">✓</td>"
+                    } else {
+                        "<td></td>"
+                    }
+                })
+                .collect();
+            rows.push_str(&format!(
+                "<tr><th scope=\"row\">{}</th>{cells}</tr>\n",
+                escape(role)
+            ));
+        }
+        let header: String = columns
         .iter()
-        .map(|c| match column_note(c) {
+        .map(|c| match c.note() {
             "" => format!("<th scope=\"col\">{}</th>", escape(c.rule)),
             note => format!("<th scope=\"col\" class=\"flagged\" title=\"{note}\">{}<br><small>{note}</small></th>", escape(c.rule)),
         })
         .collect();
-    format!(
-        r#"<!DOCTYPE html>
+        format!(
+            r#"<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
@@ -588,6 +596,16 @@ th.flagged {{ background: #ffd8a8; }}
 <p>✓: the role grants the rule. Orange columns: rules no role grants (only the admin role can use them), or rules the service does not use.</p>
 </body>
 </html>"#,
-        title = escape(title)
-    )
+            title = escape(title)
+        )
+    }
+}
+
+/// Escapes text for HTML element content and attribute values.
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
 }

@@ -38,6 +38,12 @@ fn the_real_map_parses_and_decides() {
         Decision::Admin { role: "admin" }
     );
     assert_eq!(map.decide(&admin, "anything", None), Decision::Denied);
+    assert!(map.grants("role2", "service1:third_api:rulename3"));
+    assert!(!map.grants("role2", FIRST_RULE));
+    assert!(
+        !map.grants("admin", FIRST_RULE),
+        "the admin role is not in the map"
+    );
 }
 
 #[test]
