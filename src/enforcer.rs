@@ -20,7 +20,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, Request, Response};
@@ -202,9 +202,9 @@ impl Enforcer {
         if key_set.cache.is_some() {
             telemetry::token_cache(false);
         }
-        let started = Instant::now();
+        let timer = telemetry::VerificationTimer::start();
         let verified = verifier.verify(&key_set.keys, token, now);
-        telemetry::verification(started.elapsed());
+        timer.stop();
         #[cfg(feature = "client")]
         if let (Err(TokenError::UnknownKeyId), Some(jwks)) = (&verified, &self.inner.jwks) {
             jwks.request_refetch();

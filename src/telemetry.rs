@@ -12,8 +12,6 @@
 //! No label ever holds a token, a user name or a rule: their number is bounded.
 //! Without the feature every function here is empty and compiles away.
 
-use std::time::Duration;
-
 #[cfg(feature = "metrics")]
 pub(crate) fn decision(outcome: &'static str, reason: &'static str) {
     metrics::counter!("tokenleader_rbac_decisions_total", "outcome" => outcome, "reason" => reason)
@@ -26,9 +24,28 @@ pub(crate) fn token_cache(hit: bool) {
     metrics::counter!("tokenleader_rbac_token_cache_total", "result" => result).increment(1);
 }
 
-#[cfg(feature = "metrics")]
-pub(crate) fn verification(took: Duration) {
-    metrics::histogram!("tokenleader_rbac_verification_seconds").record(took.as_secs_f64());
+/// Times one full verification; without the feature it reads no clock at all.
+pub(crate) struct VerificationTimer {
+    #[cfg(feature = "metrics")]
+    started: std::time::Instant,
+}
+
+impl VerificationTimer {
+    pub(crate) fn start() -> Self {
+        VerificationTimer {
+            #[cfg(feature = "metrics")]
+            started: std::time::Instant::now(),
+        }
+    }
+
+    #[cfg(feature = "metrics")]
+    pub(crate) fn stop(self) {
+        metrics::histogram!("tokenleader_rbac_verification_seconds")
+            .record(self.started.elapsed().as_secs_f64());
+    }
+
+    #[cfg(not(feature = "metrics"))]
+    pub(crate) fn stop(self) {}
 }
 
 #[cfg(feature = "metrics")]
@@ -48,9 +65,6 @@ pub(crate) fn decision(_outcome: &'static str, _reason: &'static str) {}
 
 #[cfg(not(feature = "metrics"))]
 pub(crate) fn token_cache(_hit: bool) {}
-
-#[cfg(not(feature = "metrics"))]
-pub(crate) fn verification(_took: Duration) {}
 
 #[cfg(not(feature = "metrics"))]
 pub(crate) fn reload(_what: &'static str, _applied: bool) {}
