@@ -35,7 +35,7 @@ fn clock() -> SystemTime {
 
 /// A tokenleader-shaped token for user2 (roles role1, role2), signed with `private_pem`.
 fn token(private_pem: &str) -> String {
-    let _ = tokenleader_rbac::crypto_provider().install_default();
+    let _ = tokenleader_rbac::keys::crypto_provider().install_default();
     let claims = serde_json::json!({
         "exp": NOW + 3600, "iat": NOW,
         "sub": {"id": 2, "username": "user2", "email": "user2", "roles": ["role2", "role1"],

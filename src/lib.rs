@@ -48,70 +48,66 @@
 //!
 //! # What happens to a request
 //!
-//! 1. [`Enforcer`], as a layer, puts itself into the request extensions.
-//! 2. [`RequireRule`] takes the token from `X-Auth-Token` or `Authorization: Bearer`, verifies
-//!    it (RS512 only by default, `exp` required, `nbf`/`iat` checked with a leeway, a maximum
-//!    lifetime), and checks that one of its roles is the admin role or lists the rule.
-//! 3. Allowed: the handler runs with [`Identity`] and [`Wfc`] in the extensions. Denied: 401 for
-//!    a missing or bad token (with `WWW-Authenticate`), 403 for a valid token whose roles lack
-//!    the rule, 500 for a misconfigured service; the body is
-//!    `{"status": …, "message": …}` and the token is never logged.
+//! 1. [`Enforcer`], as a layer, puts itself into the request extensions ([`layer`]).
+//! 2. [`RequireRule`] asks it to authorize the request: the token is found in `X-Auth-Token`
+//!    or `Authorization: Bearer` and verified in one pipeline ([`token`]: RS512 only by
+//!    default, `exp` required, `nbf`/`iat` checked with a leeway, a maximum lifetime), checked
+//!    against the revocation store ([`revocation`]), and one of its roles must be the admin
+//!    role or list the rule in the ACL map in force ([`acl`]); the outcome is recorded once
+//!    (`tracing`, [`telemetry`], [`rollout`]).
+//! 3. Allowed: the handler runs with what was verified in the extensions: `Arc<Claims>`,
+//!    [`AuthToken`], [`Identity`] and [`Wfc`] ([`claims`]). Denied: 401 for a missing or bad
+//!    token (with `WWW-Authenticate`), 403 for a valid token whose roles lack the rule, 500 for
+//!    a misconfigured service, 503 when the revocation store cannot answer ([`response`]); the
+//!    body is `{"status": …, "message": …}` and the token is never logged.
+//!
+//! Files given by path (ACL map, keys, `client_configs.yml`) are watched and hot-reloaded
+//! ([`reload`]).
 //!
 //! # Features
 //!
 //! - `aws-lc-rs` (default) and `rust-crypto`: jsonwebtoken's crypto backend. With both on,
 //!   aws-lc-rs is used; the crate never depends on jsonwebtoken's process-wide default
-//!   provider, see [`crypto_provider`].
+//!   provider, see [`keys::crypto_provider`].
 //! - `axum` (default): [`Identity`], [`Wfc`] and [`AuthToken`] as axum extractors.
-//! - `client` (default): `client::Client` for a tokenleader server.
-//! - `test-util`: `test_util::TestIssuer`, to test your handlers without a token server.
-//! - `redis`: `RedisRevocation`, revocations shared by a fleet through Redis.
+//! - `jwks`: keys from a JWKS URL ([`EnforcerBuilder::jwks_url`]), fetched with reqwest.
+//! - `client`: [`client::Client`] for a tokenleader server (reqwest with rustls).
+//! - `test-util`: [`test_util::TestIssuer`], to test your handlers without a token server.
+//! - `redis`: [`revocation::RedisRevocation`], revocations shared by a fleet through Redis.
 //! - `metrics`: counters and a histogram through the `metrics` facade, see [`telemetry`].
 //! - `cli`: the `tokenleader-rbac` command-line tool.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
-mod acl;
-mod cache;
-mod claims;
+pub mod acl;
+pub mod claims;
 #[cfg(feature = "client")]
+#[cfg_attr(docsrs, doc(cfg(feature = "client")))]
 pub mod client;
 mod client_config;
-mod enforcer;
-mod error;
-#[cfg(feature = "axum")]
-mod extract;
-#[cfg(feature = "client")]
-mod jwks;
-mod mapping;
-#[cfg(feature = "redis")]
-mod redis_revocation;
-mod require;
-mod response;
-mod revocation;
-mod shadow;
+pub mod enforcer;
+pub mod error;
+mod file;
+pub mod keys;
+pub mod layer;
+pub mod reload;
+pub mod response;
+pub mod revocation;
+pub mod rollout;
 pub mod telemetry;
 #[cfg(feature = "test-util")]
+#[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
 pub mod test_util;
-mod token;
-mod watch;
+pub mod token;
 
-pub use acl::{AclMap, Decision, MAX_ACL_FILE_BYTES};
+pub use acl::AclMap;
 pub use claims::{Claims, Identity, Wfc};
-pub use enforcer::{Enforcer, EnforcerBuilder, EnforcerService, TokenSource};
-#[cfg(feature = "client")]
-pub use error::ClientError;
-pub use error::{AclError, AclProblem, Error, KeyError, TokenError};
-#[cfg(feature = "axum")]
-pub use extract::MissingRequireRule;
+pub use enforcer::{Enforcer, EnforcerBuilder};
+pub use error::Error;
 pub use jsonwebtoken::Algorithm;
-pub use mapping::ClaimMapping;
-#[cfg(feature = "redis")]
-pub use redis_revocation::RedisRevocation;
-pub use require::{RequireRule, RequireRuleLayer, RequireRuleService, ResponseFuture};
-pub use response::{Denial, DenyResponse, JsonDenyResponse};
-pub use revocation::{MemoryRevocation, Revocation, RevocationUnavailable, TokenHash};
-pub use shadow::{DryRunDenial, ShadowDifference};
-pub use token::{AuthToken, PublicKey, crypto_provider};
-pub use watch::{AclStatus, KeyStatus, ReloadEvent, Reloadable};
+pub use keys::PublicKey;
+pub use layer::RequireRule;
+pub use response::Denial;
+pub use token::{AuthToken, TokenError};

@@ -1,9 +1,10 @@
-//! The responses to denied requests: 401, 403 or 500 with a JSON body.
+//! The responses to denied requests: 401, 403, 500 or 503 with a JSON body.
 //!
 //! ```
 //! use bytes::Bytes;
 //! use http::{Response, StatusCode};
-//! use tokenleader_rbac::{Denial, DenyResponse, JsonDenyResponse, TokenError};
+//! use tokenleader_rbac::response::{Denial, DenyResponse, JsonDenyResponse};
+//! use tokenleader_rbac::token::TokenError;
 //!
 //! let response = JsonDenyResponse.respond(&Denial::Unauthenticated(TokenError::Expired));
 //! assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
@@ -25,13 +26,13 @@ use std::fmt;
 use bytes::Bytes;
 use http::{HeaderValue, Response, StatusCode, header};
 
-use crate::error::TokenError;
+use crate::token::TokenError;
 
 /// Why a request was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Denial {
-    /// No usable token: 401 (500 for [`TokenError::Clock`]).
+    /// No usable token: 401.
     Unauthenticated(TokenError),
     /// A valid token whose roles do not grant the rule: 403.
     Forbidden {
@@ -42,20 +43,40 @@ pub enum Denial {
     },
     /// `RequireRule` found no `Enforcer` in the request extensions: 500.
     NoEnforcer,
+    /// The revocation store cannot answer, and fails closed: 503.
+    RevocationUnavailable,
+    /// The server's clock reads before the Unix epoch, so no token time can be checked: 500.
+    ClockBeforeEpoch,
 }
 
 impl Denial {
     /// The HTTP status this denial is answered with.
     pub fn status(&self) -> StatusCode {
         match self {
-            Denial::Unauthenticated(TokenError::Clock) | Denial::NoEnforcer => {
-                StatusCode::INTERNAL_SERVER_ERROR
-            }
-            Denial::Unauthenticated(TokenError::RevocationUnavailable) => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
             Denial::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
             Denial::Forbidden { .. } => StatusCode::FORBIDDEN,
+            Denial::NoEnforcer | Denial::ClockBeforeEpoch => StatusCode::INTERNAL_SERVER_ERROR,
+            Denial::RevocationUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    /// The token's fault, for an [`Unauthenticated`](Denial::Unauthenticated) denial.
+    pub fn token_error(&self) -> Option<&TokenError> {
+        match self {
+            Denial::Unauthenticated(error) => Some(error),
+            _ => None,
+        }
+    }
+
+    /// A short, fixed name of the reason (`expired`, `no_grant`, …), for logs and metrics
+    /// labels.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Denial::Unauthenticated(error) => error.kind(),
+            Denial::Forbidden { .. } => "no_grant",
+            Denial::NoEnforcer => "no_enforcer",
+            Denial::RevocationUnavailable => "revocation_unavailable",
+            Denial::ClockBeforeEpoch => "clock",
         }
     }
 
@@ -71,6 +92,27 @@ impl Denial {
     }
 }
 
+/// A denial equals a [`TokenError`] when it is the 401 for that error: in tests,
+/// `assert_eq!(enforcer.verify(token).unwrap_err(), TokenError::Expired)`.
+impl PartialEq<TokenError> for Denial {
+    fn eq(&self, other: &TokenError) -> bool {
+        self.token_error() == Some(other)
+    }
+}
+
+impl From<TokenError> for Denial {
+    fn from(error: TokenError) -> Self {
+        Denial::Unauthenticated(error)
+    }
+}
+
+impl std::error::Error for Denial {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.token_error()
+            .map(|error| error as &(dyn std::error::Error + 'static))
+    }
+}
+
 impl fmt::Display for Denial {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -79,6 +121,10 @@ impl fmt::Display for Denial {
             Denial::NoEnforcer => f.write_str(
                 "server misconfigured: RequireRule found no Enforcer; add `.layer(enforcer)` outside the route",
             ),
+            Denial::RevocationUnavailable => {
+                f.write_str("cannot check revocations now; try again")
+            }
+            Denial::ClockBeforeEpoch => f.write_str("server clock is before the Unix epoch"),
         }
     }
 }
@@ -111,9 +157,7 @@ impl DenyResponse for JsonDenyResponse {
             denial.status_word(),
             &denial.to_string(),
             |headers| {
-                if let (Denial::Unauthenticated(error), StatusCode::UNAUTHORIZED) =
-                    (denial, denial.status())
-                {
+                if let Denial::Unauthenticated(error) = denial {
                     let challenge = match error {
                         TokenError::Missing => "Bearer",
                         _ => r#"Bearer error="invalid_token""#,

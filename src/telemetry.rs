@@ -3,7 +3,7 @@
 //!
 //! | name | kind | labels |
 //! | --- | --- | --- |
-//! | `tokenleader_rbac_decisions_total` | counter | `outcome` (`allowed`, `forbidden`, `unauthenticated`), `reason` |
+//! | `tokenleader_rbac_decisions_total` | counter | `outcome` (`allowed`, `forbidden`, `unauthenticated`, `unavailable`, `error`), `reason` |
 //! | `tokenleader_rbac_token_cache_total` | counter | `result` (`hit`, `miss`) |
 //! | `tokenleader_rbac_verification_seconds` | histogram | (none): full verifications, cache misses |
 //! | `tokenleader_rbac_reloads_total` | counter | `what` (`acl`, `keys`), `result` (`applied`, `refused`) |

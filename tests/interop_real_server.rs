@@ -15,7 +15,7 @@ use std::path::PathBuf;
 use common::*;
 use http::StatusCode;
 use tokenleader_rbac::client::{Client, Network};
-use tokenleader_rbac::{ClientError, Enforcer};
+use tokenleader_rbac::{Enforcer, client::ClientError};
 
 fn server_url() -> String {
     std::env::var("TOKENLEADER_URL")

@@ -20,7 +20,7 @@ use tower_http::{
 };
 use tracing::Level;
 
-use crate::issuer::{self, DemoIssuer};
+use super::issuer::{self, DemoIssuer};
 
 /// The ACL map the example runs with unless `--acl-file` names another.
 pub const EXAMPLE_ACL: &str = include_str!("../../role_to_acl_map.example.yml");

@@ -60,7 +60,7 @@ impl DemoIssuer {
     pub fn new(base_url: String) -> Result<Self, jsonwebtoken::errors::Error> {
         // The example signs with jsonwebtoken directly; under `--all-features` both of its
         // backends are on, so pick the one the crate verifies with.
-        let _ = tokenleader_rbac::crypto_provider().install_default();
+        let _ = tokenleader_rbac::keys::crypto_provider().install_default();
         Ok(DemoIssuer {
             key: EncodingKey::from_rsa_pem(DEMO_PRIVATE_KEY.as_bytes())?,
             base_url,

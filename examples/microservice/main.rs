@@ -18,7 +18,7 @@ mod issuer;
 use std::path::PathBuf;
 
 use clap::Parser;
-use tokenleader_rbac::{AclMap, Enforcer, MemoryRevocation, PublicKey};
+use tokenleader_rbac::{AclMap, Enforcer, PublicKey, revocation::MemoryRevocation};
 use tracing_subscriber::EnvFilter;
 
 #[derive(Parser)]

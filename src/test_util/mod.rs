@@ -39,7 +39,7 @@ use serde_json::{Map, Value, json};
 
 use crate::acl::AclMap;
 use crate::enforcer::{Enforcer, EnforcerBuilder};
-use crate::token::{PublicKey, crypto_provider};
+use crate::keys::{PublicKey, crypto_provider};
 
 /// TEST ONLY: this private key is public.
 const TEST_ONLY_PRIVATE_KEY: &str = include_str!("test_only_private_key.pem");

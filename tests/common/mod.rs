@@ -156,7 +156,7 @@ pub fn signing_input(header: &str, payload: &str) -> String {
 pub fn sign(message: &str, key: &EncodingKey, algorithm: Algorithm) -> String {
     // Both jsonwebtoken backends are on under --all-features: choose one for the signing
     // done here (the crate itself never needs this).
-    let _ = tokenleader_rbac::crypto_provider().install_default();
+    let _ = tokenleader_rbac::keys::crypto_provider().install_default();
     jsonwebtoken::crypto::sign(message.as_bytes(), key, algorithm).expect("sign")
 }
 

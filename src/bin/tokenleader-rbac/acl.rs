@@ -1,0 +1,120 @@
+//! `acl check`, `acl explain`, `acl matrix`: ACL maps checked against the rules a service uses.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+use tokenleader_rbac::AclMap;
+use tokenleader_rbac::acl::Decision;
+
+use crate::matrix::Matrix;
+use crate::{Failure, MatrixFormat, error, negative};
+
+/// The rules a service uses: from `--rule` and from `--rules-from`.
+pub(crate) fn service_rules(
+    mut rules: Vec<String>,
+    rules_from: Option<PathBuf>,
+) -> Result<Vec<String>, Failure> {
+    if let Some(path) = rules_from {
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| error(format!("cannot read {}: {e}", path.display())))?;
+        rules.extend(
+            text.lines()
+                .map(|line| line.split('#').next().unwrap_or_default().trim())
+                .filter(|line| !line.is_empty())
+                .map(str::to_owned),
+        );
+    }
+    Ok(rules)
+}
+
+pub(crate) fn acl_check(
+    file: &PathBuf,
+    rules: Vec<String>,
+    rules_from: Option<PathBuf>,
+    strict: bool,
+) -> Result<(), Failure> {
+    let map = AclMap::from_file(file).map_err(error)?;
+    let rules = service_rules(rules, rules_from)?;
+    println!(
+        "{}: valid, {} roles, {} grants",
+        file.display(),
+        map.role_count(),
+        map.grant_count()
+    );
+    if rules.is_empty() {
+        return Ok(());
+    }
+    let used: BTreeSet<&str> = rules.iter().map(String::as_str).collect();
+    let mut granted = BTreeSet::new();
+    let mut unused = Vec::new();
+    let mut roles: Vec<&str> = map.roles().collect();
+    roles.sort_unstable();
+    for role in roles {
+        let mut role_rules: Vec<&str> = map.rules_of(role).into_iter().flatten().collect();
+        role_rules.sort_unstable();
+        for rule in role_rules {
+            granted.insert(rule);
+            if !used.contains(rule) {
+                unused.push(format!(
+                    "role `{role}` grants `{rule}`, which the service does not use"
+                ));
+            }
+        }
+    }
+    let ungranted: Vec<String> = used
+        .iter()
+        .filter(|rule| !granted.contains(*rule))
+        .map(|rule| format!("rule `{rule}` is granted by no role (only the admin role can use it)"))
+        .collect();
+    for line in ungranted.iter().chain(&unused) {
+        println!("{line}");
+    }
+    let problems = ungranted.len() + unused.len();
+    if problems == 0 {
+        println!("consistent with the {} rules the service uses", used.len());
+        Ok(())
+    } else if strict {
+        Err(negative(format!("{problems} inconsistencies")))
+    } else {
+        Ok(())
+    }
+}
+
+pub(crate) fn acl_explain(
+    file: &PathBuf,
+    roles: &[String],
+    rule: &str,
+    admin_role: Option<&str>,
+) -> Result<(), Failure> {
+    let map = AclMap::from_file(file).map_err(error)?;
+    match map.decide(roles, rule, admin_role) {
+        Decision::Admin { role } => println!("allowed: `{role}` is the admin role"),
+        Decision::Granted { role } => println!("allowed: role `{role}` grants rule `{rule}`"),
+        Decision::Denied => {
+            return Err(negative(format!(
+                "denied: none of the roles {roles:?} grants rule `{rule}`"
+            )));
+        }
+    }
+    Ok(())
+}
+
+pub(crate) fn acl_matrix(
+    file: &PathBuf,
+    used: &[String],
+    format: MatrixFormat,
+    admin: Option<&str>,
+) -> Result<(), Failure> {
+    let map = AclMap::from_file(file).map_err(error)?;
+    let matrix = Matrix::new(
+        format!("ACL matrix of {}", file.display()),
+        &map,
+        used,
+        admin,
+    );
+    match format {
+        MatrixFormat::Md => println!("{}", matrix.markdown()),
+        MatrixFormat::Html => println!("{}", matrix.html()),
+    }
+    Ok(())
+}

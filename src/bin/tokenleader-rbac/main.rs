@@ -1,0 +1,250 @@
+//! `tokenleader-rbac`: get and verify tokenleader tokens, check and explain ACL maps.
+//!
+//! ```text
+//! TL_PASSWORD=user1 tokenleader-rbac gettoken --url http://127.0.0.1:5001 --user user1
+//! tokenleader-rbac verify "$TOKEN" --key /etc/tokenleader/id_rsa.pub
+//! tokenleader-rbac verify "$TOKEN" --remote --url http://127.0.0.1:5001
+//! tokenleader-rbac acl check role_to_acl_map.yml --rules-from rules.txt
+//! tokenleader-rbac acl explain role_to_acl_map.yml --roles role1,role2 --rule service1:first_api:rulename1
+//! tokenleader-rbac acl matrix role_to_acl_map.yml --rules-from rules.txt --format html > matrix.html
+//! ```
+//!
+//! Exit codes: 0 success (a valid token, an allowed decision, a consistent map), 1 a negative
+//! answer (invalid token, denied, inconsistencies with `--strict`), 2 an error (bad input,
+//! unreadable file, unreachable server), with one line on standard error.
+
+mod acl;
+mod matrix;
+mod token;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+use acl::{acl_check, acl_explain, acl_matrix, service_rules};
+use token::{gettoken, read_token, verify_local, verify_remote};
+
+#[derive(Parser)]
+#[command(
+    name = "tokenleader-rbac",
+    version,
+    about = "Tokens and ACL maps of a tokenleader system"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Get a token from a tokenleader server. The password comes from TL_PASSWORD or, when
+    /// that is not set, from the first line of standard input; never from the command line.
+    Gettoken {
+        #[command(flatten)]
+        server: Server,
+        /// The user name.
+        #[arg(long, env = "TL_USER")]
+        user: String,
+        /// Print the token and the service catalog as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Verify a token, locally with the server's public key or remotely; print its claims.
+    Verify {
+        /// The token, or `-` to read it from standard input.
+        token: String,
+        /// The server's public key file (ssh-rsa line or PEM).
+        #[arg(long, conflicts_with = "remote", required_unless_present = "remote")]
+        key: Option<PathBuf>,
+        /// Ask the server (`/token/verify_token`) instead of checking locally.
+        #[arg(long, requires = "url")]
+        remote: bool,
+        #[command(flatten)]
+        server: OptionalServer,
+        /// Check as if the time were this Unix time (local verification).
+        #[arg(long)]
+        at: Option<u64>,
+    },
+    /// Check or explain an ACL map.
+    Acl {
+        #[command(subcommand)]
+        command: AclCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AclCommand {
+    /// Validate a map; with the rules a service uses, list the rules no role grants and the
+    /// grants of rules the service does not use.
+    Check {
+        /// The ACL file.
+        file: PathBuf,
+        /// A rule the service uses (repeatable).
+        #[arg(long = "rule")]
+        rules: Vec<String>,
+        /// A file of rules the service uses, one per line (`#` starts a comment).
+        #[arg(long)]
+        rules_from: Option<PathBuf>,
+        /// Exit with 1 when any inconsistency is found.
+        #[arg(long)]
+        strict: bool,
+    },
+    /// Print the role × rule matrix: who may do what.
+    Matrix {
+        /// The ACL file.
+        file: PathBuf,
+        /// A rule the service uses (repeatable): shown even when no role grants it.
+        #[arg(long = "rule")]
+        rules: Vec<String>,
+        /// A file of rules the service uses, one per line (`#` starts a comment).
+        #[arg(long)]
+        rules_from: Option<PathBuf>,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "md")]
+        format: MatrixFormat,
+        /// The admin role, shown as allowed everything.
+        #[arg(long, default_value = "admin", conflicts_with = "no_admin")]
+        admin_role: String,
+        /// No admin role.
+        #[arg(long)]
+        no_admin: bool,
+    },
+    /// Show the decision for some roles and a rule, and its reason.
+    Explain {
+        /// The ACL file.
+        file: PathBuf,
+        /// The caller's roles, comma-separated.
+        #[arg(long, value_delimiter = ',', required = true)]
+        roles: Vec<String>,
+        /// The rule the route requires.
+        #[arg(long)]
+        rule: String,
+        /// The admin role.
+        #[arg(long, default_value = "admin", conflicts_with = "no_admin")]
+        admin_role: String,
+        /// No admin role.
+        #[arg(long)]
+        no_admin: bool,
+    },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub(crate) enum MatrixFormat {
+    /// A Markdown table.
+    Md,
+    /// One self-contained HTML page.
+    Html,
+}
+
+#[derive(Args)]
+struct Server {
+    /// The tokenleader server's URL.
+    #[arg(long, env = "TL_URL")]
+    url: String,
+    /// Do not verify the server's TLS certificate (dangerous).
+    #[arg(long)]
+    insecure: bool,
+}
+
+#[derive(Args)]
+struct OptionalServer {
+    /// The tokenleader server's URL.
+    #[arg(long, env = "TL_URL")]
+    url: Option<String>,
+    /// Do not verify the server's TLS certificate (dangerous).
+    #[arg(long)]
+    insecure: bool,
+}
+
+/// A failure with the exit code it ends in.
+pub(crate) struct Failure {
+    code: u8,
+    message: String,
+}
+
+pub(crate) fn error(message: impl std::fmt::Display) -> Failure {
+    Failure {
+        code: 2,
+        message: message.to_string(),
+    }
+}
+
+pub(crate) fn negative(message: impl std::fmt::Display) -> Failure {
+    Failure {
+        code: 1,
+        message: message.to_string(),
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let outcome = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime.block_on(run(cli.command)),
+        Err(e) => Err(error(format!("cannot start the runtime: {e}"))),
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            eprintln!("tokenleader-rbac: {}", failure.message);
+            ExitCode::from(failure.code)
+        }
+    }
+}
+
+async fn run(command: Command) -> Result<(), Failure> {
+    match command {
+        Command::Gettoken { server, user, json } => {
+            gettoken(&server.url, server.insecure, &user, json).await
+        }
+        Command::Verify {
+            token,
+            key,
+            remote,
+            server,
+            at,
+        } => {
+            let token = read_token(&token)?;
+            match (key, remote, server.url) {
+                (Some(key), _, _) => verify_local(&token, &key, at),
+                (None, true, Some(url)) => verify_remote(&token, &url, server.insecure).await,
+                _ => Err(error("give --key FILE, or --remote with --url")),
+            }
+        }
+        Command::Acl { command } => match command {
+            AclCommand::Check {
+                file,
+                rules,
+                rules_from,
+                strict,
+            } => acl_check(&file, rules, rules_from, strict),
+            AclCommand::Matrix {
+                file,
+                rules,
+                rules_from,
+                format,
+                admin_role,
+                no_admin,
+            } => {
+                let used = service_rules(rules, rules_from)?;
+                let admin = (!no_admin).then_some(admin_role.as_str());
+                acl_matrix(&file, &used, format, admin)
+            }
+            AclCommand::Explain {
+                file,
+                roles,
+                rule,
+                admin_role,
+                no_admin,
+            } => acl_explain(
+                &file,
+                &roles,
+                &rule,
+                (!no_admin).then_some(admin_role.as_str()),
+            ),
+        },
+    }
+}

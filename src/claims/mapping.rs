@@ -1,0 +1,340 @@
+//! Claim mapping: tokens of issuers other than tokenleader (Keycloak, Auth0, any OIDC server).
+//!
+//! tokenleader's claim shape (`sub: {username, roles, wfc, …}`) is the default. Other issuers
+//! put the user and the roles elsewhere; a [`ClaimMapping`] names where, with JSON Pointer
+//! paths (RFC 6901: `/realm_access/roles`; a `/` inside a name is written `~1`).
+//!
+//! ```
+//! use tokenleader_rbac::claims::ClaimMapping;
+//!
+//! // Keycloak: realm roles, and the roles of one client.
+//! let keycloak = ClaimMapping::new()
+//!     .username("/preferred_username")
+//!     .email("/email")
+//!     .roles("/realm_access/roles")
+//!     .roles("/resource_access/micros1/roles");
+//!
+//! // Auth0: roles in a namespaced claim, scopes as a space-separated string.
+//! let auth0 = ClaimMapping::new()
+//!     .username("/sub")
+//!     .roles("/https:~1~1example.com~1roles")
+//!     .roles_space_separated("/scope")
+//!     .wfc_org("/https:~1~1example.com~1org")
+//!     .require_wfc(true);
+//! # let _ = (keycloak, auth0);
+//! ```
+//!
+//! A mapped claim that is missing or of the wrong type is a 401 that names its path. Use it
+//! with [`EnforcerBuilder::claim_mapping`](crate::EnforcerBuilder::claim_mapping), and usually
+//! with [`issuer`](crate::EnforcerBuilder::issuer) and
+//! [`audience`](crate::EnforcerBuilder::audience).
+
+use std::collections::HashSet;
+use std::fmt;
+
+use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_json::Value;
+
+use super::{Audience, Claims, ClaimsError, Identity, RegisteredClaims, Wfc};
+
+/// Where the roles come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum RolesSource {
+    /// An array of strings.
+    Array(String),
+    /// A string of space-separated names (`scope`).
+    SpaceSeparated(String),
+}
+
+/// Where to read the user, the roles and the work function context in a token that is not
+/// tokenleader-shaped.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClaimMapping {
+    username: Option<String>,
+    email: Option<String>,
+    id: Option<String>,
+    roles: Vec<RolesSource>,
+    wfc_id: Option<String>,
+    wfc_name: Option<String>,
+    wfc_org: Option<String>,
+    wfc_orgunit: Option<String>,
+    wfc_department: Option<String>,
+    require_wfc: bool,
+}
+
+impl ClaimMapping {
+    /// A mapping with the user name at `/sub` and no roles: add what your issuer sends.
+    pub fn new() -> Self {
+        ClaimMapping::default()
+    }
+
+    /// The user name (a string). Default `/sub`.
+    pub fn username(mut self, path: &str) -> Self {
+        self.username = Some(path.to_owned());
+        self
+    }
+
+    /// The e-mail (a string); when unmapped, the user name.
+    pub fn email(mut self, path: &str) -> Self {
+        self.email = Some(path.to_owned());
+        self
+    }
+
+    /// The numeric user id; when unmapped, 0.
+    pub fn id(mut self, path: &str) -> Self {
+        self.id = Some(path.to_owned());
+        self
+    }
+
+    /// Roles from an array of strings. Call it for each place roles come from.
+    pub fn roles(mut self, path: &str) -> Self {
+        self.roles.push(RolesSource::Array(path.to_owned()));
+        self
+    }
+
+    /// Roles from a space-separated string, such as OAuth's `scope`.
+    pub fn roles_space_separated(mut self, path: &str) -> Self {
+        self.roles
+            .push(RolesSource::SpaceSeparated(path.to_owned()));
+        self
+    }
+
+    /// The wfc's numeric id.
+    pub fn wfc_id(mut self, path: &str) -> Self {
+        self.wfc_id = Some(path.to_owned());
+        self
+    }
+
+    /// The wfc's name.
+    pub fn wfc_name(mut self, path: &str) -> Self {
+        self.wfc_name = Some(path.to_owned());
+        self
+    }
+
+    /// The wfc's org.
+    pub fn wfc_org(mut self, path: &str) -> Self {
+        self.wfc_org = Some(path.to_owned());
+        self
+    }
+
+    /// The wfc's orgunit.
+    pub fn wfc_orgunit(mut self, path: &str) -> Self {
+        self.wfc_orgunit = Some(path.to_owned());
+        self
+    }
+
+    /// The wfc's department.
+    pub fn wfc_department(mut self, path: &str) -> Self {
+        self.wfc_department = Some(path.to_owned());
+        self
+    }
+
+    /// Whether every mapped wfc field must be in the token (default `false`: a missing field
+    /// is empty, and handlers see an empty [`Wfc`] when the issuer sends none).
+    pub fn require_wfc(mut self, required: bool) -> Self {
+        self.require_wfc = required;
+        self
+    }
+
+    /// Reads the claims of a verified token.
+    pub(crate) fn apply(
+        &self,
+        claims: &Value,
+        registered: &RegisteredClaims,
+    ) -> Result<Claims, ClaimsError> {
+        let username = required_string(claims, self.username.as_deref().unwrap_or("/sub"))?;
+        let email = match &self.email {
+            Some(path) => required_string(claims, path)?,
+            None => username.clone(),
+        };
+        let id = match &self.id {
+            Some(path) => required_number(claims, path)?,
+            None => 0,
+        };
+        let mut roles = Vec::new();
+        for source in &self.roles {
+            match source {
+                RolesSource::Array(path) => roles.extend(string_array(claims, path)?),
+                RolesSource::SpaceSeparated(path) => {
+                    roles.extend(
+                        required_string(claims, path)?
+                            .split_whitespace()
+                            .map(str::to_owned),
+                    );
+                }
+            }
+        }
+        let text = |path: &Option<String>| -> Result<String, ClaimsError> {
+            match path {
+                Some(path) if self.require_wfc => required_string(claims, path),
+                Some(path) => optional_string(claims, path).map(Option::unwrap_or_default),
+                None => Ok(String::new()),
+            }
+        };
+        let wfc_id = match &self.wfc_id {
+            Some(path) if self.require_wfc => required_number(claims, path)?,
+            Some(path) => optional_number(claims, path)?.unwrap_or_default(),
+            None => 0,
+        };
+        Ok(Claims {
+            identity: Identity {
+                id,
+                username,
+                email,
+                roles,
+            },
+            wfc: Wfc {
+                id: wfc_id,
+                name: text(&self.wfc_name)?,
+                org: text(&self.wfc_org)?,
+                orgunit: text(&self.wfc_orgunit)?,
+                department: text(&self.wfc_department)?,
+            },
+            exp: registered.exp.ok_or(ClaimsError::MissingExpiry)?,
+            iat: registered.iat,
+            nbf: registered.nbf,
+        })
+    }
+}
+
+/// The registered claims of a mapped payload, their types checked.
+pub(crate) fn registered(claims: &Value) -> Result<RegisteredClaims, ClaimsError> {
+    let time = |name: &str| match claims.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(value) => value.as_u64().map(Some).ok_or_else(|| {
+            ClaimsError::Invalid(format!("{name}: expected a non-negative integer"))
+        }),
+    };
+    let iss = match claims.get("iss") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(iss)) => Some(iss.clone()),
+        Some(_) => return Err(ClaimsError::Invalid("iss: expected a string".into())),
+    };
+    let aud = match claims.get("aud") {
+        None | Some(Value::Null) => None,
+        Some(value) => Some(Audience::deserialize(value).map_err(|_| {
+            ClaimsError::Invalid("aud: expected a string or an array of strings".into())
+        })?),
+    };
+    Ok(RegisteredClaims {
+        exp: time("exp")?,
+        nbf: time("nbf")?,
+        iat: time("iat")?,
+        iss,
+        aud,
+    })
+}
+
+fn missing(path: &str) -> ClaimsError {
+    ClaimsError::MissingMappedClaim(path.to_owned())
+}
+
+fn mistyped(path: &str, expected: &str) -> ClaimsError {
+    ClaimsError::Invalid(format!("{path}: expected {expected}"))
+}
+
+fn optional_string(claims: &Value, path: &str) -> Result<Option<String>, ClaimsError> {
+    match claims.pointer(path) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(text)) => Ok(Some(text.clone())),
+        Some(_) => Err(mistyped(path, "a string")),
+    }
+}
+
+fn required_string(claims: &Value, path: &str) -> Result<String, ClaimsError> {
+    optional_string(claims, path)?.ok_or_else(|| missing(path))
+}
+
+fn optional_number(claims: &Value, path: &str) -> Result<Option<u64>, ClaimsError> {
+    match claims.pointer(path) {
+        None | Some(Value::Null) => Ok(None),
+        Some(value) => value
+            .as_u64()
+            .map(Some)
+            .ok_or_else(|| mistyped(path, "a non-negative integer")),
+    }
+}
+
+fn required_number(claims: &Value, path: &str) -> Result<u64, ClaimsError> {
+    optional_number(claims, path)?.ok_or_else(|| missing(path))
+}
+
+fn string_array(claims: &Value, path: &str) -> Result<Vec<String>, ClaimsError> {
+    let items = match claims.pointer(path) {
+        None | Some(Value::Null) => return Err(missing(path)),
+        Some(Value::Array(items)) => items,
+        Some(_) => return Err(mistyped(path, "an array of strings")),
+    };
+    items
+        .iter()
+        .map(|item| {
+            item.as_str()
+                .map(str::to_owned)
+                .ok_or_else(|| mistyped(path, "an array of strings"))
+        })
+        .collect()
+}
+
+/// A JSON value parsed with duplicate object members refused (serde_json's `Value` would keep
+/// the last one silently).
+pub(crate) struct StrictJson(pub(crate) Value);
+
+impl<'de> Deserialize<'de> for StrictJson {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(StrictVisitor).map(StrictJson)
+    }
+}
+
+struct StrictVisitor;
+
+impl<'de> Visitor<'de> for StrictVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_owned()))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_none<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(StrictJson(item)) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(Value::Array(items))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut object = serde_json::Map::new();
+        let mut seen = HashSet::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if !seen.insert(key.clone()) {
+                return Err(de::Error::custom(format!("duplicate member `{key}`")));
+            }
+            let StrictJson(value) = map.next_value()?;
+            object.insert(key, value);
+        }
+        Ok(Value::Object(object))
+    }
+}

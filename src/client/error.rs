@@ -1,0 +1,80 @@
+//! [`ClientError`]: a request to a tokenleader server that failed.
+
+use crate::claims::ClaimsError;
+
+/// A request to a tokenleader server that failed (feature `client`).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ClientError {
+    /// The server said `Wrong Password`.
+    #[error("the tokenleader server refused the password (Wrong Password)")]
+    WrongPassword,
+    /// The server said `User not registered`.
+    #[error("the tokenleader server does not know this user (User not registered)")]
+    UnknownUser,
+    /// The server said `missing authentication info`.
+    #[error("the tokenleader server got no user name or password (missing authentication info)")]
+    MissingCredentials,
+    /// The server answered with another `status` text.
+    #[error("the tokenleader server refused: {status} {message}")]
+    Refused {
+        /// The server's `status`.
+        status: String,
+        /// The server's `message`.
+        message: String,
+    },
+    /// Remote verification: the token has expired.
+    #[error("the tokenleader server says the token has expired (Signature expired)")]
+    TokenExpired,
+    /// Remote verification: the token is not valid.
+    #[error("the tokenleader server says the token is invalid (Invalid token)")]
+    TokenInvalid,
+    /// The verified claims are not tokenleader's.
+    #[error("the token's claims are not tokenleader's: {0}")]
+    Claims(#[source] ClaimsError),
+    /// An HTTP error status with a body that is not HTML.
+    #[error("the tokenleader server answered HTTP {status}: {body}")]
+    Status {
+        /// The HTTP status.
+        status: u16,
+        /// The start of the body.
+        body: String,
+    },
+    /// An HTML page where JSON was expected.
+    #[error(
+        "the tokenleader server answered HTTP {status} with an HTML page, not JSON: is the URL right, and the request complete?"
+    )]
+    HtmlPage {
+        /// The HTTP status.
+        status: u16,
+    },
+    /// JSON that is not what the server should send.
+    #[error("unexpected answer from the tokenleader server: {0}")]
+    Malformed(String),
+    /// The connect or total timeout passed.
+    #[error("the tokenleader server did not answer in time")]
+    Timeout,
+    /// No connection could be made.
+    #[error("cannot connect to the tokenleader server: {0}")]
+    Connect(String),
+    /// Another transport error.
+    #[error("request to the tokenleader server failed: {0}")]
+    Http(String),
+    /// `token()` needs a user and a password.
+    #[error("no credentials: give the client a user and a password")]
+    NoCredentials,
+    /// The catalog has no such service.
+    #[error("the service catalog has no service `{0}`")]
+    UnknownService(String),
+    /// The service has no URL for that network.
+    #[error("service `{service}` has no {network:?} endpoint in the catalog")]
+    NoEndpoint {
+        /// The service.
+        service: String,
+        /// The network asked for.
+        network: super::Network,
+    },
+    /// The client could not be configured.
+    #[error("client configuration: {0}")]
+    Config(String),
+}

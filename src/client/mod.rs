@@ -1,0 +1,470 @@
+//! An HTTP client for a tokenleader server (feature `client`): tokens, remote verification, the
+//! service catalog, and forwarding a caller's token to the next service.
+//!
+//! ```no_run
+//! use tokenleader_rbac::client::{Client, ForwardAuthToken, Network};
+//!
+//! # async fn demo() -> Result<(), tokenleader_rbac::client::ClientError> {
+//! let client = Client::builder("https://tokenleader.example:5001")
+//!     .user("user1")
+//!     .password(std::env::var("TL_PASSWORD").unwrap_or_default())
+//!     .build()?;
+//! let token = client.token().await?; // cached, fetched again shortly before it expires
+//! let url = client.service_url("micros1", Network::Internal).await?;
+//! let answer = reqwest::Client::new().get(format!("{url}/entries")).auth_token(&token).send().await;
+//! # Ok(()) }
+//! ```
+//!
+//! The tokenleader server answers some failures with HTTP 200 or 201 and a `status` text; this
+//! client reads that text and returns a typed [`ClientError`]. TLS certificates are verified
+//! unless [`ClientBuilder::ssl_verify`] turns it off (logged as a warning). Passwords never
+//! appear in logs or in `Debug` output, and neither do tokens.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use http::StatusCode;
+use serde::Deserialize;
+
+mod error;
+
+pub use error::ClientError;
+
+use crate::claims::{Claims, claims_from_json};
+use crate::client_config::ClientConfigFile;
+use crate::token::AuthToken;
+
+/// Which of a service's endpoints to use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Network {
+    /// `endpoint_url_internal`.
+    Internal,
+    /// `endpoint_url_external`.
+    External,
+    /// `endpoint_url_admin`.
+    Admin,
+}
+
+/// One service of the catalog the server returns with a token.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
+pub struct Service {
+    /// The service's id.
+    pub id: u64,
+    /// The service's name.
+    pub name: String,
+    /// Its URL inside the network.
+    pub endpoint_url_internal: Option<String>,
+    /// Its URL from outside.
+    pub endpoint_url_external: Option<String>,
+    /// Its administration URL.
+    pub endpoint_url_admin: Option<String>,
+}
+
+impl Service {
+    /// The endpoint for `network`, if the catalog gives one.
+    pub fn url(&self, network: Network) -> Option<&str> {
+        match network {
+            Network::Internal => self.endpoint_url_internal.as_deref(),
+            Network::External => self.endpoint_url_external.as_deref(),
+            Network::Admin => self.endpoint_url_admin.as_deref(),
+        }
+    }
+}
+
+/// The service catalog: services by name.
+pub type ServiceCatalog = HashMap<String, Service>;
+
+/// What `POST /token/gettoken` gives: the token and the service catalog.
+#[derive(Clone)]
+pub struct TokenGrant {
+    /// The token.
+    pub auth_token: AuthToken,
+    /// The services the server knows.
+    pub service_catalog: ServiceCatalog,
+}
+
+impl fmt::Debug for TokenGrant {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenGrant")
+            .field("auth_token", &self.auth_token)
+            .field("service_catalog", &self.service_catalog)
+            .finish()
+    }
+}
+
+/// A password, kept out of `Debug` output and logs.
+#[derive(Clone)]
+struct Password(String);
+
+impl fmt::Debug for Password {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Password(<redacted>)")
+    }
+}
+
+/// A client of one tokenleader server. Cheap to clone: everything is behind one `Arc`.
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<ClientInner>,
+}
+
+struct ClientInner {
+    http: reqwest::Client,
+    base_url: String,
+    user: Option<String>,
+    password: Option<Password>,
+    refresh_margin: Duration,
+    clock: Box<dyn Fn() -> SystemTime + Send + Sync>,
+    /// The configured user's grant; the lock makes concurrent `token()` callers share one
+    /// fetch.
+    cached: tokio::sync::Mutex<Option<CachedGrant>>,
+}
+
+struct CachedGrant {
+    grant: TokenGrant,
+    /// `exp` read from the token (not verified: it only decides when to fetch again).
+    expires_at: Option<u64>,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("base_url", &self.inner.base_url)
+            .field("user", &self.inner.user)
+            .field("password", &self.inner.password)
+            .field("refresh_margin", &self.inner.refresh_margin)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builds a [`Client`]. Defaults: TLS verified, connect timeout 5 s, total timeout 30 s, a
+/// cached token fetched again 60 s before it expires.
+pub struct ClientBuilder {
+    base_url: String,
+    user: Option<String>,
+    password: Option<Password>,
+    ssl_verify: bool,
+    connect_timeout: Duration,
+    timeout: Duration,
+    refresh_margin: Duration,
+    clock: Box<dyn Fn() -> SystemTime + Send + Sync>,
+}
+
+impl fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("base_url", &self.base_url)
+            .field("user", &self.user)
+            .field("password", &self.password)
+            .field("ssl_verify", &self.ssl_verify)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("timeout", &self.timeout)
+            .field("refresh_margin", &self.refresh_margin)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ClientBuilder {
+    /// The user whose token [`Client::token`] fetches.
+    pub fn user(mut self, user: impl Into<String>) -> Self {
+        self.user = Some(user.into());
+        self
+    }
+
+    /// The password of [`user`](Self::user).
+    pub fn password(mut self, password: impl Into<String>) -> Self {
+        self.password = Some(Password(password.into()));
+        self
+    }
+
+    /// Whether the server's TLS certificate is verified (default `true`). Turning it off lets
+    /// anybody on the network read passwords and tokens: it is logged as a warning.
+    pub fn ssl_verify(mut self, verify: bool) -> Self {
+        self.ssl_verify = verify;
+        self
+    }
+
+    /// How long connecting may take (default 5 s).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// How long a whole request may take (default 30 s).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// How long before its `exp` a cached token is fetched again (default 60 s).
+    pub fn refresh_margin(mut self, margin: Duration) -> Self {
+        self.refresh_margin = margin;
+        self
+    }
+
+    /// The clock that decides when a cached token is old (default: the system clock).
+    pub fn clock(mut self, clock: impl Fn() -> SystemTime + Send + Sync + 'static) -> Self {
+        self.clock = Box::new(clock);
+        self
+    }
+
+    /// Builds the client.
+    pub fn build(self) -> Result<Client, ClientError> {
+        if !self.ssl_verify {
+            tracing::warn!(
+                url = %self.base_url,
+                "TLS certificate verification is OFF for the tokenleader server: passwords and tokens can be intercepted"
+            );
+        }
+        let http = reqwest::Client::builder()
+            .connect_timeout(self.connect_timeout)
+            .timeout(self.timeout)
+            .tls_danger_accept_invalid_certs(!self.ssl_verify)
+            .build()
+            .map_err(|e| ClientError::Config(format!("cannot build the HTTP client: {e}")))?;
+        Ok(Client {
+            inner: Arc::new(ClientInner {
+                http,
+                base_url: self.base_url.trim_end_matches('/').to_owned(),
+                user: self.user,
+                password: self.password,
+                refresh_margin: self.refresh_margin,
+                clock: self.clock,
+                cached: tokio::sync::Mutex::new(None),
+            }),
+        })
+    }
+}
+
+/// The JSON answer of the server: a `status` text, and more on success.
+#[derive(Deserialize)]
+struct ServerAnswer {
+    status: String,
+    message: Option<String>,
+    auth_token: Option<String>,
+    service_catalog: Option<ServiceCatalog>,
+    payload: Option<serde_json::Value>,
+}
+
+impl Client {
+    /// Starts a [`ClientBuilder`] for the server at `base_url` (e.g. `https://host:5001`).
+    pub fn builder(base_url: impl Into<String>) -> ClientBuilder {
+        ClientBuilder {
+            base_url: base_url.into(),
+            user: None,
+            password: None,
+            ssl_verify: true,
+            connect_timeout: Duration::from_secs(5),
+            timeout: Duration::from_secs(30),
+            refresh_margin: Duration::from_secs(60),
+            clock: Box::new(SystemTime::now),
+        }
+    }
+
+    /// A builder from tokenleader's `client_configs.yml`: `tl_url`, `tl_user`, `ssl_verify`
+    /// (`False` is honoured, with a warning). The password is not in that file: give it with
+    /// [`ClientBuilder::password`].
+    pub fn from_client_config(path: impl AsRef<Path>) -> Result<ClientBuilder, ClientError> {
+        let path = path.as_ref();
+        let error = |message: String| ClientError::Config(format!("{}: {message}", path.display()));
+        let config =
+            ClientConfigFile::read(path).map_err(|e| ClientError::Config(e.to_string()))?;
+        let url = config.tl_url.ok_or_else(|| error("no `tl_url`".into()))?;
+        let mut builder = Client::builder(url).ssl_verify(config.ssl_verify.unwrap_or(true));
+        builder.user = config.tl_user;
+        Ok(builder)
+    }
+
+    /// `POST /token/gettoken`: a token and the service catalog for `user`.
+    pub async fn get_token(&self, user: &str, password: &str) -> Result<TokenGrant, ClientError> {
+        let url = format!("{}/token/gettoken", self.inner.base_url);
+        let body = serde_json::json!({ "username": user, "password": password });
+        let response = self
+            .inner
+            .http
+            .post(&url)
+            .json(&body)
+            .send()
+            .await
+            .map_err(request_error)?;
+        let answer = read_answer(response).await?;
+        match (answer.status.as_str(), answer.auth_token) {
+            ("success", Some(token)) => Ok(TokenGrant {
+                auth_token: AuthToken::new(token),
+                service_catalog: answer.service_catalog.unwrap_or_default(),
+            }),
+            ("success", None) => Err(ClientError::Malformed(
+                "a success without `auth_token`".into(),
+            )),
+            ("Wrong Password", _) => Err(ClientError::WrongPassword),
+            ("User not registered", _) => Err(ClientError::UnknownUser),
+            ("missing authentication info", _) => Err(ClientError::MissingCredentials),
+            (status, _) => Err(ClientError::Refused {
+                status: status.to_owned(),
+                message: answer.message.unwrap_or_default(),
+            }),
+        }
+    }
+
+    /// `GET /token/verify_token`: asks the server whether `token` is valid, and returns its
+    /// claims. The server answers 201 even for a refused token; its `status` decides.
+    pub async fn verify_token_remote(&self, token: &AuthToken) -> Result<Claims, ClientError> {
+        let url = format!("{}/token/verify_token", self.inner.base_url);
+        let header = token.header_value().map_err(|_| {
+            ClientError::Malformed("the token holds characters no HTTP header can carry".into())
+        })?;
+        let response = self
+            .inner
+            .http
+            .get(&url)
+            .header("X-Auth-Token", header)
+            .send()
+            .await
+            .map_err(request_error)?;
+        let answer = read_answer(response).await?;
+        match answer.status.as_str() {
+            "Verification Successful" => {
+                let payload = answer
+                    .payload
+                    .ok_or_else(|| ClientError::Malformed("a success without `payload`".into()))?;
+                let json = serde_json::to_vec(&payload)
+                    .map_err(|e| ClientError::Malformed(e.to_string()))?;
+                claims_from_json(&json).map_err(ClientError::Claims)
+            }
+            "Signature expired" => Err(ClientError::TokenExpired),
+            "Invalid token" => Err(ClientError::TokenInvalid),
+            status => Err(ClientError::Refused {
+                status: status.to_owned(),
+                message: answer.message.unwrap_or_default(),
+            }),
+        }
+    }
+
+    /// A token for the configured user: the cached one while it is more than the refresh
+    /// margin from its `exp`, else a new one. Concurrent callers share one fetch.
+    pub async fn token(&self) -> Result<AuthToken, ClientError> {
+        Ok(self.grant().await?.auth_token)
+    }
+
+    /// The URL of `service` in the catalog that came with the configured user's token.
+    pub async fn service_url(
+        &self,
+        service: &str,
+        network: Network,
+    ) -> Result<String, ClientError> {
+        let grant = self.grant().await?;
+        let entry = grant
+            .service_catalog
+            .get(service)
+            .ok_or_else(|| ClientError::UnknownService(service.to_owned()))?;
+        entry
+            .url(network)
+            .map(str::to_owned)
+            .ok_or_else(|| ClientError::NoEndpoint {
+                service: service.to_owned(),
+                network,
+            })
+    }
+
+    async fn grant(&self) -> Result<TokenGrant, ClientError> {
+        let mut cached = self.inner.cached.lock().await;
+        let now = (self.inner.clock)()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let margin = self.inner.refresh_margin.as_secs();
+        if let Some(entry) = cached.as_ref()
+            && entry
+                .expires_at
+                .is_some_and(|exp| now.saturating_add(margin) < exp)
+        {
+            return Ok(entry.grant.clone());
+        }
+        let (Some(user), Some(password)) = (&self.inner.user, &self.inner.password) else {
+            return Err(ClientError::NoCredentials);
+        };
+        let grant = self.get_token(user, &password.0).await?;
+        let expires_at = unverified_expiry(grant.auth_token.as_str());
+        tracing::debug!(user = %user, expires_at, "fetched a token");
+        *cached = Some(CachedGrant {
+            grant: grant.clone(),
+            expires_at,
+        });
+        Ok(grant)
+    }
+}
+
+/// `exp` of a token, read without verifying it: only to know when to fetch a new one.
+fn unverified_expiry(token: &str) -> Option<u64> {
+    #[derive(Deserialize)]
+    struct Expiry {
+        exp: Option<u64>,
+    }
+    let payload = token.split('.').nth(1)?;
+    let json = URL_SAFE_NO_PAD.decode(payload).ok()?;
+    serde_json::from_slice::<Expiry>(&json).ok()?.exp
+}
+
+fn request_error(error: reqwest::Error) -> ClientError {
+    if error.is_timeout() {
+        ClientError::Timeout
+    } else if error.is_connect() {
+        ClientError::Connect(error.to_string())
+    } else {
+        ClientError::Http(error.to_string())
+    }
+}
+
+/// Reads the JSON answer; 5xx, HTML pages and bodies that are not the expected JSON become
+/// errors that say so.
+async fn read_answer(response: reqwest::Response) -> Result<ServerAnswer, ClientError> {
+    let status = response.status();
+    let body = response.bytes().await.map_err(request_error)?;
+    let looks_like_html = body.trim_ascii_start().starts_with(b"<");
+    if status.is_server_error() || status.is_client_error() {
+        return Err(if looks_like_html {
+            ClientError::HtmlPage {
+                status: status.as_u16(),
+            }
+        } else {
+            ClientError::Status {
+                status: status.as_u16(),
+                body: String::from_utf8_lossy(&body).chars().take(200).collect(),
+            }
+        });
+    }
+    if looks_like_html {
+        return Err(ClientError::HtmlPage {
+            status: status.as_u16(),
+        });
+    }
+    if status != StatusCode::OK && status != StatusCode::CREATED {
+        return Err(ClientError::Status {
+            status: status.as_u16(),
+            body: String::from_utf8_lossy(&body).chars().take(200).collect(),
+        });
+    }
+    serde_json::from_slice(&body)
+        .map_err(|e| ClientError::Malformed(format!("the answer is not the expected JSON: {e}")))
+}
+
+/// Puts a token on an outgoing reqwest request, as the `X-Auth-Token` header, marked
+/// sensitive so that it stays out of logs.
+pub trait ForwardAuthToken {
+    /// Adds `X-Auth-Token: <token>`.
+    fn auth_token(self, token: &AuthToken) -> Self;
+}
+
+impl ForwardAuthToken for reqwest::RequestBuilder {
+    fn auth_token(self, token: &AuthToken) -> Self {
+        match token.header_value() {
+            Ok(value) => self.header("X-Auth-Token", value),
+            // A token that no header can carry: send none, so the call fails closed with 401.
+            Err(_) => self,
+        }
+    }
+}

@@ -1,0 +1,281 @@
+//! [`Enforcer`]: the keys, the ACL map and the settings, shared by every route; it verifies,
+//! decides, revokes, reloads and reports. [`EnforcerBuilder`] makes one.
+//!
+//! ```
+//! use std::time::Duration;
+//! use tokenleader_rbac::{AclMap, Enforcer, PublicKey};
+//!
+//! let key = PublicKey::from_pem(include_bytes!("../../tests/fixtures/tokenleader/tokenleader_public_key.spki.pem"))?;
+//! let enforcer = Enforcer::builder()
+//!     .public_key(key)
+//!     .acl(AclMap::from_yaml_str("- name: role1\n  allow: [micros1.entries.list]\n")?)
+//!     .leeway(Duration::from_secs(10))
+//!     .build()?;
+//! assert_eq!(enforcer.acl().role_count(), 1);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! A request is decided in one direction: the token is found ([`token`](crate::token)),
+//! verified, checked against the revocation store ([`revocation`](crate::revocation)), the
+//! rule decided with the ACL snapshot in force ([`acl`](crate::acl)), and the outcome recorded
+//! once. The tower and axum surface around it is in [`layer`](crate::layer).
+
+mod builder;
+mod record;
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use http::{HeaderMap, Response};
+
+pub use builder::EnforcerBuilder;
+
+use crate::acl::{AclMap, Decision};
+use crate::claims::Claims;
+use crate::error::Error;
+use crate::reload::{AclStatus, KeyStatus, LiveState, ReloadError, Reloader, WatchGuard};
+use crate::response::{Denial, DenyResponse};
+use crate::revocation::{Revocation, TokenHash};
+use crate::rollout::{DryRunDenial, ShadowDifference};
+use crate::telemetry;
+use crate::token::{TokenError, TokenSource, Verifier, find_token};
+use record::Recorder;
+
+/// Verifies tokens and decides with the ACL map. Cheap to clone: everything is behind one
+/// `Arc`.
+///
+/// As a [`Layer`](tower_layer::Layer) it inserts itself into each request's extensions, where
+/// [`RequireRule`](crate::RequireRule) finds it.
+#[derive(Clone)]
+pub struct Enforcer {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    verifier: Verifier,
+    /// What the request path reads: ACL snapshot, shadow snapshot, key set.
+    live: Arc<LiveState>,
+    reloader: Arc<Reloader>,
+    admin_role: Option<Box<str>>,
+    token_sources: Vec<TokenSource>,
+    clock: Box<dyn Fn() -> SystemTime + Send + Sync>,
+    deny_response: Box<dyn DenyResponse>,
+    recorder: Recorder,
+    revocation: Option<Box<dyn Revocation>>,
+    /// Keeps the file watcher alive; dropped with the last clone, which stops its thread.
+    watch: Option<WatchGuard>,
+    #[cfg(feature = "jwks")]
+    jwks: Option<crate::reload::jwks::JwksSource>,
+}
+
+impl fmt::Debug for Enforcer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let inner = &self.inner;
+        f.debug_struct("Enforcer")
+            .field("keys", &inner.live.keys.load())
+            .field("validation", &inner.verifier.validation)
+            .field("admin_role", &inner.admin_role)
+            .field("token_sources", &inner.token_sources)
+            .field("acl_roles", &inner.live.acl.load().role_count())
+            .field("watching", &inner.watch.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Enforcer {
+    /// Starts an [`EnforcerBuilder`].
+    pub fn builder() -> EnforcerBuilder {
+        EnforcerBuilder::default()
+    }
+
+    /// Builds an enforcer from tokenleader's `client_configs.yml`: the key is its
+    /// `tl_public_key` (watched like a key file), the ACL map the `role_to_acl_map.yml` beside
+    /// it, everything else the defaults. Use [`EnforcerBuilder::client_config`] to change the
+    /// rest.
+    pub fn from_client_config(path: impl AsRef<std::path::Path>) -> Result<Self, Error> {
+        Self::builder().client_config(path).build()
+    }
+
+    /// Verifies a token: signature, algorithm, `exp`/`nbf`/`iat`, the claims, and the
+    /// revocation store. A token verified before is found in the cache (its times are checked
+    /// again); the claims are shared, not copied.
+    ///
+    /// The denial is [`Denial::Unauthenticated`] for a bad token,
+    /// [`Denial::RevocationUnavailable`] when the revocation store cannot say, and
+    /// [`Denial::ClockBeforeEpoch`] when the clock is broken.
+    pub fn verify(&self, token: &str) -> Result<Arc<Claims>, Denial> {
+        let now = self.now()?;
+        let claims = self.verify_at(token, now)?;
+        match &self.inner.revocation {
+            Some(revocation) => match revocation.is_revoked(&claims, token, now) {
+                Ok(false) => Ok(claims),
+                Ok(true) => Err(Denial::Unauthenticated(TokenError::Revoked)),
+                Err(_) => Err(Denial::RevocationUnavailable),
+            },
+            None => Ok(claims),
+        }
+    }
+
+    /// Verifies the JWS layer of a token only (structure, header, algorithm, key, signature)
+    /// and returns its payload without reading it as claims: for tokens of other shapes. No
+    /// cache, no time checks: a token goes through [`verify`](Self::verify).
+    pub fn verify_jws(&self, token: &str) -> Result<Vec<u8>, TokenError> {
+        let key_set = self.inner.live.keys.load();
+        self.inner.verifier.verify_jws(&key_set.keys, token)
+    }
+
+    /// The whole decision for one request: finds the token in `headers`, verifies it, and
+    /// checks that one of its roles grants `rule`. Records one event per decision (never the
+    /// token).
+    pub fn authorize(&self, headers: &HeaderMap, rule: &str) -> Result<Arc<Claims>, Denial> {
+        self.authorize_token(headers, rule)
+            .map(|(claims, _token)| claims)
+    }
+
+    /// [`authorize`](Self::authorize), also giving the token that was verified.
+    pub(crate) fn authorize_token<'h>(
+        &self,
+        headers: &'h HeaderMap,
+        rule: &str,
+    ) -> Result<(Arc<Claims>, &'h str), Denial> {
+        let inner = &*self.inner;
+        let verified = find_token(headers, &inner.token_sources)
+            .map_err(Denial::from)
+            .and_then(|token| Ok((self.verify(token)?, token)));
+        let (claims, token) =
+            verified.inspect_err(|denial| inner.recorder.refused(rule, denial))?;
+        let admin_role = inner.admin_role.as_deref();
+        let acl = inner.live.acl.load();
+        let decision = acl.decide(&claims.identity.roles, rule, admin_role);
+        let candidate = inner.live.shadow_acl.as_ref().map(|shadow| shadow.load());
+        inner.recorder.decided(
+            rule,
+            &claims,
+            decision,
+            candidate.as_deref().map(|c| &**c),
+            admin_role,
+        )?;
+        Ok((claims, token))
+    }
+
+    /// The response for a denied request, from the builder's
+    /// [`deny_response`](EnforcerBuilder::deny_response).
+    pub fn deny_response(&self, denial: &Denial) -> Response<Bytes> {
+        self.inner.deny_response.respond(denial)
+    }
+
+    /// Decides with the ACL map in force whether `roles` may use `rule` (the admin role
+    /// included). Lock free: one atomic load of the current map.
+    pub fn decide<'r>(&self, roles: &'r [String], rule: &str) -> Decision<'r> {
+        let acl = self.inner.live.acl.load();
+        acl.decide(roles, rule, self.inner.admin_role.as_deref())
+    }
+
+    /// Revokes one token (logout): refused from now on, on every instance that shares the
+    /// revocation store, until its `exp`. The token must verify.
+    pub fn revoke_token(&self, token: &str) -> Result<(), Error> {
+        let revocation = self.revocation()?;
+        let now = self.now().map_err(|_| Error::ClockBeforeEpoch)?;
+        // Verified without the revocation check: a token can be revoked while the store is
+        // unreachable (the write waits), or twice.
+        let claims = self.verify_at(token, now)?;
+        let leeway = self.inner.verifier.validation.leeway.as_secs();
+        revocation.revoke_token(TokenHash::of(token), claims.exp.saturating_add(leeway), now);
+        telemetry::revocation("token");
+        tracing::info!(user = %claims.identity.username, "token revoked");
+        Ok(())
+    }
+
+    /// Revokes every token of `username` issued before `before` (logout everywhere, a
+    /// removed user), until the last of them would have expired. Token times are whole
+    /// seconds, so `before` is rounded up: a token issued in the same second as `before` is
+    /// revoked too (fail closed).
+    pub fn revoke_user_before(&self, username: &str, before: SystemTime) -> Result<(), Error> {
+        let revocation = self.revocation()?;
+        let now = self.now().map_err(|_| Error::ClockBeforeEpoch)?;
+        let since_epoch = before.duration_since(UNIX_EPOCH).unwrap_or_default();
+        let before = since_epoch.as_secs() + u64::from(since_epoch.subsec_nanos() > 0);
+        let validation = &self.inner.verifier.validation;
+        let until = before
+            .saturating_add(validation.max_lifetime.as_secs())
+            .saturating_add(validation.leeway.as_secs());
+        revocation.revoke_user_before(username, before, until, now);
+        telemetry::revocation("user");
+        tracing::info!(user = %username, before, "tokens of the user revoked");
+        Ok(())
+    }
+
+    /// The ACL map in force now.
+    pub fn acl(&self) -> Arc<AclMap> {
+        self.inner.live.acl.load_full()
+    }
+
+    /// Replaces the ACL map whole. Requests in flight finish with the map they started with;
+    /// no request ever sees a mix of the two. A later change of the ACL file, if one is
+    /// watched, replaces it again.
+    pub fn set_acl(&self, map: AclMap) {
+        self.inner.reloader.set_acl(map);
+    }
+
+    /// Re-reads the ACL file, the shadow ACL file and the key files now, and swaps in those
+    /// that changed and validate; a refused file leaves its previous version in force. Returns
+    /// the first refusal. It blocks for a few tens of milliseconds (the file must read the
+    /// same twice): from async code, call it through `spawn_blocking`.
+    pub fn reload(&self) -> Result<(), Arc<ReloadError>> {
+        self.inner.reloader.reload()
+    }
+
+    /// Where the shadow (candidate) map decided differently from the enforced one, per rule
+    /// and outcome, since start. Empty without `.shadow_acl_file(..)`.
+    pub fn shadow_report(&self) -> Vec<ShadowDifference> {
+        self.inner.recorder.shadow.report()
+    }
+
+    /// The shadow map in force and how its last reload went; `None` without one.
+    pub fn shadow_status(&self) -> Option<AclStatus> {
+        self.inner.reloader.shadow_status()
+    }
+
+    /// The requests that dry-run mode (`.enforce(false)`) let through although no role grants
+    /// their rule, per rule, since start.
+    pub fn dry_run_report(&self) -> Vec<DryRunDenial> {
+        self.inner.recorder.dry_run.report()
+    }
+
+    /// The ACL map in force and how its last reload went.
+    pub fn acl_status(&self) -> AclStatus {
+        self.inner.reloader.acl_status()
+    }
+
+    /// The keys in force and how their last reload went.
+    pub fn key_status(&self) -> KeyStatus {
+        self.inner.reloader.key_status()
+    }
+
+    /// Seconds since the Unix epoch, by the configured clock.
+    fn now(&self) -> Result<u64, Denial> {
+        (self.inner.clock)()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .map_err(|_| Denial::ClockBeforeEpoch)
+    }
+
+    fn revocation(&self) -> Result<&dyn Revocation, Error> {
+        self.inner.revocation.as_deref().ok_or_else(|| {
+            Error::Config("no revocation store: call `.revocation(..)` on the builder".into())
+        })
+    }
+
+    /// Verification without the revocation check.
+    fn verify_at(&self, token: &str, now: u64) -> Result<Arc<Claims>, TokenError> {
+        let key_set = self.inner.live.keys.load();
+        let verified = self.inner.verifier.verify(&key_set, token, now);
+        #[cfg(feature = "jwks")]
+        if let (Err(TokenError::UnknownKeyId), Some(jwks)) = (&verified, &self.inner.jwks) {
+            jwks.request_refetch();
+        }
+        verified
+    }
+}

@@ -1,0 +1,84 @@
+//! The record of one decision, made once per request: the `tracing` event, the metrics, the
+//! shadow comparison and the dry-run counter. The token is never recorded.
+
+use crate::acl::{AclMap, Decision};
+use crate::claims::Claims;
+use crate::response::Denial;
+use crate::rollout::{DryRun, Shadow};
+use crate::telemetry;
+
+/// Records decisions, and turns a denial into an allow in dry-run mode.
+#[derive(Default)]
+pub(crate) struct Recorder {
+    /// `false` in dry-run mode.
+    pub(crate) enforce: bool,
+    pub(crate) shadow: Shadow,
+    pub(crate) dry_run: DryRun,
+}
+
+impl Recorder {
+    /// A request refused before any decision (no token, a bad one, a store that cannot say).
+    pub(crate) fn refused(&self, rule: &str, denial: &Denial) {
+        let outcome = match denial {
+            Denial::Unauthenticated(_) => "unauthenticated",
+            other => other.status_word(),
+        };
+        tracing::info!(rule, outcome, reason = %denial, "request refused");
+        telemetry::decision(outcome, denial.reason());
+    }
+
+    /// The decision for a verified caller; `Err` when the request is refused.
+    pub(crate) fn decided(
+        &self,
+        rule: &str,
+        claims: &Claims,
+        decision: Decision<'_>,
+        candidate: Option<&AclMap>,
+        admin_role: Option<&str>,
+    ) -> Result<(), Denial> {
+        let user = claims.identity.username.as_str();
+        if let Some(candidate) = candidate {
+            let roles = &claims.identity.roles;
+            let allowed = decision.is_allowed();
+            self.shadow
+                .compare(candidate, roles, rule, user, admin_role, allowed);
+        }
+        match decision {
+            Decision::Admin { role } => {
+                telemetry::decision("allowed", "admin");
+                tracing::debug!(rule, user, outcome = "allowed", reason = "admin role", role);
+            }
+            Decision::Granted { role } => {
+                telemetry::decision("allowed", "granted");
+                let reason = "granted by role";
+                tracing::debug!(rule, user, outcome = "allowed", reason, role);
+            }
+            Decision::Denied if !self.enforce => {
+                tracing::warn!(
+                    rule,
+                    user,
+                    outcome = "allowed (dry run)",
+                    reason = "no role grants the rule",
+                    "request let through by dry-run mode"
+                );
+                self.dry_run.let_through(rule);
+                telemetry::decision("allowed", "dry_run");
+            }
+            Decision::Denied => {
+                tracing::info!(
+                    rule,
+                    user,
+                    outcome = "forbidden",
+                    reason = "no role grants the rule",
+                    "request refused"
+                );
+                telemetry::decision("forbidden", "no_grant");
+                return Err(Denial::Forbidden {
+                    rule: rule.to_owned(),
+                    username: claims.identity.username.clone(),
+                });
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,60 @@
+//! [`KeyError`]: a public key that could not be loaded, or that is refused.
+
+use std::path::PathBuf;
+
+/// A public key that could not be loaded, or that is refused because it is unsafe.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum KeyError {
+    /// The key file could not be read (missing, unreadable, or not a regular file).
+    #[error("cannot read key file {}: {source}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The key file is larger than a public key can be.
+    #[error("key file {} is larger than the {max} bytes allowed", path.display())]
+    FileTooLarge {
+        /// The file.
+        path: PathBuf,
+        /// The cap.
+        max: u64,
+    },
+    /// The input is not in the expected format.
+    #[error("{format} key: {message}")]
+    Format {
+        /// `OpenSSH`, `PEM`, `JWK` or `key file`.
+        format: &'static str,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// The key is not an RSA key.
+    #[error("key type `{0}` is not supported: tokenleader signs with RSA, give an RSA public key")]
+    NotRsa(String),
+    /// The modulus is shorter than 2048 bits.
+    #[error("RSA key of {bits} bits refused: at least 2048 bits are required")]
+    TooSmall {
+        /// Size of the modulus in bits.
+        bits: usize,
+    },
+    /// The modulus is longer than 8192 bits.
+    #[error("RSA key of {bits} bits refused: at most 8192 bits are supported")]
+    TooLarge {
+        /// Size of the modulus in bits.
+        bits: usize,
+    },
+    /// The public exponent is 1, even, or longer than 33 bits.
+    #[error("RSA public exponent refused: it must be odd, greater than 1 and below 2^33")]
+    BadExponent,
+}
+
+impl KeyError {
+    pub(crate) fn format(format: &'static str, message: impl Into<String>) -> Self {
+        KeyError::Format {
+            format,
+            message: message.into(),
+        }
+    }
+}

@@ -1,0 +1,215 @@
+//! Public keys that verify tokens: OpenSSH, PEM, JWK and JWKS forms, and the crypto provider.
+//!
+//! ```
+//! use tokenleader_rbac::keys::PublicKey;
+//!
+//! let line = "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQCpymNvah3I1GwYMonjZVL4kVw+nHeULmQj4VZS89gdeS/NVTzGt6SySV2xqaCahVOgg/G2XfN62e2jo1DX5ecvEnz6ca8H+JHe9Y/gGLR/SE6ry7vjWNR+44PwMZR/E/HfTTU5AWJ+ACjvkNVsZ44YaTcFFG+og9QfDMVhpZUSLnRh2oO224D8PDhfFJenkTqmg+Yx5KNLt1CY8i6B3iXRyTN10vsprFUrd1LW3O392FmEesjPFpdJrcepp94HvVion0Eg0S2QxcFILT+zqgJKGOrzdISuZcPWgUdfpFUDkxaL2PC1ohHCsLbI72Ypwr9M1xnyz/yIatx8HlTyE5z9 tokenleader@127.0.0.1";
+//! let key = PublicKey::from_openssh(line)?;
+//! assert_eq!(key.bits(), 2048);
+//! # Ok::<(), tokenleader_rbac::keys::KeyError>(())
+//! ```
+//!
+//! Every way of loading a key checks it the same way: RSA only, a modulus of 2048 to 8192
+//! bits, an odd public exponent greater than 1. Signatures are checked through
+//! [`crypto_provider`], never through jsonwebtoken's process-wide default.
+
+mod error;
+mod jwk;
+mod openssh;
+mod pem;
+mod provider;
+
+use std::{fmt, path::Path, sync::Arc};
+
+use jsonwebtoken::{Algorithm, DecodingKey};
+use pkcs1::der::Encode as _;
+use pkcs1::der::asn1::UintRef;
+
+pub use error::KeyError;
+pub use provider::crypto_provider;
+pub(crate) use provider::is_rsa;
+
+use crate::file::{ReadFileError, read_bounded};
+
+const MIN_RSA_BITS: usize = 2048;
+const MAX_RSA_BITS: usize = 8192;
+/// Key files larger than this are refused: a public key is a few hundred bytes.
+pub(crate) const MAX_KEY_FILE_BYTES: u64 = 64 * 1024;
+
+/// An RSA public key that verifies tokens, with an optional key id (`kid`).
+#[derive(Clone)]
+pub struct PublicKey {
+    kid: Option<String>,
+    algorithm: Option<Algorithm>,
+    bits: usize,
+    /// PKCS#1 DER, kept to compare keys.
+    der: Arc<[u8]>,
+    decoding_key: DecodingKey,
+}
+
+/// Two keys are equal when they are the same RSA key with the same `kid` and `alg`.
+impl PartialEq for PublicKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.kid == other.kid && self.algorithm == other.algorithm && self.der == other.der
+    }
+}
+
+impl Eq for PublicKey {}
+
+impl fmt::Debug for PublicKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PublicKey")
+            .field("kid", &self.kid)
+            .field("algorithm", &self.algorithm)
+            .field("bits", &self.bits)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PublicKey {
+    /// Loads a key file: an OpenSSH line or a PEM block, told apart by their content. The
+    /// file must be a regular file of at most 64 KiB.
+    pub fn from_file(path: impl AsRef<Path>) -> Result<Self, KeyError> {
+        let path = path.as_ref();
+        Self::from_file_bytes(&read_key_file(path)?)
+    }
+
+    /// Parses the content of a key file: PEM when it starts with `-----BEGIN`, else OpenSSH.
+    pub(crate) fn from_file_bytes(bytes: &[u8]) -> Result<Self, KeyError> {
+        if bytes.trim_ascii_start().starts_with(b"-----BEGIN") {
+            Self::from_pem(bytes)
+        } else {
+            let text = std::str::from_utf8(bytes).map_err(|_| {
+                KeyError::format("key file", "not an OpenSSH or PEM public key (not text)")
+            })?;
+            Self::from_openssh(text)
+        }
+    }
+
+    /// Builds a key from its big-endian modulus and exponent, and checks it.
+    pub fn from_rsa_components(n: &[u8], e: &[u8]) -> Result<Self, KeyError> {
+        // Leading zero bytes (an OpenSSH mpint, a DER INTEGER) make aws-lc-rs refuse every
+        // signature, so the numbers are stored without them.
+        let n = strip_leading_zeros(n);
+        let e = strip_leading_zeros(e);
+        let bits = bit_length(n);
+        if bits < MIN_RSA_BITS {
+            return Err(KeyError::TooSmall { bits });
+        }
+        if bits > MAX_RSA_BITS {
+            return Err(KeyError::TooLarge { bits });
+        }
+        let odd = e.last().is_some_and(|low| low & 1 == 1);
+        if !odd || !(2..=33).contains(&bit_length(e)) {
+            return Err(KeyError::BadExponent);
+        }
+        // Kept as PKCS#1 DER: aws-lc-rs verifies from DER faster than from raw components.
+        let der = UintRef::new(n)
+            .and_then(|modulus| {
+                let public_exponent = UintRef::new(e)?;
+                pkcs1::RsaPublicKeyRef {
+                    modulus,
+                    public_exponent,
+                }
+                .to_der()
+            })
+            .map_err(|e| KeyError::format("RSA", format!("cannot encode the key: {e}")))?;
+        Ok(PublicKey {
+            kid: None,
+            algorithm: None,
+            bits,
+            decoding_key: DecodingKey::from_rsa_der(&der),
+            der: der.into(),
+        })
+    }
+
+    /// Checks `signature` over `message` with this key: the bare signature primitive of
+    /// `algorithm`, through the crate's crypto provider. False for a non-RSA algorithm.
+    pub fn verify_signature(&self, algorithm: Algorithm, message: &[u8], signature: &[u8]) -> bool {
+        self.verify_signature_vec(algorithm, message, &signature.to_vec())
+    }
+
+    /// [`verify_signature`](Self::verify_signature) without the copy: jsonwebtoken's verifier
+    /// takes a `&Vec<u8>`, which the token path already has.
+    pub(crate) fn verify_signature_vec(
+        &self,
+        algorithm: Algorithm,
+        message: &[u8],
+        signature: &Vec<u8>,
+    ) -> bool {
+        is_rsa(algorithm)
+            && (crypto_provider().verifier_factory)(&algorithm, &self.decoding_key)
+                .is_ok_and(|verifier| verifier.verify(message, signature).is_ok())
+    }
+
+    /// Whether this key may check a token with this `kid` (if any) and algorithm.
+    pub(crate) fn is_candidate(&self, kid: Option<&str>, algorithm: Algorithm) -> bool {
+        let kid_matches = kid.is_none_or(|kid| self.kid.as_deref() == Some(kid));
+        kid_matches && self.algorithm.is_none_or(|a| a == algorithm)
+    }
+
+    /// Gives the key a key id: tokens whose header names this `kid` are checked with it.
+    pub fn with_kid(mut self, kid: impl Into<String>) -> Self {
+        self.kid = Some(kid.into());
+        self
+    }
+
+    /// The key id, if the key has one.
+    pub fn kid(&self) -> Option<&str> {
+        self.kid.as_deref()
+    }
+
+    /// The size of the modulus in bits.
+    pub fn bits(&self) -> usize {
+        self.bits
+    }
+}
+
+/// Reads a key file through the bounded reader.
+pub(crate) fn read_key_file(path: &Path) -> Result<Vec<u8>, KeyError> {
+    read_bounded(path, MAX_KEY_FILE_BYTES).map_err(|error| match error {
+        ReadFileError::TooLarge { max } => KeyError::FileTooLarge {
+            path: path.to_owned(),
+            max,
+        },
+        other => KeyError::Read {
+            path: path.to_owned(),
+            source: other.into_io(),
+        },
+    })
+}
+
+fn strip_leading_zeros(bytes: &[u8]) -> &[u8] {
+    let first = bytes.iter().position(|&b| b != 0).unwrap_or(bytes.len());
+    &bytes[first..]
+}
+
+/// The number of significant bits of a big-endian number without leading zero bytes.
+fn bit_length(number: &[u8]) -> usize {
+    number
+        .first()
+        .map_or(0, |top| number.len() * 8 - top.leading_zeros() as usize)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bit_length_counts_from_the_top_bit() {
+        assert_eq!(bit_length(&[]), 0);
+        assert_eq!(bit_length(&[1]), 1);
+        assert_eq!(bit_length(&[0x80, 0]), 16);
+        assert_eq!(bit_length(strip_leading_zeros(&[0, 0, 3])), 2);
+    }
+
+    #[test]
+    fn a_file_that_is_not_text_says_it_is_not_a_key() {
+        let error = PublicKey::from_file_bytes(&[0xff, 0xfe, 0]).unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("not an OpenSSH or PEM public key")
+        );
+    }
+}

@@ -1,0 +1,96 @@
+//! axum extractors for [`Identity`], [`Wfc`] and [`AuthToken`] (feature `axum`).
+//!
+//! ```
+//! use axum::{Router, routing::get};
+//! use tokenleader_rbac::{Identity, RequireRule, Wfc};
+//!
+//! async fn entries(wfc: Wfc, who: Identity) -> String {
+//!     format!("{} sees {}", who.username, wfc.org)
+//! }
+//!
+//! // `Option<Wfc>` never rejects: `None` when no RequireRule ran.
+//! async fn maybe(wfc: Option<Wfc>) -> String {
+//!     wfc.map(|wfc| wfc.org).unwrap_or_default()
+//! }
+//!
+//! let routes: Router = Router::new()
+//!     .route("/entries", get(entries).route_layer(RequireRule("micros1.entries.list")))
+//!     .route("/maybe", get(maybe));
+//! ```
+//!
+//! All three are put into the request extensions by [`RequireRule`](crate::RequireRule), with
+//! the verified claims as one `Arc<Claims>` (read it with `Extension<Arc<Claims>>`). On a
+//! route without it they reject with [`MissingRequireRule`]: a 500 that names the missing
+//! layer, because that is a mistake in the service, not in the request.
+
+use std::convert::Infallible;
+
+use axum::extract::{FromRequestParts, OptionalFromRequestParts};
+use axum::response::{IntoResponse, Response};
+use http::StatusCode;
+use http::request::Parts;
+
+use crate::claims::{Identity, Wfc};
+use crate::response::json_response;
+use crate::token::AuthToken;
+
+/// The rejection of the [`Identity`] and [`Wfc`] extractors on a route that has no
+/// [`RequireRule`](crate::RequireRule): 500, with a message that names the missing layer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "the {extractor} extractor needs RequireRule on its route: add `.route_layer(RequireRule(\"rule\"))`"
+)]
+pub struct MissingRequireRule {
+    extractor: &'static str,
+}
+
+impl IntoResponse for MissingRequireRule {
+    fn into_response(self) -> Response {
+        tracing::error!("{self}");
+        json_response(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "error",
+            &self.to_string(),
+            |_| {},
+        )
+        .map(axum::body::Body::from)
+        .into_response()
+    }
+}
+
+macro_rules! extension_extractor {
+    ($type:ident) => {
+        impl<S: Send + Sync> FromRequestParts<S> for $type {
+            type Rejection = MissingRequireRule;
+
+            async fn from_request_parts(
+                parts: &mut Parts,
+                _state: &S,
+            ) -> Result<Self, Self::Rejection> {
+                parts
+                    .extensions
+                    .get::<$type>()
+                    .cloned()
+                    .ok_or(MissingRequireRule {
+                        extractor: stringify!($type),
+                    })
+            }
+        }
+
+        impl<S: Send + Sync> OptionalFromRequestParts<S> for $type {
+            type Rejection = Infallible;
+
+            async fn from_request_parts(
+                parts: &mut Parts,
+                _state: &S,
+            ) -> Result<Option<Self>, Self::Rejection> {
+                Ok(parts.extensions.get::<$type>().cloned())
+            }
+        }
+    };
+}
+
+extension_extractor!(Identity);
+extension_extractor!(Wfc);
+// The token RequireRule verified, to forward to the next service.
+extension_extractor!(AuthToken);

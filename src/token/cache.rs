@@ -1,0 +1,181 @@
+//! The verified-token cache: a token whose signature was checked once is not checked again
+//! while it lives.
+//!
+//! Clients send the same token many times within its hour, and an RS512 check costs tens of
+//! microseconds. The cache maps the whole token to its verified [`Claims`]:
+//!
+//! - found by a fast hash, confirmed by comparing the whole token, so no hash collision can let
+//!   another token through;
+//! - only successful verifications are stored;
+//! - every hit still checks `exp` and `nbf` against the clock, so an expired token is never
+//!   served from it;
+//! - bounded (10,000 entries by default), sharded, no global lock on a hit;
+//! - it belongs to one set of keys: when the keys are reloaded, the new set starts with an empty
+//!   cache, so the tokens of a removed key stop working at once.
+
+use std::fmt;
+use std::hash::BuildHasher;
+use std::sync::Arc;
+
+use quick_cache::sync::Cache;
+use quick_cache::{DefaultHashBuilder, UnitWeighter};
+
+use crate::claims::Claims;
+use crate::keys::PublicKey;
+
+/// The keys in force, with the cache of the tokens they verified.
+pub(crate) struct KeySet {
+    pub(crate) keys: Vec<PublicKey>,
+    pub(crate) cache: Option<TokenCache>,
+}
+
+impl KeySet {
+    /// `cache_capacity` 0 means no cache.
+    pub(crate) fn new(keys: Vec<PublicKey>, cache_capacity: usize) -> Self {
+        let cache = (cache_capacity > 0).then(|| TokenCache::new(cache_capacity));
+        KeySet { keys, cache }
+    }
+}
+
+impl fmt::Debug for KeySet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KeySet")
+            .field("keys", &self.keys)
+            .field("cached_tokens", &self.cache.as_ref().map(TokenCache::len))
+            .finish()
+    }
+}
+
+/// Verified tokens and their claims.
+pub(crate) struct TokenCache<S = DefaultHashBuilder> {
+    entries: Cache<Box<str>, Arc<Claims>, UnitWeighter, S>,
+}
+
+impl TokenCache {
+    pub(crate) fn new(capacity: usize) -> Self {
+        Self::with_hasher(capacity, DefaultHashBuilder::default())
+    }
+}
+
+impl<S: BuildHasher + Clone> TokenCache<S> {
+    pub(crate) fn with_hasher(capacity: usize, hasher: S) -> Self {
+        TokenCache {
+            entries: Cache::with(
+                capacity,
+                capacity as u64,
+                UnitWeighter,
+                hasher,
+                Default::default(),
+            ),
+        }
+    }
+
+    /// The claims of `token`, if it was verified before. The lookup compares the whole token.
+    pub(crate) fn get(&self, token: &str) -> Option<Arc<Claims>> {
+        self.entries.get(token)
+    }
+
+    /// Stores the claims of a token that was just verified.
+    pub(crate) fn insert(&self, token: &str, claims: Arc<Claims>) {
+        self.entries.insert(token.into(), claims);
+    }
+
+    /// Forgets a token (one found expired).
+    pub(crate) fn remove(&self, token: &str) {
+        self.entries.remove(token);
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.entries.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::hash::{BuildHasherDefault, Hasher};
+
+    use super::*;
+    use crate::claims::{Identity, Wfc};
+
+    fn claims(username: &str) -> Arc<Claims> {
+        Arc::new(Claims {
+            identity: Identity {
+                id: 1,
+                username: username.into(),
+                email: username.into(),
+                roles: vec!["role1".into()],
+            },
+            wfc: Wfc {
+                id: 1,
+                name: "wfc1".into(),
+                org: "org1".into(),
+                orgunit: "ou1".into(),
+                department: "dept1".into(),
+            },
+            exp: 2,
+            iat: Some(1),
+            nbf: None,
+        })
+    }
+
+    /// Every key hashes to the same value: all tokens share one bucket.
+    #[derive(Default, Clone)]
+    struct Colliding;
+
+    impl Hasher for Colliding {
+        fn finish(&self) -> u64 {
+            7
+        }
+        fn write(&mut self, _: &[u8]) {}
+    }
+
+    fn username_of<S: BuildHasher + Clone>(cache: &TokenCache<S>, token: &str) -> Option<String> {
+        cache
+            .get(token)
+            .map(|claims| claims.identity.username.clone())
+    }
+
+    #[test]
+    fn a_token_sharing_a_cached_tokens_hash_is_not_served() {
+        let cache = TokenCache::with_hasher(100, BuildHasherDefault::<Colliding>::default());
+        cache.insert("header.payload.signature", claims("user1"));
+        assert!(cache.get("header.payload.forged").is_none());
+        assert!(cache.get("header.payload.signatur").is_none());
+        assert_eq!(
+            username_of(&cache, "header.payload.signature").as_deref(),
+            Some("user1")
+        );
+        cache.insert("header.payload.other", claims("user2"));
+        assert_eq!(
+            username_of(&cache, "header.payload.other").as_deref(),
+            Some("user2")
+        );
+        assert_eq!(
+            username_of(&cache, "header.payload.signature").as_deref(),
+            Some("user1")
+        );
+    }
+
+    #[test]
+    fn the_cache_never_exceeds_its_capacity() {
+        let cache = TokenCache::new(10_000);
+        let shared = claims("user1");
+        for i in 0..100_000 {
+            cache.insert(&format!("token-{i}"), shared.clone());
+            assert!(
+                cache.len() <= 10_000,
+                "{} entries after {i} inserts",
+                cache.len()
+            );
+        }
+        assert!(cache.len() > 5_000, "the cache still holds entries");
+    }
+
+    #[test]
+    fn remove_forgets_a_token() {
+        let cache = TokenCache::new(10);
+        cache.insert("t", claims("user1"));
+        cache.remove("t");
+        assert!(cache.get("t").is_none());
+    }
+}

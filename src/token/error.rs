@@ -1,0 +1,115 @@
+//! [`TokenError`]: why a token was refused.
+
+use crate::claims::ClaimsError;
+
+/// Why a token was refused: a fact about the token, answered with 401.
+///
+/// The messages are meant for the client: they say what failed, never what the token holds.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum TokenError {
+    /// No token in any of the accepted headers.
+    #[error("no token: send it in the X-Auth-Token header or as Authorization: Bearer")]
+    Missing,
+    /// Two token headers carry different tokens, or one header is repeated.
+    #[error("ambiguous token: {0}")]
+    Ambiguous(&'static str),
+    /// The token is longer than the configured maximum.
+    #[error("token is longer than {max} bytes")]
+    TooLong {
+        /// The configured maximum.
+        max: usize,
+    },
+    /// Not a compact JWS, bad base64url, or a part that is not the JSON it should be.
+    #[error("malformed token: {0}")]
+    Malformed(String),
+    /// `alg` is missing or not in the allow list.
+    #[error("token algorithm `{0}` is not allowed")]
+    AlgorithmNotAllowed(String),
+    /// The header carries `crit`, which this verifier does not process.
+    #[error("token header has a `crit` parameter, which is not supported")]
+    CriticalHeader,
+    /// `kid` names no configured key.
+    #[error("token names an unknown key id")]
+    UnknownKeyId,
+    /// The signature does not verify with any configured key.
+    #[error("token signature is invalid")]
+    BadSignature,
+    /// `exp` is missing.
+    #[error("token has no `exp` claim")]
+    MissingExpiry,
+    /// `exp` has passed (beyond the leeway).
+    #[error("token has expired")]
+    Expired,
+    /// `nbf` lies in the future (beyond the leeway).
+    #[error("token is not valid yet (`nbf` lies in the future)")]
+    NotYetValid,
+    /// `iat` lies in the future (beyond the leeway).
+    #[error("token was issued in the future (`iat` lies ahead of this server's clock)")]
+    IssuedInFuture,
+    /// `exp` lies further ahead than the maximum lifetime allows.
+    #[error("token lifetime exceeds the maximum of {max_secs} s")]
+    LifetimeTooLong {
+        /// The configured maximum, in seconds.
+        max_secs: u64,
+    },
+    /// A claim tokenleader always sends is missing.
+    #[error("token has no `{0}` claim")]
+    MissingClaim(&'static str),
+    /// A claim that the claim mapping names is missing.
+    #[error("token has no `{0}` claim")]
+    MissingMappedClaim(String),
+    /// `iss` is missing while an issuer is configured.
+    #[error("token has no `iss` claim, and this service requires one")]
+    MissingIssuer,
+    /// `iss` is not the configured issuer.
+    #[error("token was issued by another issuer")]
+    WrongIssuer,
+    /// `aud` names none of the configured audiences.
+    #[error("token is not meant for this service (`aud`)")]
+    WrongAudience,
+    /// A claim has the wrong type or shape.
+    #[error("token claims are invalid: {0}")]
+    InvalidClaims(String),
+    /// The token, or its user, was revoked.
+    #[error("token has been revoked")]
+    Revoked,
+}
+
+impl TokenError {
+    /// A short, fixed name of the failure (`expired`, `bad_signature`, …), for metrics labels.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            TokenError::Missing => "missing",
+            TokenError::Ambiguous(_) => "ambiguous",
+            TokenError::TooLong { .. } => "too_long",
+            TokenError::Malformed(_) => "malformed",
+            TokenError::AlgorithmNotAllowed(_) => "algorithm",
+            TokenError::CriticalHeader => "crit",
+            TokenError::UnknownKeyId => "unknown_kid",
+            TokenError::BadSignature => "bad_signature",
+            TokenError::MissingExpiry => "no_exp",
+            TokenError::Expired => "expired",
+            TokenError::NotYetValid => "not_yet_valid",
+            TokenError::IssuedInFuture => "issued_in_future",
+            TokenError::LifetimeTooLong { .. } => "lifetime",
+            TokenError::MissingClaim(_) | TokenError::MissingMappedClaim(_) => "missing_claim",
+            TokenError::MissingIssuer | TokenError::WrongIssuer => "issuer",
+            TokenError::WrongAudience => "audience",
+            TokenError::InvalidClaims(_) => "invalid_claims",
+            TokenError::Revoked => "revoked",
+        }
+    }
+}
+
+impl From<ClaimsError> for TokenError {
+    fn from(error: ClaimsError) -> Self {
+        match error {
+            ClaimsError::Malformed(message) => TokenError::Malformed(message),
+            ClaimsError::MissingExpiry => TokenError::MissingExpiry,
+            ClaimsError::MissingClaim(name) => TokenError::MissingClaim(name),
+            ClaimsError::MissingMappedClaim(path) => TokenError::MissingMappedClaim(path),
+            ClaimsError::Invalid(message) => TokenError::InvalidClaims(message),
+        }
+    }
+}

@@ -1,0 +1,177 @@
+//! [`Validation`]: the settings a token is checked against, and the checks of its registered
+//! claims (`exp`, `nbf`, `iat`, `iss`, `aud`), made once whatever the claim shape.
+
+use std::time::Duration;
+
+use jsonwebtoken::Algorithm;
+
+use super::TokenError;
+use crate::claims::RegisteredClaims;
+
+/// How tokens are validated. The defaults are tokenleader's: RS512 only, a leeway of 30 s, a
+/// maximum lifetime of 24 h, tokens of at most 8 KiB, no issuer or audience required.
+///
+/// ```
+/// use std::time::Duration;
+/// use tokenleader_rbac::token::Validation;
+///
+/// let mut validation = Validation::default();
+/// validation.leeway = Duration::from_secs(5);
+/// validation.audiences.push("micros1".into());
+/// # let _ = validation;
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Validation {
+    /// The signature algorithms accepted. Only RSA algorithms (RS256/384/512, PS256/384/512)
+    /// can be allowed.
+    pub algorithms: Vec<Algorithm>,
+    /// Clock skew tolerated on `exp`, `nbf` and `iat`.
+    pub leeway: Duration,
+    /// The longest lifetime a token may claim: `exp` may lie at most this far after `iat` and
+    /// after now.
+    pub max_lifetime: Duration,
+    /// The longest token accepted, in bytes; longer tokens are refused before any parsing.
+    pub max_token_bytes: usize,
+    /// The issuer tokens must name in `iss` (exact match); a token without `iss` is then
+    /// refused.
+    pub issuer: Option<String>,
+    /// The audiences this service accepts in `aud`; with any set, a token must name one.
+    pub audiences: Vec<String>,
+}
+
+impl Default for Validation {
+    fn default() -> Self {
+        Validation {
+            algorithms: vec![Algorithm::RS512],
+            leeway: Duration::from_secs(30),
+            max_lifetime: Duration::from_secs(24 * 60 * 60),
+            max_token_bytes: 8 * 1024,
+            issuer: None,
+            audiences: Vec::new(),
+        }
+    }
+}
+
+impl Validation {
+    /// Checks the registered claims of a token whose signature verified; `now` is seconds
+    /// since the Unix epoch.
+    pub(crate) fn check(&self, claims: &RegisteredClaims, now: u64) -> Result<(), TokenError> {
+        self.check_times(claims.exp, claims.nbf, claims.iat, now)?;
+        if let Some(expected) = &self.issuer {
+            match claims.iss.as_deref() {
+                None => return Err(TokenError::MissingIssuer),
+                Some(iss) if iss != expected => return Err(TokenError::WrongIssuer),
+                Some(_) => {}
+            }
+        }
+        let aud_accepted = claims
+            .aud
+            .as_ref()
+            .is_some_and(|aud| aud.contains_any(&self.audiences));
+        if !self.audiences.is_empty() && !aud_accepted {
+            return Err(TokenError::WrongAudience);
+        }
+        Ok(())
+    }
+
+    /// `exp` (required), `nbf` and `iat` with the leeway, and the maximum lifetime. Also run
+    /// on every cache hit.
+    pub(crate) fn check_times(
+        &self,
+        exp: Option<u64>,
+        nbf: Option<u64>,
+        iat: Option<u64>,
+        now: u64,
+    ) -> Result<(), TokenError> {
+        let leeway = self.leeway.as_secs();
+        let max_lifetime = self.max_lifetime.as_secs();
+        let exp = exp.ok_or(TokenError::MissingExpiry)?;
+        if now > exp.saturating_add(leeway) {
+            return Err(TokenError::Expired);
+        }
+        if nbf.is_some_and(|nbf| nbf > now.saturating_add(leeway)) {
+            return Err(TokenError::NotYetValid);
+        }
+        if iat.is_some_and(|iat| iat > now.saturating_add(leeway)) {
+            return Err(TokenError::IssuedInFuture);
+        }
+        let too_long = exp > now.saturating_add(max_lifetime).saturating_add(leeway)
+            || iat.is_some_and(|iat| exp.saturating_sub(iat) > max_lifetime);
+        if too_long {
+            return Err(TokenError::LifetimeTooLong {
+                max_secs: max_lifetime,
+            });
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::claims::Audience;
+
+    const NOW: u64 = 1_000_000;
+
+    fn times(exp: Option<u64>, nbf: Option<u64>, iat: Option<u64>) -> Result<(), TokenError> {
+        Validation::default().check_times(exp, nbf, iat, NOW)
+    }
+
+    #[test]
+    fn exp_is_required_and_checked_with_the_leeway() {
+        assert_eq!(times(None, None, None), Err(TokenError::MissingExpiry));
+        assert_eq!(times(Some(NOW - 30), None, None), Ok(()));
+        assert_eq!(times(Some(NOW - 31), None, None), Err(TokenError::Expired));
+    }
+
+    #[test]
+    fn nbf_and_iat_may_not_lie_ahead_beyond_the_leeway() {
+        let exp = Some(NOW + 60);
+        assert_eq!(times(exp, Some(NOW + 30), None), Ok(()));
+        assert_eq!(
+            times(exp, Some(NOW + 31), None),
+            Err(TokenError::NotYetValid)
+        );
+        assert_eq!(
+            times(exp, None, Some(NOW + 31)),
+            Err(TokenError::IssuedInFuture)
+        );
+    }
+
+    #[test]
+    fn a_lifetime_over_the_maximum_is_refused_however_it_is_claimed() {
+        let day = 24 * 60 * 60;
+        let too_long = Err(TokenError::LifetimeTooLong { max_secs: day });
+        assert_eq!(times(Some(u64::MAX), None, None), too_long);
+        assert_eq!(times(Some(NOW + day + 31), None, None), too_long);
+        assert_eq!(times(Some(NOW + 60), None, Some(NOW - day)), too_long);
+        assert_eq!(times(Some(NOW + day), None, Some(NOW)), Ok(()));
+    }
+
+    #[test]
+    fn issuer_and_audience_are_exact() {
+        let validation = Validation {
+            issuer: Some("https://idp".into()),
+            audiences: vec!["svc".into()],
+            ..Validation::default()
+        };
+        let mut claims = RegisteredClaims {
+            exp: Some(NOW + 60),
+            ..RegisteredClaims::default()
+        };
+        assert_eq!(
+            validation.check(&claims, NOW),
+            Err(TokenError::MissingIssuer)
+        );
+        claims.iss = Some("https://idp/".into());
+        assert_eq!(validation.check(&claims, NOW), Err(TokenError::WrongIssuer));
+        claims.iss = Some("https://idp".into());
+        assert_eq!(
+            validation.check(&claims, NOW),
+            Err(TokenError::WrongAudience)
+        );
+        claims.aud = Some(Audience::Many(vec!["other".into(), "svc".into()]));
+        assert_eq!(validation.check(&claims, NOW), Ok(()));
+    }
+}

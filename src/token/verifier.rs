@@ -1,0 +1,88 @@
+//! The one verification pipeline: structure and header, payload JSON, signature, registered
+//! claims, then the claim shape into [`Claims`]. A verified token is cached whole.
+
+use std::sync::Arc;
+
+use super::cache::KeySet;
+use super::jws::Jws;
+use super::{TokenError, Validation};
+use crate::claims::{ClaimShape, Claims};
+use crate::keys::PublicKey;
+use crate::telemetry;
+
+/// Verifies the tokens of one issuer: its validation settings and its claim shape. The keys
+/// come from the live key set at each call.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Verifier {
+    pub(crate) validation: Validation,
+    pub(crate) shape: ClaimShape,
+}
+
+impl Verifier {
+    /// Verifies `token` at `now` (seconds since the Unix epoch), from the cache of `key_set`
+    /// when it was verified before (its times checked again).
+    pub(crate) fn verify(
+        &self,
+        key_set: &KeySet,
+        token: &str,
+        now: u64,
+    ) -> Result<Arc<Claims>, TokenError> {
+        let Some(cache) = &key_set.cache else {
+            return self
+                .verify_uncached(&key_set.keys, token, now)
+                .map(Arc::new);
+        };
+        if let Some(claims) = cache.get(token) {
+            telemetry::token_cache(true);
+            let times = self
+                .validation
+                .check_times(Some(claims.exp), claims.nbf, claims.iat, now);
+            return match times {
+                Ok(()) => Ok(claims),
+                Err(error) => {
+                    cache.remove(token);
+                    Err(error)
+                }
+            };
+        }
+        telemetry::token_cache(false);
+        let claims = Arc::new(self.verify_uncached(&key_set.keys, token, now)?);
+        cache.insert(token, claims.clone());
+        Ok(claims)
+    }
+
+    /// The whole pipeline, without the cache. Everything that can be refused without
+    /// signature work is refused before the signature check, the payload's JSON included.
+    fn verify_uncached(
+        &self,
+        keys: &[PublicKey],
+        token: &str,
+        now: u64,
+    ) -> Result<Claims, TokenError> {
+        let timer = telemetry::VerificationTimer::start();
+        let verified = self.pipeline(keys, token, now);
+        timer.stop();
+        verified
+    }
+
+    fn pipeline(&self, keys: &[PublicKey], token: &str, now: u64) -> Result<Claims, TokenError> {
+        let jws = Jws::parse(token, &self.validation, keys)?;
+        let payload = self.shape.parse(&jws.payload)?;
+        jws.check_signature(keys)?;
+        let registered = payload.registered()?;
+        self.validation.check(&registered, now)?;
+        Ok(payload.into_claims(&self.shape, &registered)?)
+    }
+
+    /// Verifies the JWS layer only (structure, header, algorithm, key, signature) and returns
+    /// the payload, whatever it holds.
+    pub(crate) fn verify_jws(
+        &self,
+        keys: &[PublicKey],
+        token: &str,
+    ) -> Result<Vec<u8>, TokenError> {
+        let jws = Jws::parse(token, &self.validation, keys)?;
+        jws.check_signature(keys)?;
+        Ok(jws.payload)
+    }
+}

@@ -1,0 +1,443 @@
+//! The `tokenleader-rbac` command: each subcommand's success and failure, and exit codes.
+
+#![cfg(feature = "cli")]
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+use crate::common::*;
+
+fn run(args: &[&str], env: &[(&str, &str)], stdin: Option<&str>) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_tokenleader-rbac"));
+    command
+        .args(args)
+        .env_remove("TL_PASSWORD")
+        .env_remove("TL_URL")
+        .env_remove("TL_USER")
+        .envs(env.iter().copied())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = command.spawn().expect("the binary runs");
+    let mut input = child.stdin.take().expect("stdin");
+    input
+        .write_all(stdin.unwrap_or_default().as_bytes())
+        .expect("write stdin");
+    drop(input);
+    child.wait_with_output().expect("the binary ends")
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+fn fixture_path(path: &str) -> String {
+    format!("{}/tests/fixtures/{path}", env!("CARGO_MANIFEST_DIR"))
+}
+
+fn at_fixture_hour() -> String {
+    (FIXTURE_IAT + 60).to_string()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn gettoken_with_the_password_from_the_environment_or_stdin() {
+    let (_, base) = stand_in::stand_in().await;
+    let url = format!("{base}/ok");
+    let output = run(
+        &["gettoken", "--url", &url, "--user", "user1"],
+        &[("TL_PASSWORD", "user1")],
+        None,
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(stdout(&output).trim().starts_with("eyJ"));
+
+    let output = run(
+        &["gettoken", "--user", "user1", "--json"],
+        &[("TL_URL", url.as_str())],
+        Some("user1\n"),
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let json: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+    assert!(json["auth_token"].as_str().unwrap().starts_with("eyJ"));
+    assert_eq!(
+        json["service_catalog"]["tokenleader"]["name"],
+        "tokenleader"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn gettoken_failures_are_one_line_and_exit_2() {
+    let (_, base) = stand_in::stand_in().await;
+    let url = format!("{base}/ok");
+    let output = run(
+        &["gettoken", "--url", &url, "--user", "user1"],
+        &[("TL_PASSWORD", "wrong")],
+        None,
+    );
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(
+        stderr(&output).trim(),
+        "tokenleader-rbac: the tokenleader server refused the password (Wrong Password)"
+    );
+    assert!(stdout(&output).is_empty());
+
+    let output = run(
+        &["gettoken", "--url", &url, "--user", "user1"],
+        &[],
+        Some(""),
+    );
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("no password"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn the_password_is_never_taken_from_the_command_line() {
+    let output = run(
+        &[
+            "gettoken",
+            "--url",
+            "http://127.0.0.1:1",
+            "--user",
+            "user1",
+            "--password",
+            "user1",
+        ],
+        &[],
+        None,
+    );
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("unexpected argument '--password'"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn verify_locally_prints_the_claims_of_a_valid_token() {
+    let token = fixture_token("token_user1");
+    let key = fixture_path("tokenleader/tokenleader_public_key.ssh-rsa.pub");
+    let output = run(
+        &["verify", &token, "--key", &key, "--at", &at_fixture_hour()],
+        &[],
+        None,
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let claims: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+    assert_eq!(claims["identity"]["username"], "user1");
+    assert_eq!(claims["wfc"]["org"], "org1");
+
+    // the token from standard input, the key as PEM
+    let pem = fixture_path("tokenleader/tokenleader_public_key.spki.pem");
+    let output = run(
+        &["verify", "-", "--key", &pem, "--at", &at_fixture_hour()],
+        &[],
+        Some(&token),
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+}
+
+#[test]
+fn verify_locally_refuses_with_exit_1_and_says_why() {
+    let key = fixture_path("tokenleader/tokenleader_public_key.ssh-rsa.pub");
+    let expired = fixture_token("token_user1_expired");
+    let output = run(
+        &[
+            "verify",
+            &expired,
+            "--key",
+            &key,
+            "--at",
+            &at_fixture_hour(),
+        ],
+        &[],
+        None,
+    );
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(
+        stderr(&output).trim(),
+        "tokenleader-rbac: invalid: token has expired"
+    );
+
+    let forged = mint(&user1_claims());
+    let output = run(
+        &["verify", &forged, "--key", &key, "--at", &NOW.to_string()],
+        &[],
+        None,
+    );
+    assert_eq!(output.status.code(), Some(1));
+    assert!(stderr(&output).contains("token signature is invalid"));
+}
+
+#[test]
+fn verify_with_a_bad_key_file_is_an_error() {
+    let output = run(&["verify", "a.b.c", "--key", "/nonexistent.pub"], &[], None);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).contains("cannot read key file /nonexistent.pub"));
+    let output = run(&["verify", "a.b.c"], &[], None);
+    assert_eq!(output.status.code(), Some(2), "neither --key nor --remote");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn verify_remotely() {
+    let (_, base) = stand_in::stand_in().await;
+    let url = format!("{base}/ok");
+    let output = run(&["verify", "valid", "--remote", "--url", &url], &[], None);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(stdout(&output).contains("\"username\": \"user1\""));
+    let output = run(&["verify", "forged", "--remote", "--url", &url], &[], None);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(stderr(&output).contains("Invalid token"));
+}
+
+#[test]
+fn acl_check_validates_and_reports_inconsistencies() {
+    let map = fixture_path("tokenleader/role_to_acl_map.yml");
+    let output = run(&["acl", "check", &map], &[], None);
+    assert_eq!(output.status.code(), Some(0));
+    assert!(
+        stdout(&output).ends_with("valid, 2 roles, 5 grants\n"),
+        "{}",
+        stdout(&output)
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules.txt");
+    std::fs::write(
+        &rules,
+        "# the routes of service1\nservice1:first_api:rulename1\nservice1:second_api:rulename2\nservice1:third_api:rulename3\n\nservice1:fourthapi_api:rulename4  # fourth\n",
+    )
+    .unwrap();
+    let rules = rules.display().to_string();
+    let output = run(
+        &[
+            "acl",
+            "check",
+            &map,
+            "--rules-from",
+            &rules,
+            "--rule",
+            "service1:fifth_api:rulename5",
+        ],
+        &[],
+        None,
+    );
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "without --strict, a report only"
+    );
+    let report = stdout(&output);
+    assert!(
+        report.contains("rule `service1:fifth_api:rulename5` is granted by no role"),
+        "{report}"
+    );
+    assert!(
+        report.contains("role `role1` grants `tokenleader.adminops.adminops_restapi.list_users`, which the service does not use"),
+        "{report}"
+    );
+    assert_eq!(report.lines().count(), 3, "{report}");
+
+    let output = run(
+        &[
+            "acl",
+            "check",
+            &map,
+            "--rules-from",
+            &rules,
+            "--rule",
+            "service1:fifth_api:rulename5",
+            "--strict",
+        ],
+        &[],
+        None,
+    );
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(
+        stderr(&output).trim(),
+        "tokenleader-rbac: 2 inconsistencies"
+    );
+
+    let consistent = run(
+        &[
+            "acl",
+            "check",
+            &map,
+            "--rules-from",
+            &rules,
+            "--rule",
+            "tokenleader.adminops.adminops_restapi.list_users",
+            "--strict",
+        ],
+        &[],
+        None,
+    );
+    assert_eq!(consistent.status.code(), Some(0));
+    assert!(stdout(&consistent).contains("consistent with the 5 rules the service uses"));
+}
+
+#[test]
+fn acl_check_of_a_broken_map_names_the_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let map = dir.path().join("role_to_acl_map.yml");
+    std::fs::write(
+        &map,
+        "- name: role1\n  allow: [a]\n- name: role1\n  allow: [b]\n",
+    )
+    .unwrap();
+    let output = run(&["acl", "check", &map.display().to_string()], &[], None);
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(
+        stderr(&output).trim(),
+        format!(
+            "tokenleader-rbac: ACL file {} line 3: role `role1` listed twice",
+            map.display()
+        )
+    );
+}
+
+#[test]
+fn acl_explain_gives_the_decision_and_its_reason() {
+    let map = fixture_path("tokenleader/role_to_acl_map.yml");
+    let explain = |roles: &str, extra: &[&str]| {
+        let mut args = vec![
+            "acl", "explain", &map, "--roles", roles, "--rule", FIRST_RULE,
+        ];
+        args.extend_from_slice(extra);
+        run(&args, &[], None)
+    };
+    let output = explain("role2,role1", &[]);
+    assert_eq!(output.status.code(), Some(0));
+    assert_eq!(
+        stdout(&output).trim(),
+        "allowed: role `role1` grants rule `service1:first_api:rulename1`"
+    );
+
+    let output = explain("role2", &[]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(stderr(&output).contains("denied: none of the roles [\"role2\"] grants rule"));
+
+    let output = explain("admin", &[]);
+    assert_eq!(stdout(&output).trim(), "allowed: `admin` is the admin role");
+    assert_eq!(explain("admin", &["--no-admin"]).status.code(), Some(1));
+    assert_eq!(
+        explain("boss", &["--admin-role", "boss"]).status.code(),
+        Some(0)
+    );
+}
+
+#[test]
+fn acl_matrix_in_markdown() {
+    let map = fixture_path("tokenleader/role_to_acl_map.yml");
+    let output = run(
+        &[
+            "acl",
+            "matrix",
+            &map,
+            "--rule",
+            FIRST_RULE,
+            "--rule",
+            THIRD_RULE,
+            "--rule",
+            "service1:fifth_api:rulename5",
+        ],
+        &[],
+        None,
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let table = stdout(&output);
+    let lines: Vec<&str> = table.lines().filter(|l| l.starts_with('|')).collect();
+    assert_eq!(
+        lines.len(),
+        5,
+        "header, separator, admin, role1, role2:\n{table}"
+    );
+    let header: Vec<&str> = lines[0].split('|').map(str::trim).collect();
+    let column = |name: &str| header.iter().position(|h| h.contains(name)).unwrap();
+    assert!(header[column("rulename5")].contains("(no role grants it)"));
+    assert!(header[column("list_users")].contains("(the service does not use it)"));
+    assert!(!header[column("rulename1")].contains('('));
+    let cells =
+        |row: &str| -> Vec<String> { row.split('|').map(|c| c.trim().to_owned()).collect() };
+    let admin = cells(lines[2]);
+    assert!(admin[1].contains("admin role"));
+    assert!(admin[2..admin.len() - 1].iter().all(|c| c == "✓ (admin)"));
+    let role1 = cells(lines[3]);
+    assert_eq!(role1[1], "`role1`");
+    assert_eq!(role1[column("rulename1")], "✓");
+    assert_eq!(role1[column("rulename3")], "");
+    assert_eq!(role1[column("rulename5")], "");
+    let role2 = cells(lines[4]);
+    assert_eq!(role2[column("rulename3")], "✓");
+    assert_eq!(role2[column("rulename1")], "");
+
+    let without_admin = run(&["acl", "matrix", &map, "--no-admin"], &[], None);
+    assert_eq!(
+        stdout(&without_admin)
+            .lines()
+            .filter(|l| l.starts_with('|'))
+            .count(),
+        4
+    );
+}
+
+#[test]
+fn acl_matrix_in_html_is_one_well_formed_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let map = dir.path().join("role_to_acl_map.yml");
+    std::fs::write(
+        &map,
+        "- name: '<script>alert(1)</script>'\n  allow: ['a&b']\n- name: role2\n  allow: [c]\n",
+    )
+    .unwrap();
+    let output = run(
+        &[
+            "acl",
+            "matrix",
+            &map.display().to_string(),
+            "--format",
+            "html",
+            "--rule",
+            "d",
+        ],
+        &[],
+        None,
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let page = stdout(&output);
+    assert!(page.starts_with("<!DOCTYPE html>\n<html lang=\"en\">"));
+    assert!(page.trim_end().ends_with("</html>"));
+    assert!(!page.contains("<script"), "role names are escaped");
+    assert!(page.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+    assert!(page.contains("a&amp;b"));
+    assert!(
+        !page.contains("<link") && !page.contains("src="),
+        "self-contained: nothing to fetch"
+    );
+    for tag in [
+        "html", "head", "body", "table", "thead", "tbody", "tr", "style",
+    ] {
+        let opened =
+            page.matches(&format!("<{tag}>")).count() + page.matches(&format!("<{tag} ")).count();
+        assert_eq!(
+            opened,
+            page.matches(&format!("</{tag}>")).count(),
+            "<{tag}> balanced"
+        );
+    }
+    assert_eq!(page.matches("<table>").count(), 1);
+    // header row + admin + two roles
+    assert_eq!(page.matches("<tr>").count(), 4);
+    // 3 rules × 3 rows of cells
+    assert_eq!(page.matches("<td").count(), 9);
+    assert_eq!(page.matches("class=\"yes\"").count(), 2);
+    assert!(page.contains("class=\"flagged\" title=\"no role grants it\">d<br>"));
+}

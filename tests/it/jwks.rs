@@ -1,0 +1,206 @@
+//! Keys from a JWKS URL, against an in-process key server.
+
+#![cfg(feature = "jwks")]
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::common::*;
+use axum::{Router, extract::State, http::StatusCode, routing::get};
+use serde_json::Value;
+use tokenleader_rbac::{Enforcer, EnforcerBuilder, TokenError};
+
+#[derive(Default)]
+struct KeyServer {
+    jwks: Mutex<String>,
+    requests: AtomicUsize,
+    down: AtomicBool,
+}
+
+impl KeyServer {
+    fn serve(&self, jwk_files: &[&str]) {
+        let keys: Vec<Value> = jwk_files
+            .iter()
+            .map(|f| serde_json::from_str(&fixture(f)).unwrap())
+            .collect();
+        *self.jwks.lock().unwrap() = serde_json::json!({ "keys": keys }).to_string();
+    }
+    fn requests(&self) -> usize {
+        self.requests.load(Ordering::SeqCst)
+    }
+}
+
+async fn jwks(State(server): State<Arc<KeyServer>>) -> (StatusCode, String) {
+    server.requests.fetch_add(1, Ordering::SeqCst);
+    if server.down.load(Ordering::SeqCst) {
+        return (StatusCode::SERVICE_UNAVAILABLE, "down".into());
+    }
+    (StatusCode::OK, server.jwks.lock().unwrap().clone())
+}
+
+const TRUSTED: &str = "test_keys/trusted_public.jwk.json";
+const NEXT: &str = "test_keys/attacker_public.jwk.json";
+
+async fn key_server(jwk_files: &[&str]) -> (Arc<KeyServer>, String) {
+    let server = Arc::new(KeyServer::default());
+    server.serve(jwk_files);
+    let app = Router::new()
+        .route("/certs", get(jwks))
+        .with_state(server.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/certs", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (server, url)
+}
+
+fn builder(url: &str) -> EnforcerBuilder {
+    Enforcer::builder()
+        .jwks_url(url)
+        .acl(fixture_acl())
+        .clock(at(NOW))
+}
+
+/// A token with `kid`, signed by the private key of that JWK's pair.
+fn token_of(kid: &str, private_pem: &str) -> String {
+    let header = serde_json::json!({"alg": "RS512", "kid": kid}).to_string();
+    mint_raw(
+        &header,
+        &user1_claims().to_string(),
+        private_pem,
+        jsonwebtoken::Algorithm::RS512,
+    )
+}
+
+/// Builds the enforcer off the async workers: its first fetch waits for the key server.
+async fn build(builder: EnforcerBuilder) -> Result<Enforcer, tokenleader_rbac::Error> {
+    tokio::task::spawn_blocking(move || builder.build())
+        .await
+        .unwrap()
+}
+
+async fn eventually(what: &str, condition: impl Fn() -> bool) {
+    let start = Instant::now();
+    while !condition() {
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "not within 5 s: {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keys_are_fetched_at_start() {
+    let (server, url) = key_server(&[TRUSTED]).await;
+    let enforcer = build(builder(&url)).await.unwrap();
+    assert_eq!(server.requests(), 1);
+    assert_eq!(enforcer.key_status().keys, 1);
+    let claims = enforcer
+        .verify(&token_of("trusted-2026", &trusted_private()))
+        .unwrap();
+    assert_eq!(claims.identity.username, "user1");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rotation_is_picked_up_by_the_refresh() {
+    let (server, url) = key_server(&[TRUSTED]).await;
+    let enforcer = build(builder(&url).jwks_refresh_interval(Duration::from_millis(200)))
+        .await
+        .unwrap();
+    let old = token_of("trusted-2026", &trusted_private());
+    let new = token_of("next-2026", &attacker_private());
+    assert!(enforcer.verify(&old).is_ok());
+    server.serve(&[NEXT]);
+    eventually("the new key in force", || enforcer.verify(&new).is_ok()).await;
+    assert_eq!(
+        enforcer.verify(&old).unwrap_err(),
+        TokenError::UnknownKeyId,
+        "the old key is gone, cached token or not"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_kid_asks_for_a_fetch_at_most_once_per_interval() {
+    let (server, url) = key_server(&[TRUSTED]).await;
+    let interval = Duration::from_millis(500);
+    let enforcer = build(builder(&url).jwks_min_refetch_interval(interval))
+        .await
+        .unwrap();
+    server.serve(&[TRUSTED, NEXT]);
+    tokio::time::sleep(interval + Duration::from_millis(100)).await;
+
+    let new = token_of("next-2026", &attacker_private());
+    assert_eq!(
+        enforcer.verify(&new).unwrap_err(),
+        TokenError::UnknownKeyId,
+        "refused now, fetched beside"
+    );
+    eventually("the new kid fetched", || enforcer.verify(&new).is_ok()).await;
+    let after_rotation = server.requests();
+    assert_eq!(after_rotation, 2);
+
+    // A flood of forged kids (the signature does not matter: an unknown kid is refused
+    // first) makes at most one more request per interval.
+    let forged: Vec<String> = (0..200)
+        .map(|i| {
+            let header =
+                serde_json::json!({"alg": "RS512", "kid": format!("forged-{i}")}).to_string();
+            format!(
+                "{}.c2ln",
+                signing_input(&header, &user1_claims().to_string())
+            )
+        })
+        .collect();
+    let flood = Instant::now();
+    for token in &forged {
+        assert_eq!(
+            enforcer.verify(token).unwrap_err(),
+            TokenError::UnknownKeyId
+        );
+    }
+    assert!(flood.elapsed() < interval, "the flood fits in one interval");
+    tokio::time::sleep(interval * 2 + Duration::from_millis(200)).await;
+    assert!(
+        server.requests() <= after_rotation + 1,
+        "{} requests",
+        server.requests()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_server_that_goes_down_leaves_the_keys_in_force() {
+    let (server, url) = key_server(&[TRUSTED]).await;
+    let enforcer = build(builder(&url).jwks_refresh_interval(Duration::from_millis(100)))
+        .await
+        .unwrap();
+    server.down.store(true, Ordering::SeqCst);
+    eventually("the failure reported", || {
+        enforcer.key_status().last_error.is_some()
+    })
+    .await;
+    let error = enforcer.key_status().last_error.unwrap();
+    assert!(error.to_string().contains("HTTP 503"), "{error}");
+    assert!(
+        enforcer
+            .verify(&token_of("trusted-2026", &trusted_private()))
+            .is_ok()
+    );
+    server.down.store(false, Ordering::SeqCst);
+    eventually("the error cleared", || {
+        enforcer.key_status().last_error.is_none()
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn build_fails_when_the_first_fetch_fails() {
+    let (server, url) = key_server(&[TRUSTED]).await;
+    server.down.store(true, Ordering::SeqCst);
+    let error = build(builder(&url)).await.unwrap_err();
+    assert!(error.to_string().contains("JWKS"), "{error}");
+    server.down.store(false, Ordering::SeqCst);
+    *server.jwks.lock().unwrap() = r#"{"keys": []}"#.into();
+    let error = build(builder(&url)).await.unwrap_err();
+    assert!(error.to_string().contains("no RSA signing key"), "{error}");
+}

@@ -1,0 +1,28 @@
+//! The crate's ordinary test suites, in one binary: a module per suite. The suites that need
+//! servers outside the process (Redis, the real tokenleader server) and the watcher-thread
+//! count (which must be alone in its process) are test crates of their own.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod acl_errors;
+mod claim_mapping;
+mod cli;
+mod client;
+mod example_microservice;
+mod forged_tokens;
+mod headers;
+mod hostile_acl;
+mod hot_reload;
+mod jwks;
+mod keys;
+mod layers;
+mod metrics;
+mod properties;
+mod real_server_fixtures;
+mod revocation;
+mod security_tokens;
+mod shadow;
+mod test_kit;
+mod token_cache;
+mod wycheproof;

@@ -1,0 +1,209 @@
+//! Wycheproof test vectors (C2SP, Apache-2.0: tests/fixtures/wycheproof/LICENSE) through our
+//! key loading and our signature check, and whole JWS tokens through our JWS verification.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::Algorithm;
+use serde_json::Value;
+use tokenleader_rbac::{AclMap, Enforcer, PublicKey, keys::KeyError};
+
+fn vectors(name: &str) -> Value {
+    let path = format!(
+        "{}/tests/fixtures/wycheproof/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+fn hex(text: &str) -> Vec<u8> {
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).unwrap())
+        .collect()
+}
+
+/// The group's key, built three ways: from `n`/`e` as our JWK path does, from its JWK, and from
+/// its PEM. All three must load alike.
+fn group_keys(group: &Value) -> Result<Vec<PublicKey>, KeyError> {
+    let n = hex(group["publicKey"]["modulus"].as_str().unwrap());
+    let e = hex(group["publicKey"]["publicExponent"].as_str().unwrap());
+    Ok(vec![
+        PublicKey::from_rsa_components(&n, &e)?,
+        PublicKey::from_jwk(&group["keyJwk"].to_string())?,
+        PublicKey::from_pem(group["publicKeyPem"].as_str().unwrap().as_bytes())?,
+    ])
+}
+
+/// Runs one file of RSASSA-PKCS1-v1_5 SHA-512 vectors; returns (checked, acceptable-accepted).
+fn run_rsa_vectors(file: &str) -> (usize, Vec<u64>) {
+    let data = vectors(file);
+    let (mut checked, mut acceptable_accepted) = (0, Vec::new());
+    for group in data["testGroups"].as_array().unwrap() {
+        let keys = match group_keys(group) {
+            Ok(keys) => keys,
+            Err(error) => panic!(
+                "{file}: key of group e={} refused: {error}",
+                group["publicKey"]["publicExponent"]
+            ),
+        };
+        for test in group["tests"].as_array().unwrap() {
+            let msg = hex(test["msg"].as_str().unwrap());
+            let sig = hex(test["sig"].as_str().unwrap());
+            let id = test["tcId"].as_u64().unwrap();
+            let verdicts: Vec<bool> = keys
+                .iter()
+                .map(|k| k.verify_signature(Algorithm::RS512, &msg, &sig))
+                .collect();
+            assert!(
+                verdicts.windows(2).all(|w| w[0] == w[1]),
+                "{file} #{id}: the key forms disagree"
+            );
+            match test["result"].as_str().unwrap() {
+                "valid" => assert!(
+                    verdicts[0],
+                    "{file} #{id} ({}) valid but refused",
+                    test["comment"]
+                ),
+                "invalid" => assert!(
+                    !verdicts[0],
+                    "{file} #{id} ({}) invalid but accepted",
+                    test["comment"]
+                ),
+                _ => {
+                    if verdicts[0] {
+                        acceptable_accepted.push(id);
+                    }
+                }
+            }
+            checked += 1;
+        }
+    }
+    (checked, acceptable_accepted)
+}
+
+#[test]
+fn rsa_2048_sha512_vectors() {
+    // Every valid signature is accepted and every invalid one refused, for the key loaded from
+    // n/e, from JWK and from PEM. The group with public exponent 3 loads (it is odd and above 1)
+    // and behaves like the others.
+    //
+    // `acceptable`: the one such vector (#8, a DigestInfo without its NULL parameter) is
+    // refused: aws-lc-rs and RustCrypto both compare the whole encoded DigestInfo.
+    let (checked, acceptable_accepted) = run_rsa_vectors("rsa_signature_2048_sha512_test.json");
+    assert_eq!(checked, 259);
+    assert!(
+        acceptable_accepted.is_empty(),
+        "accepted: {acceptable_accepted:?}"
+    );
+}
+
+#[test]
+fn rsa_4096_sha512_vectors() {
+    let (checked, acceptable_accepted) = run_rsa_vectors("rsa_signature_4096_sha512_test.json");
+    assert_eq!(checked, 259);
+    assert!(
+        acceptable_accepted.is_empty(),
+        "accepted: {acceptable_accepted:?}"
+    );
+}
+
+const RSA_ALGORITHMS: [Algorithm; 6] = [
+    Algorithm::RS256,
+    Algorithm::RS384,
+    Algorithm::RS512,
+    Algorithm::PS256,
+    Algorithm::PS384,
+    Algorithm::PS512,
+];
+
+/// Valid in Wycheproof, refused by us on purpose: RFC 7520's Figure 20 token is signed with
+/// PS384 by a key whose JWK declares `"alg": "PS256"`. We hold a key to the algorithm its JWK
+/// declares (RFC 8725, section 3.1).
+const REFUSED_ON_PURPOSE: [u64; 2] = [346, 350];
+
+/// An enforcer that checks JWS with `key` (a private JWK: only `n`, `e`, `kid`, `alg` and the
+/// usage members are read), allowing every RSA algorithm: the key's own `alg` restricts it.
+fn jws_enforcer(key: PublicKey) -> Enforcer {
+    Enforcer::builder()
+        .public_key(key)
+        .algorithms(RSA_ALGORITHMS)
+        .acl(AclMap::empty())
+        .max_token_bytes(64 * 1024)
+        .watch(false)
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn json_web_signature_vectors() {
+    let data = vectors("json_web_signature_test.json");
+    let mut rsa_checked = 0;
+    let mut refused_keys = Vec::new();
+    let mut other_checked = 0;
+    let mut refused_on_purpose = 0;
+    // An RS512 enforcer with an unrelated key: tokens of the HMAC and EC groups go through it.
+    let unrelated = jws_enforcer(
+        PublicKey::from_pem(include_bytes!("../fixtures/test_keys/trusted_public.pem")).unwrap(),
+    );
+    for group in data["testGroups"].as_array().unwrap() {
+        let jwk = &group["private"];
+        let tests = group["tests"].as_array().unwrap();
+        match (jwk["kty"].as_str(), PublicKey::from_jwk(&jwk.to_string())) {
+            (Some("RSA"), Ok(key)) => {
+                let enforcer = jws_enforcer(key);
+                for test in tests {
+                    let jws = test["jws"].as_str().unwrap();
+                    let outcome = enforcer.verify_jws(jws);
+                    let id = test["tcId"].as_u64().unwrap();
+                    match test["result"].as_str().unwrap() {
+                        "valid" if REFUSED_ON_PURPOSE.contains(&id) => {
+                            assert!(outcome.is_err(), "#{id}");
+                            refused_on_purpose += 1;
+                        }
+                        "valid" => {
+                            let payload = outcome.unwrap_or_else(|e| {
+                                panic!("#{id} ({}) valid but refused: {e}", test["comment"])
+                            });
+                            let expected = URL_SAFE_NO_PAD
+                                .decode(jws.split('.').nth(1).unwrap())
+                                .unwrap();
+                            assert_eq!(payload, expected, "#{id}");
+                        }
+                        _ => assert!(
+                            outcome.is_err(),
+                            "#{id} ({}) invalid but accepted",
+                            test["comment"]
+                        ),
+                    }
+                    rsa_checked += 1;
+                }
+            }
+            (Some("RSA"), Err(error)) => {
+                // Keys for encryption (`use: enc`, `key_ops` without verify) are refused at
+                // load: their groups hold only invalid tokens.
+                assert!(tests.iter().all(|t| t["result"] == "invalid"), "{error}");
+                refused_keys.push(error.to_string());
+            }
+            (kty, outcome) => {
+                // HMAC and EC keys cannot be configured at all; their tokens, valid or not,
+                // never pass an RSA enforcer.
+                assert!(
+                    matches!(outcome, Err(KeyError::NotRsa(_))),
+                    "{kty:?} key loaded"
+                );
+                for test in tests {
+                    assert!(
+                        unrelated.verify_jws(test["jws"].as_str().unwrap()).is_err(),
+                        "#{}",
+                        test["tcId"]
+                    );
+                    other_checked += 1;
+                }
+            }
+        }
+    }
+    assert!(rsa_checked >= 300, "{rsa_checked} RSA cases");
+    assert_eq!(refused_keys.len(), 2, "{refused_keys:?}");
+    assert!(other_checked >= 60, "{other_checked} HMAC/EC cases");
+    assert_eq!(refused_on_purpose, REFUSED_ON_PURPOSE.len());
+}
