@@ -12,7 +12,7 @@
 mod common;
 
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use common::*;
 use http::StatusCode;
@@ -31,17 +31,6 @@ fn instance(url: &str) -> Enforcer {
         .revocation(RedisRevocation::connect(url).unwrap())
         .build()
         .unwrap()
-}
-
-fn eventually(what: &str, mut condition: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !condition() {
-        assert!(
-            start.elapsed() < Duration::from_secs(5),
-            "not within 5 s: {what}"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
 }
 
 /// A user name of this run only: the Redis server outlives test runs.

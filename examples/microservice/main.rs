@@ -1,8 +1,8 @@
 //! An example microservice guarded by tokenleader-rbac.
 //!
 //! ```text
-//! cargo run --example microservice                      # demo keys, demo token issuer, example ACL
-//! cargo run --example microservice -- --public-key /etc/tokenleader/id_rsa.pub \
+//! cargo run --example microservice --features client     # demo keys, demo token issuer, example ACL
+//! cargo run --example microservice --features client -- --public-key /etc/tokenleader/id_rsa.pub \
 //!     --acl-file /etc/tokenleader/role_to_acl_map.yml --port 8080
 //! ```
 //!

@@ -1,4 +1,8 @@
 //! Arbitrary bytes as a token: verification must never panic, and never accept.
+//!
+//! The key is the real tokenleader server's, whose fixture tokens (`tests/fixtures/tokenleader/`)
+//! verify: never seed the corpus with them, or the target "crashes" at once on a valid token.
+//! The clock sits inside those tokens' hour, so a seeded fixture token would be accepted.
 #![no_main]
 
 use std::sync::OnceLock;
@@ -14,7 +18,7 @@ fn enforcer() -> &'static Enforcer {
             include_str!("../../tests/fixtures/tokenleader/tokenleader_public_key.ssh-rsa.pub");
         Enforcer::builder()
             .public_key(PublicKey::from_openssh(key).expect("fixture key"))
-            .acl(AclMap::default())
+            .acl(AclMap::empty())
             .token_cache(0)
             .watch(false)
             .clock(|| UNIX_EPOCH + Duration::from_secs(1_795_368_531))

@@ -13,6 +13,41 @@ use serde_json::{Value, json};
 use tokenleader_rbac::{AclMap, Enforcer, EnforcerBuilder, Identity, PublicKey, RequireRule, Wfc};
 use tower::ServiceExt;
 
+/// How long a test waits for something that happens in the background (a reload, a thread,
+/// a connection): generous, so that a loaded 2-core machine does not fail a correct test.
+pub const WAIT_BOUND: Duration = Duration::from_secs(20);
+
+/// Polls `condition` until it holds; fails the test after [`WAIT_BOUND`].
+pub fn eventually(what: &str, mut condition: impl FnMut() -> bool) {
+    let start = std::time::Instant::now();
+    while !condition() {
+        assert!(
+            start.elapsed() < WAIT_BOUND,
+            "not within {WAIT_BOUND:?}: {what}"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// [`eventually`] for async tests: sleeps without blocking the runtime.
+pub async fn eventually_async(what: &str, condition: impl Fn() -> bool) {
+    let start = std::time::Instant::now();
+    while !condition() {
+        assert!(
+            start.elapsed() < WAIT_BOUND,
+            "not within {WAIT_BOUND:?}: {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Request headers that carry `token` in `X-Auth-Token`.
+pub fn headers(token: &str) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    headers.insert("x-auth-token", token.parse().unwrap());
+    headers
+}
+
 /// `iat` of the real server's fixture tokens; they live one hour.
 pub const FIXTURE_IAT: u64 = 1_795_368_471;
 pub const FIXTURE_EXP: u64 = 1_795_372_071;

@@ -13,20 +13,7 @@ use tokenleader_rbac::{
     reload::ReloadEvent,
 };
 
-const POLL_BOUND: Duration = Duration::from_secs(5);
-
 /// Polls `condition` until it holds or the bound passes.
-fn eventually(what: &str, condition: impl Fn() -> bool) {
-    let start = Instant::now();
-    while !condition() {
-        assert!(
-            start.elapsed() < POLL_BOUND,
-            "not within {POLL_BOUND:?}: {what}"
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
-
 /// A map with one role `role1` that allows `rule`.
 fn map_granting(rule: &str) -> String {
     format!("- name: role1\n  allow:\n  - {rule}\n")
@@ -362,7 +349,7 @@ async fn reload_under_load_never_denies_and_a_revocation_takes_effect() {
         }
         assert_eq!(status, StatusCode::OK);
         assert!(
-            start.elapsed() < POLL_BOUND,
+            start.elapsed() < WAIT_BOUND,
             "the revocation did not take effect"
         );
         tokio::time::sleep(Duration::from_millis(10)).await;

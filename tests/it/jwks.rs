@@ -79,17 +79,6 @@ async fn build(builder: EnforcerBuilder) -> Result<Enforcer, tokenleader_rbac::E
         .unwrap()
 }
 
-async fn eventually(what: &str, condition: impl Fn() -> bool) {
-    let start = Instant::now();
-    while !condition() {
-        assert!(
-            start.elapsed() < Duration::from_secs(5),
-            "not within 5 s: {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keys_are_fetched_at_start() {
     let (server, url) = key_server(&[TRUSTED]).await;
@@ -112,7 +101,7 @@ async fn a_rotation_is_picked_up_by_the_refresh() {
     let new = token_of("next-2026", &attacker_private());
     assert!(enforcer.verify(&old).is_ok());
     server.serve(&[NEXT]);
-    eventually("the new key in force", || enforcer.verify(&new).is_ok()).await;
+    eventually_async("the new key in force", || enforcer.verify(&new).is_ok()).await;
     assert_eq!(
         enforcer.verify(&old).unwrap_err(),
         TokenError::UnknownKeyId,
@@ -136,7 +125,7 @@ async fn an_unknown_kid_asks_for_a_fetch_at_most_once_per_interval() {
         TokenError::UnknownKeyId,
         "refused now, fetched beside"
     );
-    eventually("the new kid fetched", || enforcer.verify(&new).is_ok()).await;
+    eventually_async("the new kid fetched", || enforcer.verify(&new).is_ok()).await;
     let after_rotation = server.requests();
     assert_eq!(after_rotation, 2);
 
@@ -175,7 +164,7 @@ async fn a_key_server_that_goes_down_leaves_the_keys_in_force() {
         .await
         .unwrap();
     server.down.store(true, Ordering::SeqCst);
-    eventually("the failure reported", || {
+    eventually_async("the failure reported", || {
         enforcer.key_status().last_error.is_some()
     })
     .await;
@@ -187,7 +176,7 @@ async fn a_key_server_that_goes_down_leaves_the_keys_in_force() {
             .is_ok()
     );
     server.down.store(false, Ordering::SeqCst);
-    eventually("the error cleared", || {
+    eventually_async("the error cleared", || {
         enforcer.key_status().last_error.is_none()
     })
     .await;

@@ -47,12 +47,6 @@ fn counter(records: &[Record], name: &str, labels: &[(&str, &str)]) -> u64 {
         .sum()
 }
 
-fn headers(token: &str) -> HeaderMap {
-    let mut headers = HeaderMap::new();
-    headers.insert("x-auth-token", token.parse().unwrap());
-    headers
-}
-
 #[test]
 fn decisions_cache_and_verification_time_are_recorded() {
     let enforcer = fixture_builder().build().unwrap();

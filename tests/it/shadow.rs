@@ -5,7 +5,7 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 
 use crate::common::*;
-use http::{HeaderMap, StatusCode};
+use http::StatusCode;
 use tokenleader_rbac::{
     Enforcer, EnforcerBuilder, Error, acl::AclProblem, reload::ReloadError,
     rollout::ShadowDifference,
@@ -41,12 +41,6 @@ fn logged(f: impl FnOnce()) -> String {
         .finish();
     tracing::subscriber::with_default(subscriber, f);
     log.text()
-}
-
-fn headers(token: &str) -> HeaderMap {
-    let mut headers = HeaderMap::new();
-    headers.insert("x-auth-token", token.parse().unwrap());
-    headers
 }
 
 struct Files {
