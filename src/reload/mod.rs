@@ -36,8 +36,10 @@
 //!
 //! The thread stops when the last clone of the [`Enforcer`](crate::Enforcer) is dropped.
 
+mod acl_source;
 #[cfg(feature = "jwks")]
 pub(crate) mod jwks;
+mod key_source;
 mod live;
 mod source;
 mod status;
@@ -48,11 +50,15 @@ use std::sync::Arc;
 
 use arc_swap::ArcSwap;
 
+use acl_source::AclSource;
 #[cfg(feature = "jwks")]
 #[cfg_attr(docsrs, doc(cfg(feature = "jwks")))]
 pub use jwks::JwksError;
+pub(crate) use key_source::KeyFile;
+use key_source::KeySource;
 pub(crate) use live::LiveState;
-pub(crate) use source::{AclSource, KeyFile, KeySource, ReloadCallback, Reporter};
+pub(crate) use source::ReloadCallback;
+use source::Reporter;
 pub use status::{AclStatus, KeyStatus, ReloadError, ReloadEvent, Reloadable};
 pub use watcher::WatcherError;
 pub(crate) use watcher::{WatchGuard, spawn_watcher};

@@ -1,0 +1,227 @@
+//! The key source: keys given in code, key files, `client_configs.yml`'s `tl_public_key`, and
+//! a remote key set (JWKS).
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::SystemTime;
+
+use arc_swap::ArcSwap;
+
+use super::source::{Reporter, kept_changing, lock, read_settled};
+use super::status::{KeyStatus, ReloadError, Reloadable};
+use crate::client_config::{ClientConfigError, ClientConfigFile, read_client_config_bytes};
+use crate::keys::{KeyError, PublicKey, read_key_file};
+use crate::token::KeySet;
+
+/// A file keys are read from.
+#[derive(Debug, Clone)]
+pub(crate) enum KeyFile {
+    /// An OpenSSH line or a PEM public key.
+    Key(PathBuf),
+    /// tokenleader's `client_configs.yml`: its `tl_public_key`.
+    ClientConfig(PathBuf),
+}
+
+impl KeyFile {
+    pub(crate) fn path(&self) -> &Path {
+        match self {
+            KeyFile::Key(path) | KeyFile::ClientConfig(path) => path,
+        }
+    }
+
+    fn read(&self) -> Result<Vec<u8>, ReloadError> {
+        match self {
+            KeyFile::Key(path) => read_settled(
+                || read_key_file(path),
+                || KeyError::Read {
+                    path: path.clone(),
+                    source: kept_changing(),
+                },
+            )
+            .map_err(ReloadError::from),
+            KeyFile::ClientConfig(path) => read_settled(
+                || read_client_config_bytes(path),
+                || ClientConfigError::new(path, kept_changing().to_string()),
+            )
+            .map_err(ReloadError::from),
+        }
+    }
+
+    fn parse(&self, bytes: &[u8]) -> Result<PublicKey, ReloadError> {
+        match self {
+            KeyFile::Key(_) => Ok(PublicKey::from_file_bytes(bytes)?),
+            KeyFile::ClientConfig(path) => {
+                Ok(ClientConfigFile::parse(path, bytes)?.public_key(path)?)
+            }
+        }
+    }
+}
+
+/// The keys: given in code, from files, and from a remote key set.
+pub(crate) struct KeySource {
+    static_keys: Vec<PublicKey>,
+    files: Vec<KeyFile>,
+    cache_capacity: usize,
+    reloading: Mutex<()>,
+    state: Mutex<KeyState>,
+}
+
+struct KeyState {
+    bytes: Vec<Vec<u8>>,
+    file_keys: Vec<PublicKey>,
+    remote_keys: Vec<PublicKey>,
+    status: KeyStatus,
+}
+
+impl KeySource {
+    /// Loads every key file strictly: a failure fails `build()`.
+    pub(crate) fn load(
+        static_keys: Vec<PublicKey>,
+        files: Vec<KeyFile>,
+        cache_capacity: usize,
+    ) -> Result<(Self, KeySet), ReloadError> {
+        let mut bytes = Vec::with_capacity(files.len());
+        let mut file_keys = Vec::with_capacity(files.len());
+        for file in &files {
+            let content = match file {
+                KeyFile::Key(path) => read_key_file(path)?,
+                KeyFile::ClientConfig(path) => read_client_config_bytes(path)?,
+            };
+            file_keys.push(file.parse(&content)?);
+            bytes.push(content);
+        }
+        let keys: Vec<PublicKey> = static_keys.iter().chain(&file_keys).cloned().collect();
+        let status = KeyStatus {
+            generation: 1,
+            loaded_at: SystemTime::now(),
+            paths: files.iter().map(|f| f.path().to_owned()).collect(),
+            keys: keys.len(),
+            cached_tokens: 0,
+            last_error: None,
+        };
+        let source = KeySource {
+            static_keys,
+            files,
+            cache_capacity,
+            reloading: Mutex::new(()),
+            state: Mutex::new(KeyState {
+                bytes,
+                file_keys,
+                remote_keys: Vec::new(),
+                status,
+            }),
+        };
+        Ok((source, KeySet::new(keys, cache_capacity)))
+    }
+
+    pub(crate) fn paths(&self) -> impl Iterator<Item = &Path> {
+        self.files.iter().map(KeyFile::path)
+    }
+
+    pub(crate) fn status(&self, live: &ArcSwap<KeySet>) -> KeyStatus {
+        let mut status = lock(&self.state).status.clone();
+        status.cached_tokens = live.load().cache.as_ref().map_or(0, |cache| cache.len());
+        status
+    }
+
+    /// Re-reads every key file; when any changed and all validate, the key set is swapped.
+    pub(crate) fn reload(
+        &self,
+        target: &ArcSwap<KeySet>,
+        reporter: &Reporter,
+    ) -> Result<(), Arc<ReloadError>> {
+        if self.files.is_empty() {
+            return Ok(());
+        }
+        let _reloading = lock(&self.reloading);
+        let read: Result<Vec<Vec<u8>>, ReloadError> =
+            self.files.iter().map(KeyFile::read).collect();
+        let mut state = lock(&self.state);
+        let loaded = read.and_then(|all_bytes| {
+            if all_bytes == state.bytes {
+                return Ok(None);
+            }
+            let keys = self
+                .files
+                .iter()
+                .zip(&all_bytes)
+                .map(|(file, bytes)| file.parse(bytes))
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(Some((keys, all_bytes)))
+        });
+        match loaded {
+            Ok(None) => {
+                state.status.last_error = None;
+                Ok(())
+            }
+            Ok(Some((file_keys, all_bytes))) => {
+                state.file_keys = file_keys;
+                state.bytes = all_bytes;
+                self.publish(target, state, reporter);
+                Ok(())
+            }
+            Err(error) => {
+                let last_error = &mut state.status.last_error;
+                let (error, new) =
+                    reporter.record_refusal("keys", last_error, Reloadable::Keys, error);
+                drop(state);
+                reporter.tell_refused(Reloadable::Keys, &error, new);
+                Err(error)
+            }
+        }
+    }
+
+    /// Swaps in the keys of a remote key set (JWKS), unless they are the ones in force.
+    #[cfg(feature = "jwks")]
+    pub(crate) fn set_remote_keys(
+        &self,
+        target: &ArcSwap<KeySet>,
+        keys: Vec<PublicKey>,
+        reporter: &Reporter,
+    ) {
+        let mut state = lock(&self.state);
+        if state.remote_keys == keys {
+            state.status.last_error = None;
+            return;
+        }
+        state.remote_keys = keys;
+        self.publish(target, state, reporter);
+    }
+
+    /// Records a failed fetch of the remote key set; the keys in force stay.
+    #[cfg(feature = "jwks")]
+    pub(crate) fn remote_keys_failed(&self, error: ReloadError, reporter: &Reporter) {
+        let mut state = lock(&self.state);
+        let last_error = &mut state.status.last_error;
+        let (error, new) = reporter.record_refusal("keys", last_error, Reloadable::Keys, error);
+        drop(state);
+        reporter.tell_refused(Reloadable::Keys, &error, new);
+    }
+
+    /// Builds the key set from the given, file and remote keys and swaps it in. A new key set
+    /// starts with an empty token cache: tokens of a removed key stop working at once.
+    fn publish(
+        &self,
+        target: &ArcSwap<KeySet>,
+        mut state: MutexGuard<'_, KeyState>,
+        reporter: &Reporter,
+    ) {
+        let keys: Vec<PublicKey> = self
+            .static_keys
+            .iter()
+            .chain(&state.file_keys)
+            .chain(&state.remote_keys)
+            .cloned()
+            .collect();
+        let status = &mut state.status;
+        status.generation += 1;
+        status.loaded_at = SystemTime::now();
+        status.keys = keys.len();
+        status.last_error = None;
+        let (generation, count) = (status.generation, status.keys);
+        target.store(Arc::new(KeySet::new(keys, self.cache_capacity)));
+        drop(state);
+        tracing::info!(generation, keys = count, "keys reloaded");
+        reporter.applied(Reloadable::Keys, generation);
+    }
+}
