@@ -17,7 +17,8 @@ use bytes::Bytes;
 use criterion::{BatchSize, BenchmarkId, Criterion, criterion_group, criterion_main};
 use http::{Request, Response};
 use http_body_util::Full;
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header};
+use jsonwebtoken::{Algorithm, DecodingKey};
+use tokenleader_rbac::test_util::TestIssuer;
 use tokenleader_rbac::{AclMap, Enforcer, EnforcerBuilder, PublicKey, RequireRule};
 use tower::{ServiceBuilder, ServiceExt, service_fn};
 
@@ -34,15 +35,16 @@ fn clock() -> SystemTime {
 }
 
 /// A tokenleader-shaped token for user2 (roles role1, role2), signed with `private_pem`.
-fn token(private_pem: &str) -> String {
-    let _ = tokenleader_rbac::keys::crypto_provider().install_default();
-    let claims = serde_json::json!({
-        "exp": NOW + 3600, "iat": NOW,
-        "sub": {"id": 2, "username": "user2", "email": "user2", "roles": ["role2", "role1"],
-                "wfc": {"id": 2, "name": "wfc2", "org": "org2", "orgunit": "ou2", "department": "dept2"}}
-    });
-    let key = EncodingKey::from_rsa_pem(private_pem.as_bytes()).expect("bench key");
-    jsonwebtoken::encode(&Header::new(Algorithm::RS512), &claims, &key).expect("sign")
+fn token(private_pem: &str, public_pem: &str) -> String {
+    let public = PublicKey::from_pem(public_pem.as_bytes()).expect("bench key");
+    TestIssuer::with_key(private_pem, public)
+        .token()
+        .id(2)
+        .user("user2")
+        .roles(["role2", "role1"])
+        .wfc("wfc2", "org2", "ou2", "dept2")
+        .issued_at(clock())
+        .sign()
 }
 
 fn builder(public_pem: &str) -> EnforcerBuilder {
@@ -53,7 +55,7 @@ fn builder(public_pem: &str) -> EnforcerBuilder {
 }
 
 fn verify(c: &mut Criterion) {
-    let token_2048 = token(PRIVATE_2048);
+    let token_2048 = token(PRIVATE_2048, PUBLIC_2048);
     let (message, signature) = token_2048.rsplit_once('.').expect("three parts");
     let raw_key = DecodingKey::from_rsa_pem(PUBLIC_2048.as_bytes()).expect("key");
     c.bench_function("verify_raw/2048", |b| {
@@ -135,7 +137,7 @@ fn layer(c: &mut Criterion) {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .build()
         .expect("runtime");
-    let token = token(PRIVATE_2048);
+    let token = token(PRIVATE_2048, PUBLIC_2048);
     let mut group = c.benchmark_group("layer");
 
     let bare = ServiceBuilder::new().service(service_fn(handler));

@@ -45,15 +45,23 @@ use crate::keys::{PublicKey, crypto_provider};
 const TEST_ONLY_PRIVATE_KEY: &str = include_str!("test_only_private_key.pem");
 const TEST_ONLY_PUBLIC_KEY: &str = include_str!("test_only_public_key.pem");
 
-/// Mints tokenleader-shaped RS512 tokens with the crate's test-only key pair.
+/// The header tokenleader writes.
+const TOKENLEADER_HEADER: &str = r#"{"typ":"JWT","alg":"RS512"}"#;
+
+/// Mints tokenleader-shaped RS512 tokens with the crate's test-only key pair, or with a key
+/// pair of the test's own ([`with_key`](Self::with_key)); [`sign_raw`](Self::sign_raw) signs
+/// any header and claims text, byte for byte, for tests of odd or hostile tokens.
 #[derive(Clone)]
 pub struct TestIssuer {
     key: EncodingKey,
+    public_key: PublicKey,
 }
 
 impl std::fmt::Debug for TestIssuer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("TestIssuer(test-only key)")
+        f.debug_struct("TestIssuer")
+            .field("public_key", &self.public_key)
+            .finish_non_exhaustive()
     }
 }
 
@@ -67,18 +75,59 @@ impl TestIssuer {
     /// An issuer with the test-only key pair.
     pub fn new() -> Self {
         // The key is a constant of this crate: if it failed to parse, no test could run.
-        let der = pem::parse(TEST_ONLY_PRIVATE_KEY)
-            .expect("the test-only private key is valid PEM")
-            .into_contents();
+        let public_key = PublicKey::from_pem(TEST_ONLY_PUBLIC_KEY.as_bytes())
+            .expect("the test-only public key is valid");
+        Self::with_key(TEST_ONLY_PRIVATE_KEY, public_key)
+    }
+
+    /// An issuer that signs with the test's own RSA key: `private_pem` is a PKCS#1 PEM
+    /// (`BEGIN RSA PRIVATE KEY`), `public_key` the key that verifies it.
+    ///
+    /// # Panics
+    ///
+    /// When `private_pem` is not a PKCS#1 PEM block: a test's own mistake.
+    pub fn with_key(private_pem: &str, public_key: PublicKey) -> Self {
+        let block = pem::parse(private_pem).expect("the test's private key is valid PEM");
+        assert_eq!(
+            block.tag(),
+            "RSA PRIVATE KEY",
+            "the test's private key is PKCS#1"
+        );
         TestIssuer {
-            key: EncodingKey::from_rsa_der(&der),
+            key: EncodingKey::from_rsa_der(block.contents()),
+            public_key,
         }
     }
 
     /// The public key that verifies this issuer's tokens.
     pub fn public_key(&self) -> PublicKey {
-        PublicKey::from_pem(TEST_ONLY_PUBLIC_KEY.as_bytes())
-            .expect("the test-only public key is valid")
+        self.public_key.clone()
+    }
+
+    /// The signature of `message` with this issuer's key and the RSA `algorithm`, raw bytes.
+    ///
+    /// # Panics
+    ///
+    /// When `algorithm` is not an RSA algorithm, or the backend cannot sign: a test's mistake
+    /// or a bug.
+    pub fn signature(&self, message: &[u8], algorithm: Algorithm) -> Vec<u8> {
+        // Signed through the crate's provider, not jsonwebtoken's process-wide default, so the
+        // kit works whichever backends the test build turns on.
+        (crypto_provider().signer_factory)(&algorithm, &self.key)
+            .and_then(|signer| signer.try_sign(message).map_err(Into::into))
+            .expect("the test key signs with an RSA algorithm")
+    }
+
+    /// A compact JWS of `header` and `claims` exactly as given (JSON text, not re-encoded:
+    /// duplicate members, odd spacing and hostile values stay), signed with `algorithm`.
+    pub fn sign_raw(&self, header: &str, claims: &str, algorithm: Algorithm) -> String {
+        let input = format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(header),
+            URL_SAFE_NO_PAD.encode(claims)
+        );
+        let signature = self.signature(input.as_bytes(), algorithm);
+        format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature))
     }
 
     /// An enforcer builder that trusts this issuer (add the ACL and settings of your test).
@@ -233,16 +282,12 @@ impl TestToken<'_> {
     ///
     /// # Panics
     ///
-    /// When the crypto backend cannot sign with the test key, which would be a bug.
+    /// When the crypto backend cannot sign with the issuer's key, which would be a bug.
     pub fn sign(&self) -> String {
-        let header = URL_SAFE_NO_PAD.encode(br#"{"typ":"JWT","alg":"RS512"}"#);
-        let payload = URL_SAFE_NO_PAD.encode(self.claims().to_string());
-        let input = format!("{header}.{payload}");
-        // Signed through the crate's provider, not jsonwebtoken's process-wide default, so the
-        // kit works whichever backends the test build turns on.
-        let signature = (crypto_provider().signer_factory)(&Algorithm::RS512, &self.issuer.key)
-            .and_then(|signer| signer.try_sign(input.as_bytes()).map_err(Into::into))
-            .expect("the test-only key signs");
-        format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature))
+        self.issuer.sign_raw(
+            TOKENLEADER_HEADER,
+            &self.claims().to_string(),
+            Algorithm::RS512,
+        )
     }
 }

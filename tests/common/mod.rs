@@ -10,6 +10,7 @@ use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
 use http::{HeaderMap, StatusCode};
 use jsonwebtoken::{Algorithm, EncodingKey};
 use serde_json::{Value, json};
+use tokenleader_rbac::test_util::TestIssuer;
 use tokenleader_rbac::{AclMap, Enforcer, EnforcerBuilder, Identity, PublicKey, RequireRule, Wfc};
 use tower::ServiceExt;
 
@@ -188,22 +189,30 @@ pub fn signing_input(header: &str, payload: &str) -> String {
     format!("{}.{}", b64(header.as_bytes()), b64(payload.as_bytes()))
 }
 
-pub fn sign(message: &str, key: &EncodingKey, algorithm: Algorithm) -> String {
+/// An HMAC signature of `message`, for forgeries only: every valid token is minted by a
+/// [`TestIssuer`].
+pub fn hmac_signature(message: &str, secret: &[u8], algorithm: Algorithm) -> String {
     // Both jsonwebtoken backends are on under --all-features: choose one for the signing
     // done here (the crate itself never needs this).
     let _ = tokenleader_rbac::keys::crypto_provider().install_default();
-    jsonwebtoken::crypto::sign(message.as_bytes(), key, algorithm).expect("sign")
+    let key = EncodingKey::from_secret(secret);
+    jsonwebtoken::crypto::sign(message.as_bytes(), &key, algorithm).expect("sign")
 }
 
-pub fn rsa_key(private_pem: &str) -> EncodingKey {
-    EncodingKey::from_rsa_pem(private_pem.as_bytes()).expect("test private key")
+/// The issuer the enforcers of these tests trust: the `trusted` test key pair.
+pub fn trusted_issuer() -> TestIssuer {
+    TestIssuer::with_key(&trusted_private(), trusted_public())
 }
 
-/// A token with the given header and claims (JSON text), signed with `private_pem`.
-pub fn mint_raw(header: &str, claims: &str, private_pem: &str, algorithm: Algorithm) -> String {
-    let input = signing_input(header, claims);
-    let signature = sign(&input, &rsa_key(private_pem), algorithm);
-    format!("{input}.{signature}")
+/// An issuer nobody trusts: the `attacker` test key pair.
+pub fn attacker_issuer() -> TestIssuer {
+    let public = PublicKey::from_pem(fixture("test_keys/attacker_public.pem").as_bytes());
+    TestIssuer::with_key(&attacker_private(), public.expect("test key"))
+}
+
+/// A token with the given header and claims (JSON text), signed by `issuer`.
+pub fn mint_raw(header: &str, claims: &str, issuer: &TestIssuer, algorithm: Algorithm) -> String {
+    issuer.sign_raw(header, claims, algorithm)
 }
 
 /// A correct RS512 token for `claims`, signed by the trusted test key.
@@ -211,7 +220,7 @@ pub fn mint(claims: &Value) -> String {
     mint_raw(
         r#"{"typ":"JWT","alg":"RS512"}"#,
         &claims.to_string(),
-        &trusted_private(),
+        &trusted_issuer(),
         Algorithm::RS512,
     )
 }

@@ -243,7 +243,7 @@ fn mapped_tokens_still_need_exp_a_good_signature_and_unique_members() {
     let forged = mint_raw(
         r#"{"alg":"RS512"}"#,
         &keycloak_claims().to_string(),
-        &attacker_private(),
+        &attacker_issuer(),
         jsonwebtoken::Algorithm::RS512,
     );
     assert_eq!(
@@ -256,7 +256,7 @@ fn mapped_tokens_still_need_exp_a_good_signature_and_unique_members() {
     let duplicated = mint_raw(
         r#"{"alg":"RS512"}"#,
         &text,
-        &trusted_private(),
+        &trusted_issuer(),
         jsonwebtoken::Algorithm::RS512,
     );
     let error = keycloak().verify(&duplicated).unwrap_err();

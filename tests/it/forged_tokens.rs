@@ -2,7 +2,7 @@
 
 use crate::common::*;
 use http::StatusCode;
-use jsonwebtoken::{Algorithm, EncodingKey};
+use jsonwebtoken::Algorithm;
 use serde_json::json;
 use tokenleader_rbac::{PublicKey, TokenError};
 
@@ -61,10 +61,7 @@ async fn alg_none_with_a_signature() {
 fn hmac_forgery(algorithm: Algorithm, name: &str, secret: &[u8]) -> String {
     let header = format!(r#"{{"typ":"JWT","alg":"{name}"}}"#);
     let input = signing_input(&header, &claims_text());
-    format!(
-        "{input}.{}",
-        sign(&input, &EncodingKey::from_secret(secret), algorithm)
-    )
+    format!("{input}.{}", hmac_signature(&input, secret, algorithm))
 }
 
 #[tokio::test]
@@ -105,7 +102,7 @@ async fn rs256_by_the_right_key_when_only_rs512_is_allowed() {
     let token = mint_raw(
         r#"{"typ":"JWT","alg":"RS256"}"#,
         &claims_text(),
-        &trusted_private(),
+        &trusted_issuer(),
         Algorithm::RS256,
     );
     assert_eq!(
@@ -152,7 +149,7 @@ async fn signed_by_another_key() {
     let token = mint_raw(
         RS512_HEADER,
         &claims_text(),
-        &attacker_private(),
+        &attacker_issuer(),
         Algorithm::RS512,
     );
     assert_eq!(refused(&token).await, TokenError::BadSignature);
@@ -161,28 +158,28 @@ async fn signed_by_another_key() {
 #[tokio::test]
 async fn crit_header() {
     let header = r#"{"typ":"JWT","alg":"RS512","crit":["exp"],"exp":1}"#;
-    let token = mint_raw(header, &claims_text(), &trusted_private(), Algorithm::RS512);
+    let token = mint_raw(header, &claims_text(), &trusted_issuer(), Algorithm::RS512);
     assert_eq!(refused(&token).await, TokenError::CriticalHeader);
 }
 
 #[tokio::test]
 async fn crit_header_even_when_null() {
     let header = r#"{"typ":"JWT","alg":"RS512","crit":null}"#;
-    let token = mint_raw(header, &claims_text(), &trusted_private(), Algorithm::RS512);
+    let token = mint_raw(header, &claims_text(), &trusted_issuer(), Algorithm::RS512);
     assert_eq!(refused(&token).await, TokenError::CriticalHeader);
 }
 
 #[tokio::test]
 async fn unknown_kid() {
     let header = r#"{"typ":"JWT","alg":"RS512","kid":"no-such-key"}"#;
-    let token = mint_raw(header, &claims_text(), &trusted_private(), Algorithm::RS512);
+    let token = mint_raw(header, &claims_text(), &trusted_issuer(), Algorithm::RS512);
     assert_eq!(refused(&token).await, TokenError::UnknownKeyId);
 }
 
 #[tokio::test]
 async fn kid_picks_the_key() {
     let header = r#"{"typ":"JWT","alg":"RS512","kid":"k2"}"#;
-    let token = mint_raw(header, &claims_text(), &trusted_private(), Algorithm::RS512);
+    let token = mint_raw(header, &claims_text(), &trusted_issuer(), Algorithm::RS512);
     let attacker_public =
         PublicKey::from_pem(fixture("test_keys/attacker_public.pem").as_bytes()).unwrap();
     let enforcer = tokenleader_rbac::Enforcer::builder()
@@ -196,7 +193,7 @@ async fn kid_picks_the_key() {
     let wrong_kid = mint_raw(
         &header.replace("k2", "k1"),
         &claims_text(),
-        &trusted_private(),
+        &trusted_issuer(),
         Algorithm::RS512,
     );
     assert_eq!(
@@ -219,7 +216,7 @@ async fn embedded_jwk_of_the_attacker_is_not_used() {
     let token = mint_raw(
         &header.to_string(),
         &claims_text(),
-        &attacker_private(),
+        &attacker_issuer(),
         Algorithm::RS512,
     );
     assert_eq!(refused(&token).await, TokenError::BadSignature);
@@ -306,7 +303,7 @@ async fn padding_in_a_segment() {
     let input = format!("{header}.{}", b64(claims_text().as_bytes()));
     let token = format!(
         "{input}.{}",
-        sign(&input, &rsa_key(&trusted_private()), Algorithm::RS512)
+        b64(&trusted_issuer().signature(input.as_bytes(), Algorithm::RS512))
     );
     assert!(matches!(refused(&token).await, TokenError::Malformed(_)));
 }
@@ -338,7 +335,7 @@ async fn duplicate_roles_key() {
         r#"{{"exp":{},"iat":{NOW},"sub":{{"id":1,"username":"user1","email":"user1","roles":["role2"],"roles":["role1"],"wfc":{{"id":1,"name":"wfc1","org":"org1","orgunit":"ou1","department":"dept1"}}}}}}"#,
         NOW + 3600
     );
-    let token = mint_raw(RS512_HEADER, &claims, &trusted_private(), Algorithm::RS512);
+    let token = mint_raw(RS512_HEADER, &claims, &trusted_issuer(), Algorithm::RS512);
     let error = refused(&token).await;
     assert!(
         matches!(&error, TokenError::InvalidClaims(m) if m.contains("duplicate field `roles`")),
@@ -349,7 +346,7 @@ async fn duplicate_roles_key() {
 #[tokio::test]
 async fn duplicate_alg_in_header() {
     let header = r#"{"alg":"none","alg":"RS512"}"#;
-    let token = mint_raw(header, &claims_text(), &trusted_private(), Algorithm::RS512);
+    let token = mint_raw(header, &claims_text(), &trusted_issuer(), Algorithm::RS512);
     assert!(matches!(refused(&token).await, TokenError::Malformed(_)));
 }
 
@@ -408,7 +405,7 @@ async fn payload_not_json() {
     let input = format!("{}.{}", b64(RS512_HEADER.as_bytes()), b64(b"not json"));
     let token = format!(
         "{input}.{}",
-        sign(&input, &rsa_key(&trusted_private()), Algorithm::RS512)
+        b64(&trusted_issuer().signature(input.as_bytes(), Algorithm::RS512))
     );
     assert!(matches!(refused(&token).await, TokenError::Malformed(_)));
 }

@@ -371,7 +371,7 @@ fn a_rotated_key_file_replaces_the_old_key() {
     let new_token = mint_raw(
         r#"{"alg":"RS512","typ":"JWT"}"#,
         &user1_claims().to_string(),
-        &attacker_private(),
+        &attacker_issuer(),
         jsonwebtoken::Algorithm::RS512,
     );
     assert!(enforcer.verify(&old_token).is_ok());

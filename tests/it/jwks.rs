@@ -62,12 +62,12 @@ fn builder(url: &str) -> EnforcerBuilder {
 }
 
 /// A token with `kid`, signed by the private key of that JWK's pair.
-fn token_of(kid: &str, private_pem: &str) -> String {
+fn token_of(kid: &str, issuer: &tokenleader_rbac::test_util::TestIssuer) -> String {
     let header = serde_json::json!({"alg": "RS512", "kid": kid}).to_string();
     mint_raw(
         &header,
         &user1_claims().to_string(),
-        private_pem,
+        issuer,
         jsonwebtoken::Algorithm::RS512,
     )
 }
@@ -86,7 +86,7 @@ async fn keys_are_fetched_at_start() {
     assert_eq!(server.requests(), 1);
     assert_eq!(enforcer.key_status().keys, 1);
     let claims = enforcer
-        .verify(&token_of("trusted-2026", &trusted_private()))
+        .verify(&token_of("trusted-2026", &trusted_issuer()))
         .unwrap();
     assert_eq!(claims.identity.username, "user1");
 }
@@ -97,8 +97,8 @@ async fn a_rotation_is_picked_up_by_the_refresh() {
     let enforcer = build(builder(&url).jwks_refresh_interval(Duration::from_millis(200)))
         .await
         .unwrap();
-    let old = token_of("trusted-2026", &trusted_private());
-    let new = token_of("next-2026", &attacker_private());
+    let old = token_of("trusted-2026", &trusted_issuer());
+    let new = token_of("next-2026", &attacker_issuer());
     assert!(enforcer.verify(&old).is_ok());
     server.serve(&[NEXT]);
     eventually_async("the new key in force", || enforcer.verify(&new).is_ok()).await;
@@ -119,7 +119,7 @@ async fn an_unknown_kid_asks_for_a_fetch_at_most_once_per_interval() {
     server.serve(&[TRUSTED, NEXT]);
     tokio::time::sleep(interval + Duration::from_millis(100)).await;
 
-    let new = token_of("next-2026", &attacker_private());
+    let new = token_of("next-2026", &attacker_issuer());
     assert_eq!(
         enforcer.verify(&new).unwrap_err(),
         TokenError::UnknownKeyId,
@@ -172,7 +172,7 @@ async fn a_key_server_that_goes_down_leaves_the_keys_in_force() {
     assert!(error.to_string().contains("HTTP 503"), "{error}");
     assert!(
         enforcer
-            .verify(&token_of("trusted-2026", &trusted_private()))
+            .verify(&token_of("trusted-2026", &trusted_issuer()))
             .is_ok()
     );
     server.down.store(false, Ordering::SeqCst);

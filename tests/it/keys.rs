@@ -187,7 +187,7 @@ fn jwk_loads_with_kid_and_alg() {
     let token = mint_raw(
         r#"{"alg":"RS512","kid":"trusted-2026"}"#,
         &user1_claims().to_string(),
-        &trusted_private(),
+        &trusted_issuer(),
         jsonwebtoken::Algorithm::RS512,
     );
     assert_eq!(enforcer.verify(&token).unwrap().identity.username, "user1");

@@ -394,7 +394,7 @@ fn the_test_enforcer_refuses_other_keys() {
     let forged = mint_raw(
         r#"{"alg":"RS512"}"#,
         &user1_claims().to_string(),
-        &attacker_private(),
+        &attacker_issuer(),
         jsonwebtoken::Algorithm::RS512,
     );
     assert_eq!(

@@ -43,7 +43,7 @@ fn refused_tokens_are_not_cached() {
     let forged = mint_raw(
         r#"{"alg":"RS512"}"#,
         &user1_claims().to_string(),
-        &attacker_private(),
+        &attacker_issuer(),
         jsonwebtoken::Algorithm::RS512,
     );
     for _ in 0..3 {
