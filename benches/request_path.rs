@@ -76,7 +76,7 @@ fn verify(c: &mut Criterion) {
         (4096, PRIVATE_4096, PUBLIC_4096),
     ] {
         let enforcer = builder(public).token_cache(0).build().expect("enforcer");
-        let token = token(private);
+        let token = token(private, public);
         cold.bench_function(BenchmarkId::from_parameter(bits), |b| {
             b.iter(|| enforcer.verify(black_box(&token)).expect("valid"))
         });
