@@ -49,7 +49,7 @@ fn demo_entries() -> Entries {
 /// `GET /entries` (rule `micros1.entries.list`): the entries of the caller's org only.
 async fn list_entries(State(entries): State<Entries>, who: Identity, wfc: Wfc) -> Json<Value> {
     let entries = entries.lock().map(|e| e.clone()).unwrap_or_default();
-    let visible: Vec<Entry> = entries.into_iter().filter(|e| e.org == wfc.org).collect();
+    let visible: Vec<Entry> = entries.into_iter().filter(|e| e.org == *wfc.org).collect();
     Json(json!({"user": who.username, "org": wfc.org, "entries": visible}))
 }
 
@@ -65,7 +65,7 @@ async fn create_entry(
     Json(new): Json<NewEntry>,
 ) -> (StatusCode, Json<Entry>) {
     let entry = Entry {
-        org: wfc.org,
+        org: wfc.org.to_string(),
         title: new.title,
     };
     if let Ok(mut entries) = entries.lock() {

@@ -179,16 +179,16 @@ impl ClaimMapping {
         Ok(Claims {
             identity: Identity {
                 id,
-                username,
-                email,
-                roles,
+                username: username.into(),
+                email: email.into(),
+                roles: roles.into(),
             },
             wfc: Wfc {
                 id: wfc_id,
-                name: text(&self.wfc_name)?,
-                org: text(&self.wfc_org)?,
-                orgunit: text(&self.wfc_orgunit)?,
-                department: text(&self.wfc_department)?,
+                name: text(&self.wfc_name)?.into(),
+                org: text(&self.wfc_org)?.into(),
+                orgunit: text(&self.wfc_orgunit)?.into(),
+                department: text(&self.wfc_department)?.into(),
             },
             exp: registered.exp.ok_or(ClaimsError::MissingExpiry)?,
             iat: registered.iat,

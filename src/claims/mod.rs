@@ -10,8 +10,13 @@
 //! ```
 //!
 //! After a request passes [`RequireRule`](crate::RequireRule), its extensions hold the
-//! verified [`Claims`] (one `Arc<Claims>`), and the caller's [`Identity`] and [`Wfc`]; with
-//! the `axum` feature all three are extractors:
+//! verified [`Claims`] (one `Arc<Claims>`, shared with the verified-token cache), and the
+//! caller's [`Identity`] and [`Wfc`]; with the `axum` feature the last two are extractors.
+//!
+//! Their text fields are `Arc<str>` (and the roles an `Arc<[String]>`), so handing them to a
+//! request and to each extractor costs a few reference counts, never a copy. They read like
+//! strings (`format!("{}", who.username)`, `who.username.len()`); compare with
+//! `&*who.username == "alice"` or `who.username.as_ref() == "alice"`.
 //!
 //! ```
 //! use tokenleader_rbac::{Identity, Wfc};
@@ -25,6 +30,8 @@ mod error;
 mod mapping;
 mod tokenleader;
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -35,33 +42,33 @@ pub(crate) use tokenleader::claims_from_json;
 
 use mapping::StrictJson;
 
-/// Who made the request: the `sub` of a verified token, without its `wfc`.
+/// Who made the request: the `sub` of a verified token, without its `wfc`. Cheap to clone.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Identity {
     /// The user's id on the tokenleader server.
     pub id: u64,
     /// The user name.
-    pub username: String,
+    pub username: Arc<str>,
     /// The user's e-mail (tokenleader fills it with the user name when none was given).
-    pub email: String,
+    pub email: Arc<str>,
     /// The user's roles, as the token lists them.
-    pub roles: Vec<String>,
+    pub roles: Arc<[String]>,
 }
 
 /// The caller's work function context: the part of the organisation they work for. Handlers
-/// filter their data by it.
+/// filter their data by it. Cheap to clone.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Wfc {
     /// The context's id on the tokenleader server.
     pub id: u64,
     /// The context's name.
-    pub name: String,
+    pub name: Arc<str>,
     /// Organisation.
-    pub org: String,
+    pub org: Arc<str>,
     /// Organisational unit.
-    pub orgunit: String,
+    pub orgunit: Arc<str>,
     /// Department.
-    pub department: String,
+    pub department: Arc<str>,
 }
 
 /// Everything a verified token says.

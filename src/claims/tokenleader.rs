@@ -76,16 +76,19 @@ pub(crate) fn into_claims(
     Ok(Claims {
         identity: Identity {
             id: sub.id.ok_or(MissingClaim("sub.id"))?,
-            username: sub.username.ok_or(MissingClaim("sub.username"))?,
-            email: sub.email.ok_or(MissingClaim("sub.email"))?,
-            roles: sub.roles.ok_or(MissingClaim("sub.roles"))?,
+            username: sub.username.ok_or(MissingClaim("sub.username"))?.into(),
+            email: sub.email.ok_or(MissingClaim("sub.email"))?.into(),
+            roles: sub.roles.ok_or(MissingClaim("sub.roles"))?.into(),
         },
         wfc: Wfc {
             id: wfc.id.ok_or(MissingClaim("sub.wfc.id"))?,
-            name: wfc.name.ok_or(MissingClaim("sub.wfc.name"))?,
-            org: wfc.org.ok_or(MissingClaim("sub.wfc.org"))?,
-            orgunit: wfc.orgunit.ok_or(MissingClaim("sub.wfc.orgunit"))?,
-            department: wfc.department.ok_or(MissingClaim("sub.wfc.department"))?,
+            name: wfc.name.ok_or(MissingClaim("sub.wfc.name"))?.into(),
+            org: wfc.org.ok_or(MissingClaim("sub.wfc.org"))?.into(),
+            orgunit: wfc.orgunit.ok_or(MissingClaim("sub.wfc.orgunit"))?.into(),
+            department: wfc
+                .department
+                .ok_or(MissingClaim("sub.wfc.department"))?
+                .into(),
         },
         exp: registered.exp.ok_or(ClaimsError::MissingExpiry)?,
         iat: registered.iat,

@@ -40,7 +40,7 @@ use crate::response::{Denial, DenyResponse};
 use crate::revocation::{Revocation, TokenHash};
 use crate::rollout::{DryRunDenial, ShadowDifference};
 use crate::telemetry;
-use crate::token::{TokenError, TokenSource, Verifier, find_token};
+use crate::token::{TokenError, TokenSource, Verified, Verifier, find_token};
 use record::Recorder;
 
 /// Verifies tokens and decides with the ACL map. Cheap to clone: everything is behind one
@@ -106,15 +106,20 @@ impl Enforcer {
     /// [`Denial::RevocationUnavailable`] when the revocation store cannot say, and
     /// [`Denial::ClockBeforeEpoch`] when the clock is broken.
     pub fn verify(&self, token: &str) -> Result<Arc<Claims>, Denial> {
+        self.verify_token(token).map(|verified| verified.claims)
+    }
+
+    /// [`verify`](Self::verify), giving the token too (shared with the cache).
+    fn verify_token(&self, token: &str) -> Result<Verified, Denial> {
         let now = self.now()?;
-        let claims = self.verify_at(token, now)?;
+        let verified = self.verify_at(token, now)?;
         match &self.inner.revocation {
-            Some(revocation) => match revocation.is_revoked(&claims, token, now) {
-                Ok(false) => Ok(claims),
+            Some(revocation) => match revocation.is_revoked(&verified.claims, token, now) {
+                Ok(false) => Ok(verified),
                 Ok(true) => Err(Denial::Unauthenticated(TokenError::Revoked)),
                 Err(_) => Err(Denial::RevocationUnavailable),
             },
-            None => Ok(claims),
+            None => Ok(verified),
         }
     }
 
@@ -131,33 +136,33 @@ impl Enforcer {
     /// token).
     pub fn authorize(&self, headers: &HeaderMap, rule: &str) -> Result<Arc<Claims>, Denial> {
         self.authorize_token(headers, rule)
-            .map(|(claims, _token)| claims)
+            .map(|verified| verified.claims)
     }
 
     /// [`authorize`](Self::authorize), also giving the token that was verified.
-    pub(crate) fn authorize_token<'h>(
+    pub(crate) fn authorize_token(
         &self,
-        headers: &'h HeaderMap,
+        headers: &HeaderMap,
         rule: &str,
-    ) -> Result<(Arc<Claims>, &'h str), Denial> {
+    ) -> Result<Verified, Denial> {
         let inner = &*self.inner;
         let verified = find_token(headers, &inner.token_sources)
             .map_err(Denial::from)
-            .and_then(|token| Ok((self.verify(token)?, token)));
-        let (claims, token) =
-            verified.inspect_err(|denial| inner.recorder.refused(rule, denial))?;
+            .and_then(|token| self.verify_token(token))
+            .inspect_err(|denial| inner.recorder.refused(rule, denial))?;
+        let claims = &verified.claims;
         let admin_role = inner.admin_role.as_deref();
         let acl = inner.live.acl.load();
         let decision = acl.decide(&claims.identity.roles, rule, admin_role);
         let candidate = inner.live.shadow_acl.as_ref().map(|shadow| shadow.load());
         inner.recorder.decided(
             rule,
-            &claims,
+            claims,
             decision,
             candidate.as_deref().map(|c| &**c),
             admin_role,
         )?;
-        Ok((claims, token))
+        Ok(verified)
     }
 
     /// The response for a denied request, from the builder's
@@ -180,7 +185,7 @@ impl Enforcer {
         let now = self.now().map_err(|_| Error::ClockBeforeEpoch)?;
         // Verified without the revocation check: a token can be revoked while the store is
         // unreachable (the write waits), or twice.
-        let claims = self.verify_at(token, now)?;
+        let claims = self.verify_at(token, now)?.claims;
         let leeway = self.inner.verifier.validation.leeway.as_secs();
         revocation.revoke_token(TokenHash::of(token), claims.exp.saturating_add(leeway), now);
         telemetry::revocation("token");
@@ -269,7 +274,7 @@ impl Enforcer {
     }
 
     /// Verification without the revocation check.
-    fn verify_at(&self, token: &str, now: u64) -> Result<Arc<Claims>, TokenError> {
+    fn verify_at(&self, token: &str, now: u64) -> Result<Verified, TokenError> {
         let key_set = self.inner.live.keys.load();
         let verified = self.inner.verifier.verify(&key_set, token, now);
         #[cfg(feature = "jwks")]

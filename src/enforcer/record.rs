@@ -36,7 +36,7 @@ impl Recorder {
         candidate: Option<&AclMap>,
         admin_role: Option<&str>,
     ) -> Result<(), Denial> {
-        let user = claims.identity.username.as_str();
+        let user = &*claims.identity.username;
         if let Some(candidate) = candidate {
             let roles = &claims.identity.roles;
             let allowed = decision.is_allowed();
@@ -75,7 +75,7 @@ impl Recorder {
                 telemetry::decision("forbidden", "no_grant");
                 return Err(Denial::Forbidden {
                     rule: rule.to_owned(),
-                    username: claims.identity.username.clone(),
+                    username: claims.identity.username.to_string(),
                 });
             }
         }

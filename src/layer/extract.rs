@@ -10,7 +10,7 @@
 //!
 //! // `Option<Wfc>` never rejects: `None` when no RequireRule ran.
 //! async fn maybe(wfc: Option<Wfc>) -> String {
-//!     wfc.map(|wfc| wfc.org).unwrap_or_default()
+//!     wfc.map(|wfc| wfc.org.to_string()).unwrap_or_default()
 //! }
 //!
 //! let routes: Router = Router::new()

@@ -39,7 +39,7 @@ use tower_service::Service;
 
 use crate::enforcer::Enforcer;
 use crate::response::{Denial, DenyResponse, JsonDenyResponse};
-use crate::token::AuthToken;
+use crate::token::Verified;
 
 /// Requires a rule on a route; the [`Enforcer`] comes from the request extensions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -140,7 +140,6 @@ where
             match enforcer {
                 Some(enforcer) => enforcer
                     .authorize_token(request.headers(), &self.rule)
-                    .map(|(claims, token)| (claims, AuthToken::new(token)))
                     .map_err(|denial| enforcer.deny_response(&denial)),
                 None => {
                     tracing::error!(
@@ -152,7 +151,8 @@ where
             }
         };
         match outcome {
-            Ok((claims, token)) => {
+            Ok(Verified { claims, token }) => {
+                // Reference counts only: the claims and the token are the cache's.
                 let extensions = request.extensions_mut();
                 extensions.insert(claims.identity.clone());
                 extensions.insert(claims.wfc.clone());

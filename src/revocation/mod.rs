@@ -183,7 +183,7 @@ impl LocalCopy {
         // A token without `iat` cannot prove it was issued after the cut-off: fail closed.
         entries
             .users
-            .get(&claims.identity.username)
+            .get(&*claims.identity.username)
             .is_some_and(|(before, exp)| *exp >= now && claims.iat.is_none_or(|iat| iat < *before))
     }
 

@@ -2,7 +2,9 @@
 //! while it lives.
 //!
 //! Clients send the same token many times within its hour, and an RS512 check costs tens of
-//! microseconds. The cache maps the whole token to its verified [`Claims`]:
+//! microseconds. The cache maps the whole token to its verified [`Claims`] and the token
+//! itself as an [`AuthToken`](super::AuthToken) (the key's own allocation, shared), so a hit
+//! copies nothing:
 //!
 //! - found by a fast hash, confirmed by comparing the whole token, so no hash collision can let
 //!   another token through;
@@ -20,7 +22,7 @@ use std::sync::Arc;
 use quick_cache::sync::Cache;
 use quick_cache::{DefaultHashBuilder, UnitWeighter};
 
-use crate::claims::Claims;
+use super::verifier::Verified;
 use crate::keys::PublicKey;
 
 /// The keys in force, with the cache of the tokens they verified.
@@ -48,7 +50,7 @@ impl fmt::Debug for KeySet {
 
 /// Verified tokens and their claims.
 pub(crate) struct TokenCache<S = DefaultHashBuilder> {
-    entries: Cache<Box<str>, Arc<Claims>, UnitWeighter, S>,
+    entries: Cache<Arc<str>, Verified, UnitWeighter, S>,
 }
 
 impl TokenCache {
@@ -71,13 +73,13 @@ impl<S: BuildHasher + Clone> TokenCache<S> {
     }
 
     /// The claims of `token`, if it was verified before. The lookup compares the whole token.
-    pub(crate) fn get(&self, token: &str) -> Option<Arc<Claims>> {
+    pub(crate) fn get(&self, token: &str) -> Option<Verified> {
         self.entries.get(token)
     }
 
-    /// Stores the claims of a token that was just verified.
-    pub(crate) fn insert(&self, token: &str, claims: Arc<Claims>) {
-        self.entries.insert(token.into(), claims);
+    /// Stores a token that was just verified.
+    pub(crate) fn insert(&self, verified: Verified) {
+        self.entries.insert(verified.token.shared(), verified);
     }
 
     /// Forgets a token (one found expired).
@@ -95,7 +97,15 @@ mod tests {
     use std::hash::{BuildHasherDefault, Hasher};
 
     use super::*;
-    use crate::claims::{Identity, Wfc};
+    use crate::claims::{Claims, Identity, Wfc};
+    use crate::token::AuthToken;
+
+    fn verified(token: &str, username: &str) -> Verified {
+        Verified {
+            claims: claims(username),
+            token: AuthToken::new(token),
+        }
+    }
 
     fn claims(username: &str) -> Arc<Claims> {
         Arc::new(Claims {
@@ -103,7 +113,7 @@ mod tests {
                 id: 1,
                 username: username.into(),
                 email: username.into(),
-                roles: vec!["role1".into()],
+                roles: vec!["role1".to_owned()].into(),
             },
             wfc: Wfc {
                 id: 1,
@@ -132,20 +142,20 @@ mod tests {
     fn username_of<S: BuildHasher + Clone>(cache: &TokenCache<S>, token: &str) -> Option<String> {
         cache
             .get(token)
-            .map(|claims| claims.identity.username.clone())
+            .map(|verified| verified.claims.identity.username.to_string())
     }
 
     #[test]
     fn a_token_sharing_a_cached_tokens_hash_is_not_served() {
         let cache = TokenCache::with_hasher(100, BuildHasherDefault::<Colliding>::default());
-        cache.insert("header.payload.signature", claims("user1"));
+        cache.insert(verified("header.payload.signature", "user1"));
         assert!(cache.get("header.payload.forged").is_none());
         assert!(cache.get("header.payload.signatur").is_none());
         assert_eq!(
             username_of(&cache, "header.payload.signature").as_deref(),
             Some("user1")
         );
-        cache.insert("header.payload.other", claims("user2"));
+        cache.insert(verified("header.payload.other", "user2"));
         assert_eq!(
             username_of(&cache, "header.payload.other").as_deref(),
             Some("user2")
@@ -161,7 +171,10 @@ mod tests {
         let cache = TokenCache::new(10_000);
         let shared = claims("user1");
         for i in 0..100_000 {
-            cache.insert(&format!("token-{i}"), shared.clone());
+            cache.insert(Verified {
+                claims: shared.clone(),
+                token: AuthToken::new(format!("token-{i}")),
+            });
             assert!(
                 cache.len() <= 10_000,
                 "{} entries after {i} inserts",
@@ -174,7 +187,7 @@ mod tests {
     #[test]
     fn remove_forgets_a_token() {
         let cache = TokenCache::new(10);
-        cache.insert("t", claims("user1"));
+        cache.insert(verified("t", "user1"));
         cache.remove("t");
         assert!(cache.get("t").is_none());
     }

@@ -40,4 +40,4 @@ pub use error::TokenError;
 pub use source::{AuthToken, TokenSource};
 pub(crate) use source::{DEFAULT_TOKEN_SOURCES, find_token};
 pub use validation::Validation;
-pub(crate) use verifier::Verifier;
+pub(crate) use verifier::{Verified, Verifier};

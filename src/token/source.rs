@@ -101,6 +101,11 @@ impl AuthToken {
         &self.0
     }
 
+    /// The token's shared allocation (the verified-token cache keys by it).
+    pub(crate) fn shared(&self) -> Arc<str> {
+        self.0.clone()
+    }
+
     /// The token as an HTTP header value, marked sensitive so that it stays out of logs.
     pub fn header_value(&self) -> Result<http::HeaderValue, http::header::InvalidHeaderValue> {
         let mut value = http::HeaderValue::from_str(self.as_str())?;

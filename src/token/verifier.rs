@@ -5,10 +5,18 @@ use std::sync::Arc;
 
 use super::cache::KeySet;
 use super::jws::Jws;
-use super::{TokenError, Validation};
+use super::{AuthToken, TokenError, Validation};
 use crate::claims::{ClaimShape, Claims};
 use crate::keys::PublicKey;
 use crate::telemetry;
+
+/// A token that verified, and what it says. Cheap to clone: two reference counts, shared with
+/// the verified-token cache.
+#[derive(Debug, Clone)]
+pub(crate) struct Verified {
+    pub(crate) claims: Arc<Claims>,
+    pub(crate) token: AuthToken,
+}
 
 /// Verifies the tokens of one issuer: its validation settings and its claim shape. The keys
 /// come from the live key set at each call.
@@ -26,19 +34,18 @@ impl Verifier {
         key_set: &KeySet,
         token: &str,
         now: u64,
-    ) -> Result<Arc<Claims>, TokenError> {
+    ) -> Result<Verified, TokenError> {
         let Some(cache) = &key_set.cache else {
-            return self
-                .verify_uncached(&key_set.keys, token, now)
-                .map(Arc::new);
+            return self.verify_uncached(&key_set.keys, token, now);
         };
-        if let Some(claims) = cache.get(token) {
+        if let Some(verified) = cache.get(token) {
             telemetry::token_cache(true);
+            let claims = &verified.claims;
             let times = self
                 .validation
                 .check_times(Some(claims.exp), claims.nbf, claims.iat, now);
             return match times {
-                Ok(()) => Ok(claims),
+                Ok(()) => Ok(verified),
                 Err(error) => {
                     cache.remove(token);
                     Err(error)
@@ -46,9 +53,9 @@ impl Verifier {
             };
         }
         telemetry::token_cache(false);
-        let claims = Arc::new(self.verify_uncached(&key_set.keys, token, now)?);
-        cache.insert(token, claims.clone());
-        Ok(claims)
+        let verified = self.verify_uncached(&key_set.keys, token, now)?;
+        cache.insert(verified.clone());
+        Ok(verified)
     }
 
     /// The whole pipeline, without the cache. Everything that can be refused without
@@ -58,11 +65,14 @@ impl Verifier {
         keys: &[PublicKey],
         token: &str,
         now: u64,
-    ) -> Result<Claims, TokenError> {
+    ) -> Result<Verified, TokenError> {
         let timer = telemetry::VerificationTimer::start();
-        let verified = self.pipeline(keys, token, now);
+        let claims = self.pipeline(keys, token, now);
         timer.stop();
-        verified
+        Ok(Verified {
+            claims: Arc::new(claims?),
+            token: AuthToken::new(token),
+        })
     }
 
     fn pipeline(&self, keys: &[PublicKey], token: &str, now: u64) -> Result<Claims, TokenError> {

@@ -189,7 +189,10 @@ async fn kid_picks_the_key() {
         .clock(at(NOW))
         .build()
         .unwrap();
-    assert_eq!(enforcer.verify(&token).unwrap().identity.username, "user1");
+    assert_eq!(
+        enforcer.verify(&token).unwrap().identity.username.as_ref(),
+        "user1"
+    );
     let wrong_kid = mint_raw(
         &header.replace("k2", "k1"),
         &claims_text(),

@@ -190,7 +190,10 @@ fn jwk_loads_with_kid_and_alg() {
         &trusted_issuer(),
         jsonwebtoken::Algorithm::RS512,
     );
-    assert_eq!(enforcer.verify(&token).unwrap().identity.username, "user1");
+    assert_eq!(
+        enforcer.verify(&token).unwrap().identity.username.as_ref(),
+        "user1"
+    );
 }
 
 #[test]

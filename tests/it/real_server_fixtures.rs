@@ -195,9 +195,9 @@ async fn the_bearer_header_works_like_x_auth_token() {
 fn verify_returns_the_claims() {
     let enforcer = fixture_builder().build().unwrap();
     let claims = enforcer.verify(&fixture_token("token_user2")).unwrap();
-    assert_eq!(claims.identity.username, "user2");
+    assert_eq!(claims.identity.username.as_ref(), "user2");
     assert_eq!(claims.identity.id, 2);
-    assert_eq!(claims.wfc.name, "wfc2");
+    assert_eq!(claims.wfc.name.as_ref(), "wfc2");
     assert_eq!(claims.exp, FIXTURE_EXP);
     assert_eq!(claims.iat, Some(FIXTURE_IAT));
     assert_eq!(claims.nbf, None);
@@ -232,7 +232,8 @@ fn client_config_gives_key_and_sibling_acl_file() {
             .verify(&fixture_token("token_user1"))
             .unwrap()
             .identity
-            .username,
+            .username
+            .as_ref(),
         "user1"
     );
 
@@ -261,7 +262,8 @@ fn verification_needs_no_process_wide_crypto_provider() {
             .verify(&fixture_token("token_admin"))
             .unwrap()
             .identity
-            .username,
+            .username
+            .as_ref(),
         "admin"
     );
 }

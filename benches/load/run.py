@@ -1,0 +1,192 @@
+#!/usr/bin/env python3
+"""The load test: a bare axum service, ours (token cache on and off) and jwt-authorizer, the
+same route and response body, measured in turn for several rounds (A B C D, A B C D, ...) so
+that the machine's drift hits all alike. Prints req/s, the ratio to bare and p50/p99 latency
+(medians over the rounds), then a flood of 100,000 distinct users' tokens through ours.
+
+    python3 benches/load/run.py [--rounds 5] [--duration 10] [--connections 16]
+
+Needs wrk (installed from Debian's packages when missing) and builds what it runs in release
+mode. Loopback only. With the defaults it takes about 8 minutes on a 2-core machine, plus the
+builds and the one-off signing of the flood's tokens (kept in target/load/ for a day).
+"""
+
+import argparse
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+WORK = ROOT / "target" / "load"
+LUA = Path(__file__).resolve().parent / "rotate.lua"
+PEER = Path(__file__).resolve().parent / "jwt-authorizer"
+TEST_KEY = ROOT / "src" / "test_util" / "test_only_public_key.pem"
+
+
+def run(command, **kwargs):
+    return subprocess.run(command, check=True, text=True, **kwargs)
+
+
+def ensure_wrk():
+    if shutil.which("wrk"):
+        return
+    run(["apt-get", "update", "-qq"])
+    run(["apt-get", "install", "-y", "-qq", "wrk"], env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
+
+
+def build():
+    out = run(
+        ["cargo", "bench", "--bench", "load_server", "--no-run"],
+        cwd=ROOT, capture_output=True,
+    )
+    match = re.search(r"\((\S*load_server-[0-9a-f]+)\)", out.stderr)
+    if not match:
+        sys.exit("cannot find the load_server binary in cargo's output:\n" + out.stderr)
+    server = Path(match.group(1))
+    if not server.is_absolute():
+        server = ROOT / server
+    target = WORK / "peer-target"
+    run(["cargo", "build", "--release", "--quiet", "--manifest-path", str(PEER / "Cargo.toml"),
+         "--target-dir", str(target)])
+    return server, target / "release" / "load-peer-jwt-authorizer"
+
+
+def tokens(server, name, count, flat=False):
+    path = WORK / name
+    if not path.exists() or time.time() - path.stat().st_mtime > 20 * 3600:
+        command = [str(server), "tokens", str(path), str(count)] + (["flat"] if flat else [])
+        run(command)
+    return path
+
+
+class Server:
+    def __init__(self, command, port):
+        self.port = port
+        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL)
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            probe = subprocess.run(["wrk", "-t1", "-c1", "-d1s", self.url()], capture_output=True)
+            if probe.returncode == 0 and "Requests/sec" in probe.stdout.decode():
+                return
+            time.sleep(0.2)
+        sys.exit(f"server on port {port} did not start")
+
+    def url(self):
+        return f"http://127.0.0.1:{self.port}/entries"
+
+    def rss_kib(self, field="VmRSS"):
+        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+        return 0
+
+    def stop(self):
+        self.process.terminate()
+        self.process.wait(timeout=10)
+
+
+def wrk(url, duration, connections, header=None, rotate=None):
+    command = ["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--latency", url]
+    if header:
+        command[4:4] = ["-H", header]
+    if rotate:
+        command[4:4] = ["-s", str(LUA)]
+        command += ["--"] + rotate
+    out = run(command, capture_output=True).stdout
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    if non_2xx:
+        sys.exit(f"{url}: {non_2xx.group(1)} refused requests:\n{out}")
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    return rps, latency(out, "50%"), latency(out, "99%")
+
+
+def latency(out, percentile):
+    value, unit = re.search(rf"{percentile}\s+([\d.]+)(us|ms|s)", out).groups()
+    return float(value) * {"us": 1, "ms": 1000, "s": 1_000_000}[unit]
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--duration", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--flood", type=int, default=100_000)
+    args = parser.parse_args()
+    WORK.mkdir(parents=True, exist_ok=True)
+    ensure_wrk()
+    server, peer = build()
+    one = tokens(server, "one.txt", 1).read_text().strip()
+    flat = tokens(server, "flat.txt", 1, flat=True).read_text().strip()
+    users = tokens(server, "users.txt", 1000)
+
+    servers = {
+        "bare": Server([str(server), "bare", "18081"], 18081),
+        "ours": Server([str(server), "ours", "18082", "10000"], 18082),
+        "ours_nocache": Server([str(server), "ours", "18083", "0"], 18083),
+        "peer": Server([str(peer), str(TEST_KEY), "18084"], 18084),
+    }
+    rotate = [str(users), "X-Auth-Token"]
+    runs = {
+        "bare axum, no auth": lambda d: wrk(servers["bare"].url(), d, args.connections, "X-Auth-Token: " + one),
+        "ours, one token (cache on)": lambda d: wrk(servers["ours"].url(), d, args.connections, "X-Auth-Token: " + one),
+        "ours, one token (cache off)": lambda d: wrk(servers["ours_nocache"].url(), d, args.connections, "X-Auth-Token: " + one),
+        "jwt-authorizer 0.15, one token": lambda d: wrk(servers["peer"].url(), d, args.connections, "Authorization: Bearer " + flat),
+        "bare axum, 1,000 users' tokens in rotation": lambda d: wrk(servers["bare"].url(), d, args.connections, rotate=rotate),
+        "ours, 1,000 users' tokens in rotation (cache on)": lambda d: wrk(servers["ours"].url(), d, args.connections, rotate=rotate),
+    }
+    results = {name: [] for name in runs}
+    try:
+        for round_ in range(args.rounds):
+            for name, measure in runs.items():
+                results[name].append(measure(args.duration))
+            print(f"round {round_ + 1} of {args.rounds} done", file=sys.stderr)
+    finally:
+        for s in servers.values():
+            s.stop()
+
+    median = {name: tuple(statistics.median(r[i] for r in rs) for i in range(3)) for name, rs in results.items()}
+    bare = median["bare axum, no auth"][0]
+    bare_rotation = median["bare axum, 1,000 users' tokens in rotation"][0]
+    peer_rps = median["jwt-authorizer 0.15, one token"][0]
+    print(f"\nmedian of {args.rounds} rounds, wrk -t1 -c{args.connections} -d{args.duration}s, loopback\n")
+    print("| server | req/s | ratio | p50 | p99 |")
+    print("| --- | --- | --- | --- | --- |")
+    for name, (rps, p50, p99) in median.items():
+        if "rotation" in name:
+            ratio = f"{rps / bare_rotation:.2f} of bare with the script"
+        elif "cache off" in name:
+            ratio = f"{rps / bare:.2f} of bare; {rps / peer_rps:.2f} × jwt-authorizer"
+        else:
+            ratio = f"{rps / bare:.2f} of bare"
+        print(f"| {name} | {rps:,.0f} | {ratio} | {p50:.0f} µs | {p99:.0f} µs |")
+
+    flood_tokens = tokens(server, "flood.txt", args.flood)
+    flood = Server([str(server), "ours", "18085", "10000"], 18085)
+    try:
+        samples = []
+        process = subprocess.Popen(
+            ["wrk", "-t1", f"-c{args.connections}", f"-d{3 * args.duration}s", "-s", str(LUA), flood.url(),
+             "--", str(flood_tokens), "X-Auth-Token"],
+            stdout=subprocess.PIPE, text=True,
+        )
+        while process.poll() is None:
+            samples.append(flood.rss_kib())
+            time.sleep(1)
+        out = process.stdout.read()
+        peak = flood.rss_kib("VmHWM")
+        steady = flood.rss_kib()
+    finally:
+        flood.stop()
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    print(f"\nflood: {args.flood:,} distinct users' tokens in rotation through ours (cache 10,000 entries):"
+          f" {rps:,.0f} req/s; resident memory peak {peak / 1024:.1f} MiB, at the end {steady / 1024:.1f} MiB"
+          f" (sampled each second: {min(samples) / 1024:.1f} to {max(samples) / 1024:.1f} MiB)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,144 @@
+//! The servers of the load test (`benches/load/run.sh`): a bare axum service and ours, the
+//! same route and response body, and the token files the test sends. Not a criterion bench:
+//! `cargo bench` runs it without arguments, and then it only says how to use it.
+//!
+//! ```text
+//! load_server bare PORT                  # GET /entries -> "ok", no auth
+//! load_server ours PORT [CACHE]          # the same behind Enforcer + RequireRule; the handler takes Wfc + Identity
+//! load_server tokens FILE COUNT [flat]   # COUNT distinct users' tokens, one per line (flat: for the peer)
+//! ```
+
+use std::io::Write as _;
+use std::time::{Duration, SystemTime};
+
+use axum::{Router, routing::get};
+use tokenleader_rbac::test_util::TestIssuer;
+use tokenleader_rbac::{AclMap, Identity, RequireRule, Wfc};
+
+const RULE: &str = "micros1.entries.list";
+
+async fn bare() -> &'static str {
+    "ok"
+}
+
+async fn guarded(wfc: Wfc, who: Identity) -> &'static str {
+    // Read what a real handler reads.
+    std::hint::black_box((&wfc.org, &who.username));
+    "ok"
+}
+
+fn router(mode: &str, cache: usize) -> Result<Router, String> {
+    match mode {
+        "bare" => Ok(Router::new().route("/entries", get(bare))),
+        "ours" => {
+            let acl = AclMap::from_yaml_str(&format!("- name: reader\n  allow: [{RULE}]\n"))
+                .map_err(|e| e.to_string())?;
+            let enforcer = TestIssuer::new()
+                .enforcer_builder()
+                .acl(acl)
+                .token_cache(cache)
+                .build()
+                .map_err(|e| e.to_string())?;
+            Ok(Router::new()
+                .route("/entries", get(guarded).route_layer(RequireRule(RULE)))
+                .layer(enforcer))
+        }
+        other => Err(format!("unknown server `{other}`")),
+    }
+}
+
+/// `count` tokens of distinct users, valid for the next 23 hours.
+fn tokens(path: &str, count: usize, flat: bool) -> Result<(), String> {
+    let issuer = TestIssuer::new();
+    let now = SystemTime::now();
+    let lines: Vec<String> = std::thread::scope(|scope| {
+        let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let handles: Vec<_> = (0..workers)
+            .map(|worker| {
+                let issuer = &issuer;
+                scope.spawn(move || {
+                    (worker..count)
+                        .step_by(workers)
+                        .map(|i| token(issuer, i, now, flat))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|handle| handle.join().unwrap_or_default())
+            .collect()
+    });
+    let mut file = std::fs::File::create(path).map_err(|e| format!("{path}: {e}"))?;
+    for line in lines {
+        writeln!(file, "{line}").map_err(|e| format!("{path}: {e}"))?;
+    }
+    Ok(())
+}
+
+fn token(issuer: &TestIssuer, i: usize, now: SystemTime, flat: bool) -> String {
+    let lifetime = Duration::from_secs(23 * 3600);
+    if flat {
+        // The peer's claims: a flat `sub`, as jwt-authorizer's users have them.
+        let exp = now
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap_or_default()
+            + lifetime;
+        let claims = serde_json::json!({"sub": format!("user{i}"), "exp": exp.as_secs(), "roles": ["reader"]});
+        return issuer.sign_raw(
+            r#"{"typ":"JWT","alg":"RS512"}"#,
+            &claims.to_string(),
+            jsonwebtoken::Algorithm::RS512,
+        );
+    }
+    issuer
+        .token()
+        .user(format!("user{i}"))
+        .roles(["reader"])
+        .issued_at(now)
+        .lifetime(lifetime)
+        .sign()
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let outcome = match args
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
+        ["tokens", path, count, rest @ ..] => count
+            .parse()
+            .map_err(|e| format!("COUNT: {e}"))
+            .and_then(|count| tokens(path, count, rest.first() == Some(&"flat"))),
+        [mode @ ("bare" | "ours"), port, rest @ ..] => {
+            let cache = rest.first().and_then(|c| c.parse().ok()).unwrap_or(10_000);
+            serve(mode, port, cache)
+        }
+        _ => {
+            println!("load_server: run benches/load/run.sh (see the file's header)");
+            Ok(())
+        }
+    };
+    if let Err(error) = outcome {
+        eprintln!("load_server: {error}");
+        std::process::exit(2);
+    }
+}
+
+fn serve(mode: &str, port: &str, cache: usize) -> Result<(), String> {
+    let router = router(mode, cache)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(format!("127.0.0.1:{port}"))
+            .await
+            .map_err(|e| format!("port {port}: {e}"))?;
+        axum::serve(listener, router)
+            .await
+            .map_err(|e| e.to_string())
+    })
+}
