@@ -86,6 +86,7 @@ pub mod claims;
 #[cfg(feature = "client")]
 #[cfg_attr(docsrs, doc(cfg(feature = "client")))]
 pub mod client;
+mod client_addr;
 mod client_config;
 pub mod enforcer;
 pub mod error;

@@ -12,7 +12,7 @@ use axum::{
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use tokenleader_rbac::client::ForwardAuthToken;
-use tokenleader_rbac::{AuthToken, Enforcer, Identity, RequireRule, Wfc};
+use tokenleader_rbac::{AclMap, AuthToken, Enforcer, Identity, RequireRule, Wfc};
 use tower::ServiceBuilder;
 use tower_http::{
     sensitive_headers::SetSensitiveRequestHeadersLayer,
@@ -24,6 +24,24 @@ use super::issuer::{self, DemoIssuer};
 
 /// The ACL map the example runs with unless `--acl-file` names another.
 pub const EXAMPLE_ACL: &str = include_str!("../../role_to_acl_map.example.yml");
+
+const ENTRIES_LIST: &str = "micros1.entries.list";
+const ENTRIES_CREATE: &str = "micros1.entries.create";
+const WHOAMI: &str = "micros1.whoami";
+const USERS_LIST: &str = "micros1.users.list";
+const REPORT: &str = "micros1.report";
+const LOGOUT: &str = "micros1.logout";
+
+/// Every guarded route of the example: method, path, and the rule it requires. The start-up
+/// banner and `examples/microservice/rules.txt` (for `tokenleader-rbac acl check`) list them.
+pub const ROUTES: [(&str, &str, &str); 6] = [
+    ("GET", "/entries", ENTRIES_LIST),
+    ("POST", "/entries", ENTRIES_CREATE),
+    ("GET", "/whoami", WHOAMI),
+    ("GET", "/admin/users", USERS_LIST),
+    ("GET", "/report", REPORT),
+    ("POST", "/logout", LOGOUT),
+];
 
 #[derive(Clone, Serialize, Deserialize)]
 pub struct Entry {
@@ -146,34 +164,61 @@ async fn logout(
     }
 }
 
+/// Which routes each role of `acl` reaches, one line per role, then the routes that only the
+/// admin role reaches (no role grants their rule).
+pub fn access_report(acl: &AclMap) -> Vec<String> {
+    let mut roles: Vec<&str> = acl.roles().collect();
+    roles.sort_unstable();
+    let mut lines: Vec<String> = roles
+        .into_iter()
+        .map(|role| {
+            let reachable: Vec<String> = ROUTES
+                .iter()
+                .filter(|(_, _, rule)| acl.grants(role, rule))
+                .map(|(method, path, _)| format!("{method} {path}"))
+                .collect();
+            match reachable.is_empty() {
+                true => format!("{role}: none of this service's routes"),
+                false => format!("{role}: {}", reachable.join(", ")),
+            }
+        })
+        .collect();
+    let admin_only: Vec<String> = ROUTES
+        .iter()
+        .filter(|(_, _, rule)| !acl.roles().any(|role| acl.grants(role, rule)))
+        .map(|(method, path, rule)| format!("{method} {path} ({rule})"))
+        .collect();
+    if !admin_only.is_empty() {
+        lines.push(format!(
+            "admin only (no role grants the rule): {}",
+            admin_only.join(", ")
+        ));
+    }
+    lines
+}
+
 /// The whole service. With `issuer`, it also answers `POST /token/gettoken` for demo users.
 pub fn router(enforcer: Enforcer, issuer: Option<DemoIssuer>, downstream: Downstream) -> Router {
     let mut app = Router::new()
         .route(
             "/entries",
             get(list_entries)
-                .route_layer(RequireRule("micros1.entries.list"))
-                .merge(post(create_entry).route_layer(RequireRule("micros1.entries.create"))),
+                .route_layer(RequireRule(ENTRIES_LIST))
+                .merge(post(create_entry).route_layer(RequireRule(ENTRIES_CREATE))),
         )
-        .route(
-            "/whoami",
-            get(whoami).route_layer(RequireRule("micros1.whoami")),
-        )
+        .route("/whoami", get(whoami).route_layer(RequireRule(WHOAMI)))
         .route(
             "/admin/users",
-            get(list_users).route_layer(RequireRule("micros1.users.list")),
+            get(list_users).route_layer(RequireRule(USERS_LIST)),
         )
         .with_state(demo_entries())
         .route(
             "/report",
             get(report)
-                .route_layer(RequireRule("micros1.report"))
+                .route_layer(RequireRule(REPORT))
                 .with_state(downstream),
         )
-        .route(
-            "/logout",
-            post(logout).route_layer(RequireRule("micros1.logout")),
-        )
+        .route("/logout", post(logout).route_layer(RequireRule(LOGOUT)))
         .route("/health", get(|| async { "ok" }));
     if let Some(issuer) = issuer {
         app = app.route(

@@ -10,12 +10,19 @@
 //! `examples/demo/` and issues them itself at `POST /token/gettoken` for the demo users
 //! (user1/user1 role1, user2/user2 role1+role2, user3/user3 role2, admin/admin admin).
 //! Given `--public-key`, it verifies the tokens of a real tokenleader server instead, and
-//! issues none.
+//! issues none. Its routes require `micros1.*` rules (`examples/microservice/rules.txt`):
+//! against a real server, run it with `--acl-file role_to_acl_map.example.yml`, or add those
+//! rules to your roles in the server's map; the start-up banner says which role reaches which
+//! route with the map actually loaded.
+//!
+//! A start-up error is printed as its message (`error: ACL file dup.yml line 3: role `role1`
+//! listed twice`) and the process exits with status 1.
 
 mod app;
 mod issuer;
 
 use std::path::PathBuf;
+use std::process::ExitCode;
 
 use clap::Parser;
 use tokenleader_rbac::{AclMap, Enforcer, PublicKey, revocation::MemoryRevocation};
@@ -37,7 +44,18 @@ struct Args {
 }
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+async fn main() -> ExitCode {
+    // `main` returning `Err` would print the error's Debug form: print its message instead.
+    match run().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> Result<(), Box<dyn std::error::Error>> {
     tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_default_env()
@@ -70,6 +88,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let demo = issuer.is_some();
 
     print_walkthrough(&base_url, demo);
+    print_access(&enforcer.acl());
     let downstream = app::Downstream {
         http: reqwest::Client::new(),
         base_url: base_url.clone(),
@@ -102,6 +121,15 @@ fn reload_on_sighup(enforcer: Enforcer) {
 #[cfg(not(unix))]
 fn reload_on_sighup(_enforcer: Enforcer) {}
 
+/// Which role reaches which route with the map actually loaded.
+fn print_access(acl: &AclMap) {
+    println!("# with the ACL map loaded now:");
+    for line in app::access_report(acl) {
+        println!("#   {line}");
+    }
+    println!();
+}
+
 fn print_walkthrough(base: &str, demo: bool) {
     println!("tokenleader-rbac example microservice listening on {base}");
     if demo {
@@ -116,15 +144,15 @@ fn print_walkthrough(base: &str, demo: bool) {
         println!("\n# get a token from your tokenleader server, then:");
         println!("TOKEN=...");
     }
-    println!("\n# allowed: role1 lists micros1.entries.list; only org1's entries come back");
+    println!("\n# the entries of your org only (rule micros1.entries.list)");
     println!("curl -i {base}/entries -H \"X-Auth-Token: $TOKEN\"");
-    println!("# allowed: create an entry in your org (role1 lists micros1.entries.create)");
+    println!("# create an entry in your org (rule micros1.entries.create)");
     println!(
         "curl -i -X POST {base}/entries -H \"X-Auth-Token: $TOKEN\" -H 'Content-Type: application/json' -d '{{\"title\":\"new\"}}'"
     );
     println!("# who am I, as the token says");
     println!("curl -i {base}/whoami -H \"Authorization: Bearer $TOKEN\"");
-    println!("# 403: no role lists micros1.users.list (admin/admin gets 200)");
+    println!("# admins only, unless a role lists micros1.users.list");
     println!("curl -i {base}/admin/users -H \"X-Auth-Token: $TOKEN\"");
     println!("# service to service: /report calls /entries with your own token");
     println!("curl -s {base}/report -H \"X-Auth-Token: $TOKEN\"");

@@ -42,6 +42,8 @@ pub struct AclMap {
     // foldhash: the keys are role and rule names from the operator's file and from verified
     // tokens, so a fast hasher is safe here and keeps a decision in tens of nanoseconds.
     rules_by_role: HashMap<Box<str>, Rules, RandomState>,
+    /// The `description` of each role that has one (kept for reports, never decided on).
+    descriptions: HashMap<Box<str>, Box<str>, RandomState>,
 }
 
 type Rules = HashSet<Box<str>, RandomState>;
@@ -91,6 +93,8 @@ fn yaml_options() -> serde_saphyr::Options {
 #[serde(deny_unknown_fields)]
 struct RoleEntry {
     name: Spanned<String>,
+    /// Free text for people (the Python enforcer ignored extra keys; this one is known).
+    description: Option<String>,
     allow: Vec<Spanned<String>>,
 }
 
@@ -114,6 +118,7 @@ impl AclMap {
     pub fn empty() -> Self {
         AclMap {
             rules_by_role: HashMap::default(),
+            descriptions: HashMap::default(),
         }
     }
 
@@ -146,9 +151,17 @@ impl AclMap {
         let parsed = serde_saphyr::from_str_with_options(yaml, yaml_options());
         let entries: Option<Vec<RoleEntry>> = parsed.map_err(|e| {
             let (line, message) = yaml_error(&e);
-            error(line, AclProblem::Invalid(message))
+            error(line, AclProblem::Invalid(for_people(message)))
         })?;
-        let entries = entries.unwrap_or_default().into_iter().map(|entry| {
+        let entries = entries.unwrap_or_default();
+        let descriptions = entries
+            .iter()
+            .filter_map(|entry| {
+                let description = entry.description.as_deref()?;
+                Some((entry.name.value.as_str().into(), description.into()))
+            })
+            .collect();
+        let entries = entries.into_iter().map(|entry| {
             let allow = entry
                 .allow
                 .into_iter()
@@ -158,7 +171,9 @@ impl AclMap {
                 allow,
             )
         });
-        Self::compile(entries, origin)
+        let mut map = Self::compile(entries, origin)?;
+        map.descriptions = descriptions;
+        Ok(map)
     }
 
     /// Builds a map from `(role, rules)` pairs, with the same checks as a file: at least one
@@ -207,7 +222,10 @@ impl AclMap {
         if rules_by_role.is_empty() {
             return Err(error(None, AclProblem::Empty));
         }
-        Ok(AclMap { rules_by_role })
+        Ok(AclMap {
+            rules_by_role,
+            descriptions: HashMap::default(),
+        })
     }
 
     /// Decides whether a caller with `roles` may use `rule`: allowed when one of the roles is
@@ -249,12 +267,31 @@ impl AclMap {
         self.rules_by_role.values().map(Rules::len).sum()
     }
 
+    /// The `description:` the file gives `role`, if any.
+    pub fn description(&self, role: &str) -> Option<&str> {
+        self.descriptions.get(role).map(|text| &**text)
+    }
+
     /// The rules `role` is allowed, if the map lists the role.
     pub fn rules_of(&self, role: &str) -> Option<impl Iterator<Item = &str>> {
         self.rules_by_role
             .get(role)
             .map(|rules| rules.iter().map(|rule| &**rule))
     }
+}
+
+/// The parser's message, reworded where it speaks of the parser rather than of the file.
+fn for_people(message: String) -> String {
+    if let Some(rest) = message.strip_prefix("duplicate mapping key: ") {
+        let key = rest.split(',').next().unwrap_or(rest).trim();
+        return format!("`{key}` is given twice in one role: merge the two");
+    }
+    if message.starts_with("expected sequence") {
+        return "a list is expected here: `allow` must be a list (write `allow: []` for a role \
+                that allows nothing), and the file a list of `- name:` entries"
+            .into();
+    }
+    message
 }
 
 /// Reads an ACL file through the bounded reader.

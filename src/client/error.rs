@@ -42,7 +42,8 @@ pub enum ClientError {
     },
     /// An HTML page where JSON was expected.
     #[error(
-        "the tokenleader server answered HTTP {status} with an HTML page, not JSON: is the URL right, and the request complete?"
+        "the tokenleader server answered HTTP {status} with an HTML page, not JSON: {}",
+        html_hint(*status)
     )]
     HtmlPage {
         /// The HTTP status.
@@ -77,4 +78,13 @@ pub enum ClientError {
     /// The client could not be configured.
     #[error("client configuration: {0}")]
     Config(String),
+}
+
+/// What an HTML answer most likely means.
+fn html_hint(status: u16) -> &'static str {
+    match status {
+        404 | 405 => "is the URL right?",
+        500..=599 => "the server failed on this request (its log says why)",
+        _ => "is the URL right, and the request complete?",
+    }
 }

@@ -113,6 +113,18 @@ impl fmt::Debug for ClientBuilder {
 }
 
 impl ClientBuilder {
+    /// Another server URL than the one the builder started with (for example over the
+    /// `tl_url` of a `client_configs.yml`).
+    pub fn base_url(mut self, base_url: impl Into<String>) -> Self {
+        self.base_url = base_url.into();
+        self
+    }
+
+    /// The user configured so far (by [`user`](Self::user) or a `client_configs.yml`).
+    pub fn configured_user(&self) -> Option<&str> {
+        self.user.as_deref()
+    }
+
     /// The user whose token [`Client::token`] fetches.
     pub fn user(mut self, user: impl Into<String>) -> Self {
         self.user = Some(user.into());
@@ -158,6 +170,16 @@ impl ClientBuilder {
 
     /// Builds the client.
     pub fn build(self) -> Result<Client, ClientError> {
+        let scheme = self.base_url.split_once("://").map(|(scheme, _)| scheme);
+        if !scheme
+            .is_some_and(|s| s.eq_ignore_ascii_case("http") || s.eq_ignore_ascii_case("https"))
+        {
+            return Err(ClientError::Config(format!(
+                "the URL `{}` has no http:// or https:// scheme: write `http://{0}` or `https://{0}` \
+                 (tokenleader's service catalog stores endpoints without one)",
+                self.base_url
+            )));
+        }
         if !self.ssl_verify {
             tracing::warn!(
                 url = %self.base_url,
@@ -246,7 +268,8 @@ impl Client {
             )),
             ("Wrong Password", _) => Err(ClientError::WrongPassword),
             ("User not registered", _) => Err(ClientError::UnknownUser),
-            ("missing authentication info", _) => Err(ClientError::MissingCredentials),
+            // The 1.8 server sends this one with a trailing space.
+            ("missing authentication info ", _) => Err(ClientError::MissingCredentials),
             (status, _) => Err(ClientError::Refused {
                 status: status.to_owned(),
                 message: answer.message.unwrap_or_default(),
@@ -294,7 +317,10 @@ impl Client {
         Ok(self.grant().await?.auth_token)
     }
 
-    /// The URL of `service` in the catalog that came with the configured user's token.
+    /// The URL of `service` in the catalog that came with the configured user's token,
+    /// exactly as the catalog stores it. tokenleader's catalog often stores an endpoint
+    /// without a scheme (`127.0.0.1:5001`): which one the service speaks is not known here, so
+    /// none is guessed; prepend it before use (a [`Client`] built from such a URL says so).
     pub async fn service_url(
         &self,
         service: &str,

@@ -12,6 +12,7 @@ use super::record::Recorder;
 use super::{Enforcer, Inner};
 use crate::acl::AclMap;
 use crate::claims::{ClaimMapping, ClaimShape};
+use crate::client_addr::TrustedProxies;
 use crate::error::Error;
 use crate::keys::{PublicKey, is_rsa};
 use crate::reload::{
@@ -36,6 +37,7 @@ pub struct EnforcerBuilder {
     claim_mapping: Option<ClaimMapping>,
     token_cache: usize,
     token_sources: Vec<TokenSource>,
+    trusted_proxies: Vec<String>,
     clock: Box<dyn Fn() -> SystemTime + Send + Sync>,
     deny_response: Box<dyn DenyResponse>,
     watch: bool,
@@ -61,6 +63,7 @@ impl Default for EnforcerBuilder {
             claim_mapping: None,
             token_cache: 10_000,
             token_sources: DEFAULT_TOKEN_SOURCES.to_vec(),
+            trusted_proxies: Vec::new(),
             clock: Box::new(SystemTime::now),
             deny_response: Box::new(JsonDenyResponse),
             watch: true,
@@ -293,6 +296,17 @@ impl EnforcerBuilder {
         self
     }
 
+    /// The proxies (addresses or CIDR ranges, e.g. `"10.0.0.0/8"`) whose `X-Forwarded-For`
+    /// entries are believed when [`RequestContext::client_addr`](super::RequestContext) is
+    /// worked out (default: none, so the header is never believed).
+    pub fn trusted_proxies<S: Into<String>>(
+        mut self,
+        proxies: impl IntoIterator<Item = S>,
+    ) -> Self {
+        self.trusted_proxies = proxies.into_iter().map(Into::into).collect();
+        self
+    }
+
     /// The clock the token times are checked against, and revocations expire by (default: the
     /// system clock). Tests pin time with it.
     pub fn clock(mut self, clock: impl Fn() -> SystemTime + Send + Sync + 'static) -> Self {
@@ -317,6 +331,8 @@ impl EnforcerBuilder {
             self.key_files.push(KeyFile::ClientConfig(path));
         }
         self.check()?;
+        let trusted_proxies = TrustedProxies::parse(&self.trusted_proxies)
+            .map_err(|e| Error::Config(format!("trusted proxies: {e}")))?;
         let acl = match (self.acl_file, self.acl) {
             (Some(path), _) => AclInput::File(path),
             (None, Some(map)) => AclInput::Given(map),
@@ -370,6 +386,7 @@ impl EnforcerBuilder {
                 reloader,
                 admin_role: self.admin_role.map(String::into_boxed_str),
                 token_sources: self.token_sources,
+                trusted_proxies,
                 clock: self.clock,
                 deny_response: self.deny_response,
                 recorder: Recorder {

@@ -21,9 +21,11 @@
 //! once. The tower and axum surface around it is in [`layer`](crate::layer).
 
 mod builder;
+mod context;
 mod record;
 
 use std::fmt;
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -31,9 +33,11 @@ use bytes::Bytes;
 use http::{HeaderMap, Response};
 
 pub use builder::EnforcerBuilder;
+pub use context::{RequestContext, RequestId};
 
 use crate::acl::{AclMap, Decision};
 use crate::claims::Claims;
+use crate::client_addr::TrustedProxies;
 use crate::error::Error;
 use crate::reload::{AclStatus, KeyStatus, LiveState, ReloadError, Reloader, WatchGuard};
 use crate::response::{Denial, DenyResponse};
@@ -60,6 +64,7 @@ struct Inner {
     reloader: Arc<Reloader>,
     admin_role: Option<Box<str>>,
     token_sources: Vec<TokenSource>,
+    trusted_proxies: TrustedProxies,
     clock: Box<dyn Fn() -> SystemTime + Send + Sync>,
     deny_response: Box<dyn DenyResponse>,
     recorder: Recorder,
@@ -135,21 +140,39 @@ impl Enforcer {
     /// checks that one of its roles grants `rule`. Records one event per decision (never the
     /// token).
     pub fn authorize(&self, headers: &HeaderMap, rule: &str) -> Result<Arc<Claims>, Denial> {
-        self.authorize_token(headers, rule)
+        self.authorize_request(headers, None, rule)
+            .0
             .map(|verified| verified.claims)
     }
 
-    /// [`authorize`](Self::authorize), also giving the token that was verified.
-    pub(crate) fn authorize_token(
+    /// [`authorize`](Self::authorize) for a request from `peer`, also giving the token that
+    /// was verified, and the request's context either way.
+    pub(crate) fn authorize_request(
+        &self,
+        headers: &HeaderMap,
+        peer: Option<IpAddr>,
+        rule: &str,
+    ) -> (Result<Verified, Denial>, RequestContext) {
+        let context = RequestContext {
+            request_id: RequestId::of(headers),
+            decided_at: (self.inner.clock)(),
+            client_addr: self.inner.trusted_proxies.client_addr(peer, headers),
+        };
+        let outcome = self.decide_request(headers, rule, &context.request_id);
+        (outcome, context)
+    }
+
+    fn decide_request(
         &self,
         headers: &HeaderMap,
         rule: &str,
+        request_id: &RequestId,
     ) -> Result<Verified, Denial> {
         let inner = &*self.inner;
         let verified = find_token(headers, &inner.token_sources)
             .map_err(Denial::from)
             .and_then(|token| self.verify_token(token))
-            .inspect_err(|denial| inner.recorder.refused(rule, denial))?;
+            .inspect_err(|denial| inner.recorder.refused(rule, request_id, denial))?;
         let claims = &verified.claims;
         let admin_role = inner.admin_role.as_deref();
         let acl = inner.live.acl.load();
@@ -157,6 +180,7 @@ impl Enforcer {
         let candidate = inner.live.shadow_acl.as_ref().map(|shadow| shadow.load());
         inner.recorder.decided(
             rule,
+            request_id,
             claims,
             decision,
             candidate.as_deref().map(|c| &**c),

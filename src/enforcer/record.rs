@@ -1,6 +1,7 @@
 //! The record of one decision, made once per request: the `tracing` event, the metrics, the
 //! shadow comparison and the dry-run counter. The token is never recorded.
 
+use super::RequestId;
 use crate::acl::{AclMap, Decision};
 use crate::claims::Claims;
 use crate::response::Denial;
@@ -18,12 +19,12 @@ pub(crate) struct Recorder {
 
 impl Recorder {
     /// A request refused before any decision (no token, a bad one, a store that cannot say).
-    pub(crate) fn refused(&self, rule: &str, denial: &Denial) {
+    pub(crate) fn refused(&self, rule: &str, request_id: &RequestId, denial: &Denial) {
         let outcome = match denial {
             Denial::Unauthenticated(_) => "unauthenticated",
             other => other.status_word(),
         };
-        tracing::info!(rule, outcome, reason = %denial, "request refused");
+        tracing::info!(rule, %request_id, outcome, reason = %denial, "request refused");
         telemetry::decision(outcome, denial.reason());
     }
 
@@ -31,6 +32,7 @@ impl Recorder {
     pub(crate) fn decided(
         &self,
         rule: &str,
+        request_id: &RequestId,
         claims: &Claims,
         decision: Decision<'_>,
         candidate: Option<&AclMap>,
@@ -46,16 +48,18 @@ impl Recorder {
         match decision {
             Decision::Admin { role } => {
                 telemetry::decision("allowed", "admin");
-                tracing::debug!(rule, user, outcome = "allowed", reason = "admin role", role);
+                let reason = "admin role";
+                tracing::debug!(rule, %request_id, user, outcome = "allowed", reason, role);
             }
             Decision::Granted { role } => {
                 telemetry::decision("allowed", "granted");
                 let reason = "granted by role";
-                tracing::debug!(rule, user, outcome = "allowed", reason, role);
+                tracing::debug!(rule, %request_id, user, outcome = "allowed", reason, role);
             }
             Decision::Denied if !self.enforce => {
                 tracing::warn!(
                     rule,
+                    %request_id,
                     user,
                     outcome = "allowed (dry run)",
                     reason = "no role grants the rule",
@@ -67,6 +71,7 @@ impl Recorder {
             Decision::Denied => {
                 tracing::info!(
                     rule,
+                    %request_id,
                     user,
                     outcome = "forbidden",
                     reason = "no role grants the rule",

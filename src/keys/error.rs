@@ -22,6 +22,14 @@ pub enum KeyError {
         /// The cap.
         max: u64,
     },
+    /// A key file holds no acceptable key.
+    #[error("key file {}: {source}", path.display())]
+    InFile {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with its key.
+        source: Box<KeyError>,
+    },
     /// The input is not in the expected format.
     #[error("{format} key: {message}")]
     Format {

@@ -76,14 +76,21 @@ impl PublicKey {
 
     /// Parses the content of a key file: PEM when it starts with `-----BEGIN`, else OpenSSH.
     pub(crate) fn from_file_bytes(bytes: &[u8]) -> Result<Self, KeyError> {
+        let not_a_key = || KeyError::format("key file", "not an OpenSSH or PEM public key");
         if bytes.trim_ascii_start().starts_with(b"-----BEGIN") {
-            Self::from_pem(bytes)
-        } else {
-            let text = std::str::from_utf8(bytes).map_err(|_| {
-                KeyError::format("key file", "not an OpenSSH or PEM public key (not text)")
-            })?;
-            Self::from_openssh(text)
+            return Self::from_pem(bytes);
         }
+        let text = std::str::from_utf8(bytes).map_err(|_| not_a_key())?;
+        // An OpenSSH line starts with its key type (`ssh-rsa`, `ecdsa-sha2-…`, `sk-…`);
+        // anything else is not a key at all, rather than a key of another type.
+        let first_word = text.split_ascii_whitespace().next().unwrap_or_default();
+        let key_type = ["ssh-", "ecdsa-", "sk-"]
+            .iter()
+            .any(|prefix| first_word.starts_with(prefix));
+        if !key_type {
+            return Err(not_a_key());
+        }
+        Self::from_openssh(text)
     }
 
     /// Builds a key from its big-endian modulus and exponent, and checks it.
@@ -204,12 +211,17 @@ mod tests {
     }
 
     #[test]
-    fn a_file_that_is_not_text_says_it_is_not_a_key() {
-        let error = PublicKey::from_file_bytes(&[0xff, 0xfe, 0]).unwrap_err();
-        assert!(
-            error
-                .to_string()
-                .contains("not an OpenSSH or PEM public key")
-        );
+    fn a_file_that_is_not_a_key_says_so() {
+        for content in [&[0xff, 0xfe, 0][..], b"garbage", b"", b"  \n"] {
+            let error = PublicKey::from_file_bytes(content).unwrap_err();
+            assert!(
+                error
+                    .to_string()
+                    .contains("not an OpenSSH or PEM public key"),
+                "{error}"
+            );
+        }
+        let other_type = PublicKey::from_file_bytes(b"ssh-ed25519 AAAA").unwrap_err();
+        assert!(matches!(other_type, KeyError::NotRsa(_)), "{other_type}");
     }
 }

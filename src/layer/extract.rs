@@ -31,6 +31,7 @@ use http::StatusCode;
 use http::request::Parts;
 
 use crate::claims::{Identity, Wfc};
+use crate::enforcer::RequestContext;
 use crate::response::json_response;
 use crate::token::AuthToken;
 
@@ -94,3 +95,4 @@ extension_extractor!(Identity);
 extension_extractor!(Wfc);
 // The token RequireRule verified, to forward to the next service.
 extension_extractor!(AuthToken);
+extension_extractor!(RequestContext);

@@ -28,6 +28,7 @@
 
 use std::borrow::Cow;
 use std::future::Future;
+use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -138,9 +139,14 @@ where
                 .as_ref()
                 .or_else(|| request.extensions().get::<Enforcer>());
             match enforcer {
-                Some(enforcer) => enforcer
-                    .authorize_token(request.headers(), &self.rule)
-                    .map_err(|denial| enforcer.deny_response(&denial)),
+                Some(enforcer) => {
+                    let peer = peer_addr(request.extensions());
+                    let (outcome, context) =
+                        enforcer.authorize_request(request.headers(), peer, &self.rule);
+                    outcome
+                        .map(|verified| (verified, context))
+                        .map_err(|denial| enforcer.deny_response(&denial))
+                }
                 None => {
                     tracing::error!(
                         rule = %self.rule,
@@ -151,9 +157,10 @@ where
             }
         };
         match outcome {
-            Ok(Verified { claims, token }) => {
+            Ok((Verified { claims, token }, context)) => {
                 // Reference counts only: the claims and the token are the cache's.
                 let extensions = request.extensions_mut();
+                extensions.insert(context);
                 extensions.insert(claims.identity.clone());
                 extensions.insert(claims.wfc.clone());
                 extensions.insert(token);
@@ -171,6 +178,16 @@ where
             },
         }
     }
+}
+
+/// The connection's peer, as the server recorded it: axum's `ConnectInfo<SocketAddr>` (with
+/// `into_make_service_with_connect_info`), or a plain `SocketAddr`.
+fn peer_addr(extensions: &http::Extensions) -> Option<IpAddr> {
+    #[cfg(feature = "axum")]
+    if let Some(info) = extensions.get::<axum::extract::ConnectInfo<SocketAddr>>() {
+        return Some(info.0.ip());
+    }
+    extensions.get::<SocketAddr>().map(SocketAddr::ip)
 }
 
 pin_project! {

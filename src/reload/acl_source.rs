@@ -117,7 +117,16 @@ impl AclSource {
         });
         match loaded {
             Ok(None) => {
-                state.status.last_error = None;
+                let recovered = state.status.last_error.take().is_some();
+                drop(state);
+                if recovered {
+                    tracing::info!(
+                        path = %path.display(),
+                        "{} file is again the version in force; the earlier refusal is cleared",
+                        self.label
+                    );
+                    reporter.recovered(Reloadable::Acl, self.tell);
+                }
                 Ok(())
             }
             Ok(Some((map, bytes))) => {

@@ -13,6 +13,11 @@ use crate::client_config::{ClientConfigError, ClientConfigFile, read_client_conf
 use crate::keys::{KeyError, PublicKey, read_key_file};
 use crate::token::KeySet;
 
+/// The paths of the key files, for log lines.
+fn state_paths(files: &[KeyFile]) -> Vec<&Path> {
+    files.iter().map(KeyFile::path).collect()
+}
+
 /// A file keys are read from.
 #[derive(Debug, Clone)]
 pub(crate) enum KeyFile {
@@ -49,7 +54,12 @@ impl KeyFile {
 
     fn parse(&self, bytes: &[u8]) -> Result<PublicKey, ReloadError> {
         match self {
-            KeyFile::Key(_) => Ok(PublicKey::from_file_bytes(bytes)?),
+            KeyFile::Key(path) => PublicKey::from_file_bytes(bytes).map_err(|source| {
+                ReloadError::Key(KeyError::InFile {
+                    path: path.clone(),
+                    source: Box::new(source),
+                })
+            }),
             KeyFile::ClientConfig(path) => {
                 Ok(ClientConfigFile::parse(path, bytes)?.public_key(path)?)
             }
@@ -151,7 +161,15 @@ impl KeySource {
         });
         match loaded {
             Ok(None) => {
-                state.status.last_error = None;
+                let recovered = state.status.last_error.take().is_some();
+                drop(state);
+                if recovered {
+                    tracing::info!(
+                        paths = ?state_paths(&self.files),
+                        "key files are again the versions in force; the earlier refusal is cleared"
+                    );
+                    reporter.recovered(Reloadable::Keys, true);
+                }
                 Ok(())
             }
             Ok(Some((file_keys, all_bytes))) => {
@@ -221,7 +239,8 @@ impl KeySource {
         let (generation, count) = (status.generation, status.keys);
         target.store(Arc::new(KeySet::new(keys, self.cache_capacity)));
         drop(state);
-        tracing::info!(generation, keys = count, "keys reloaded");
+        let paths = state_paths(&self.files);
+        tracing::info!(generation, keys = count, ?paths, "keys reloaded");
         reporter.applied(Reloadable::Keys, generation);
     }
 }

@@ -80,6 +80,13 @@ impl Reporter {
         (error, true)
     }
 
+    /// Tells the callback that a refused input is back to the version in force.
+    pub(crate) fn recovered(&self, what: Reloadable, tell: bool) {
+        if tell {
+            self.tell(&ReloadEvent::Recovered { what });
+        }
+    }
+
     /// Tells the callback of a new refusal; called once the state lock is released, so that
     /// the callback may read the status.
     pub(crate) fn tell_refused(&self, what: Reloadable, error: &Arc<ReloadError>, new: bool) {

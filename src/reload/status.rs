@@ -51,6 +51,12 @@ pub enum ReloadEvent<'a> {
         /// The generation now in force.
         generation: u64,
     },
+    /// The file of a refused input is again the version in force (written back, or fixed to
+    /// the same content): the refusal is cleared.
+    Recovered {
+        /// ACL or keys.
+        what: Reloadable,
+    },
     /// A changed input was refused; the previous version stays in force.
     Refused {
         /// ACL or keys.
@@ -65,6 +71,12 @@ impl fmt::Display for ReloadEvent<'_> {
         match self {
             ReloadEvent::Applied { what, generation } => {
                 write!(f, "{what:?} reloaded: generation {generation} in force")
+            }
+            ReloadEvent::Recovered { what } => {
+                write!(
+                    f,
+                    "{what:?} file is again the version in force: refusal cleared"
+                )
             }
             ReloadEvent::Refused { what, error } => {
                 write!(

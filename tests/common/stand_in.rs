@@ -22,6 +22,14 @@ use serde_json::{Value, json};
 pub struct StandIn {
     pub fetches: AtomicUsize,
     pub exp: AtomicU64,
+    verifications: AtomicUsize,
+}
+
+impl StandIn {
+    /// How many `verify_token` calls reached the stand-in.
+    pub fn verify_calls(&self) -> usize {
+        self.verifications.load(Ordering::SeqCst)
+    }
 }
 
 /// A token-shaped string whose payload carries `exp` (the client reads it unverified).
@@ -41,7 +49,7 @@ async fn gettoken(
     let password = body["password"].as_str().unwrap_or_default();
     let status = |s: &str| (StatusCode::OK, Json(json!({"status": s, "message": s})));
     match (user, password) {
-        ("", _) | (_, "") => status("missing authentication info"),
+        ("", _) | (_, "") => status("missing authentication info "),
         ("user1", "user1") => (
             StatusCode::CREATED,
             Json(json!({
@@ -61,12 +69,17 @@ async fn gettoken(
     }
 }
 
-async fn verify_token(headers: HeaderMap) -> (StatusCode, Json<Value>) {
+async fn verify_token(
+    State(server): State<Arc<StandIn>>,
+    headers: HeaderMap,
+) -> (StatusCode, Json<Value>) {
+    server.verifications.fetch_add(1, Ordering::SeqCst);
     let token = headers
         .get("x-auth-token")
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
-    let body = match token {
+    // `valid`, `expired`, anything else; or a token whose payload part is one of these.
+    let body = match token.split('.').nth(1).unwrap_or(token) {
         "valid" => json!({"status": "Verification Successful", "message": "ok", "payload": {
             "exp": 1_795_372_071u64, "iat": 1_795_368_471u64,
             "sub": {"id": 1, "username": "user1", "email": "user1", "roles": ["role1"],

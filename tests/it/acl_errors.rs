@@ -259,3 +259,24 @@ fn from_grants_builds_and_checks_like_a_file() {
     let empty_rule = AclMap::from_grants([("role1", vec![""])]).unwrap_err();
     assert!(matches!(empty_rule.problem(), AclProblem::EmptyRule(_)));
 }
+
+#[test]
+fn a_description_is_accepted_and_kept() {
+    let map = AclMap::from_yaml_str(
+        "- name: reader\n  description: reads entries\n  allow: [micros1.entries.list]\n",
+    )
+    .unwrap();
+    assert_eq!(map.description("reader"), Some("reads entries"));
+    assert!(map.grants("reader", "micros1.entries.list"));
+    let typo = parse_error("- name: reader\n  descripton: x\n  allow: []\n");
+    assert_eq!(typo.line(), Some(2), "{typo}");
+}
+
+#[test]
+fn parser_messages_speak_of_the_file() {
+    let empty_allow = parse_error("- name: role1\n  allow:\n").to_string();
+    assert!(empty_allow.contains("write `allow: []`"), "{empty_allow}");
+    let twice = parse_error("- name: role1\n  allow: [a]\n  allow: [b]\n").to_string();
+    assert!(twice.contains("`allow` is given twice"), "{twice}");
+    assert!(!twice.contains("DuplicateKeyPolicy"), "{twice}");
+}

@@ -14,6 +14,7 @@ fn run(args: &[&str], env: &[(&str, &str)], stdin: Option<&str>) -> Output {
         .env_remove("TL_PASSWORD")
         .env_remove("TL_URL")
         .env_remove("TL_USER")
+        .env_remove("TL_CLIENT_CONFIG")
         .envs(env.iter().copied())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -190,12 +191,33 @@ fn verify_with_a_bad_key_file_is_an_error() {
 async fn verify_remotely() {
     let (_, base) = stand_in::stand_in().await;
     let url = format!("{base}/ok");
-    let output = run(&["verify", "valid", "--remote", "--url", &url], &[], None);
+    let rs512 = b64(br#"{"typ":"JWT","alg":"RS512"}"#);
+    let valid = format!("{rs512}.valid.signature");
+    let output = run(&["verify", &valid, "--remote", "--url", &url], &[], None);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     assert!(stdout(&output).contains("\"username\": \"user1\""));
-    let output = run(&["verify", "forged", "--remote", "--url", &url], &[], None);
+    let forged = format!("{rs512}.forged.signature");
+    let output = run(&["verify", &forged, "--remote", "--url", &url], &[], None);
     assert_eq!(output.status.code(), Some(1));
     assert!(stderr(&output).contains("Invalid token"));
+}
+
+/// A token our verifier refuses on its header is invalid at once (exit 1), and not sent: the
+/// 1.8 server answers such tokens with an HTML 500.
+#[tokio::test(flavor = "multi_thread")]
+async fn verify_remotely_checks_the_header_first() {
+    let (server, base) = stand_in::stand_in().await;
+    let url = format!("{base}/ok");
+    for header in [r#"{"alg":"none"}"#, r#"{"alg":"HS256"}"#, "not json"] {
+        let token = format!("{}.valid.", b64(header.as_bytes()));
+        let output = run(&["verify", &token, "--remote", "--url", &url], &[], None);
+        assert_eq!(output.status.code(), Some(1), "{header}");
+        assert!(
+            stderr(&output).contains("not sent to the server"),
+            "{header}"
+        );
+    }
+    assert_eq!(server.verify_calls(), 0, "nothing reached the server");
 }
 
 #[test]
@@ -318,7 +340,7 @@ fn acl_explain_gives_the_decision_and_its_reason() {
     assert_eq!(output.status.code(), Some(0));
     assert_eq!(
         stdout(&output).trim(),
-        "allowed: role `role1` grants rule `service1:first_api:rulename1`"
+        "allowed: rule `service1:first_api:rulename1` is granted by `role1`"
     );
 
     let output = explain("role2", &[]);
@@ -440,4 +462,119 @@ fn acl_matrix_in_html_is_one_well_formed_page() {
     assert_eq!(page.matches("<td").count(), 9);
     assert_eq!(page.matches("class=\"yes\"").count(), 2);
     assert!(page.contains("class=\"flagged\" title=\"no role grants it\">d<br>"));
+}
+
+/// `--config` reads `client_configs.yml` as the Python CLI does: the key for `verify`, the URL
+/// and the user for `gettoken`.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_cli_reads_client_configs_yml() {
+    let (_, base) = stand_in::stand_in().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("client_configs.yml");
+    let key = fixture("tokenleader/tokenleader_public_key.ssh-rsa.pub");
+    std::fs::write(
+        &config,
+        format!(
+            "tl_public_key: {}\ntl_url: {base}/ok\ntl_user: user1\nssl_verify: true\n",
+            key.trim()
+        ),
+    )
+    .unwrap();
+    let config = config.to_str().unwrap();
+    let token = fixture_token("token_user1");
+    let at = at_fixture_hour();
+    let output = run(
+        &["verify", &token, "--config", config, "--at", &at],
+        &[],
+        None,
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(stdout(&output).contains("\"username\": \"user1\""));
+    let output = run(
+        &["gettoken", "--config", config],
+        &[("TL_PASSWORD", "user1")],
+        None,
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(stdout(&output).starts_with("eyJ"));
+}
+
+#[test]
+fn verify_raw_prints_the_token_s_own_claims() {
+    let key = fixture_path("tokenleader/tokenleader_public_key.ssh-rsa.pub");
+    let token = fixture_token("token_user1");
+    let at = at_fixture_hour();
+    let output = run(
+        &["verify", &token, "--key", &key, "--at", &at, "--raw"],
+        &[],
+        None,
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let claims: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+    assert_eq!(
+        claims["sub"]["username"], "user1",
+        "the wire shape: `sub` is an object"
+    );
+    assert_eq!(claims["iat"], FIXTURE_IAT);
+}
+
+#[test]
+fn explain_names_unknown_roles_and_every_granting_role() {
+    let dir = tempfile::tempdir().unwrap();
+    let map = dir.path().join("map.yml");
+    std::fs::write(&map, "- name: a\n  allow: [r]\n- name: b\n  allow: [r]\n").unwrap();
+    let map = map.to_str().unwrap();
+    let output = run(
+        &["acl", "explain", map, "--roles", "a,ghost,b", "--rule", "r"],
+        &[],
+        None,
+    );
+    assert_eq!(output.status.code(), Some(0));
+    let out = stdout(&output);
+    assert!(out.contains("does not list the role(s) ghost"), "{out}");
+    assert!(out.contains("granted by `a`, `b`"), "{out}");
+}
+
+#[test]
+fn check_counts_in_words_and_the_matrix_escapes_markdown() {
+    let dir = tempfile::tempdir().unwrap();
+    let map = dir.path().join("map.yml");
+    std::fs::write(
+        &map,
+        "- name: 'pipe|role'\n  description: can | read\n  allow: ['rule`tick']\n",
+    )
+    .unwrap();
+    let map = map.to_str().unwrap();
+    let output = run(
+        &[
+            "acl",
+            "check",
+            map,
+            "--rule",
+            "rule`tick",
+            "--rule",
+            "unused.rule",
+            "--strict",
+        ],
+        &[],
+        None,
+    );
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).contains("1 inconsistency"),
+        "{}",
+        stderr(&output)
+    );
+    let output = run(
+        &["acl", "matrix", map, "--rule", "rule`tick", "--no-admin"],
+        &[],
+        None,
+    );
+    let table = stdout(&output);
+    assert!(table.contains("`` rule`tick ``"), "{table}");
+    assert!(table.contains("`pipe\\|role` (can \\| read)"), "{table}");
+    for row in table.lines().filter(|line| line.starts_with('|')) {
+        let cells = row.replace("\\|", "").matches('|').count();
+        assert_eq!(cells, 3, "two cells in {row}");
+    }
 }

@@ -284,3 +284,14 @@ fn client_config_gives_url_user_and_ssl_verify() {
     let error = Client::from_client_config(&path).unwrap_err();
     assert!(error.to_string().contains("no `tl_url`"), "{error}");
 }
+
+#[test]
+fn a_url_without_a_scheme_says_so() {
+    let error = Client::builder("127.0.0.1:5001")
+        .build()
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("no http:// or https:// scheme"), "{error}");
+    assert!(error.contains("http://127.0.0.1:5001"), "{error}");
+    assert!(Client::builder("HTTPS://tl.example").build().is_ok());
+}

@@ -9,7 +9,7 @@ mod app;
 #[allow(dead_code)]
 mod issuer;
 
-use crate::common::{Answer, send};
+use crate::common::{Answer, fixture, send};
 use axum::{Router, body::Body, http::Request};
 use http::StatusCode;
 use serde_json::json;
@@ -222,4 +222,44 @@ async fn logout_revokes_the_callers_token() {
     let after = call(&app, "GET", "/entries", Some(&user1), None).await;
     assert_eq!(after.status, StatusCode::UNAUTHORIZED);
     assert_eq!(after.body["message"], "token has been revoked");
+}
+
+#[test]
+fn the_banner_tells_which_role_reaches_which_route_for_the_map_loaded() {
+    let example = AclMap::from_yaml_str(app::EXAMPLE_ACL).unwrap();
+    let report = app::access_report(&example);
+    assert_eq!(
+        report,
+        [
+            "role1: GET /entries, POST /entries, GET /whoami, GET /report, POST /logout",
+            "role2: GET /entries, GET /whoami, POST /logout",
+            "admin only (no role grants the rule): GET /admin/users (micros1.users.list)",
+        ]
+    );
+    // tokenleader's own map grants none of the example's rules: the banner says so.
+    let real = AclMap::from_yaml_str(&fixture("tokenleader/role_to_acl_map.yml")).unwrap();
+    let report = app::access_report(&real);
+    assert!(
+        report[0].ends_with(": none of this service's routes"),
+        "{report:?}"
+    );
+    assert!(
+        report.last().unwrap().starts_with("admin only"),
+        "{report:?}"
+    );
+    assert_eq!(
+        report.last().unwrap().matches(" (micros1.").count(),
+        app::ROUTES.len()
+    );
+}
+
+#[test]
+fn the_shipped_rules_file_lists_the_example_s_rules() {
+    let file = std::fs::read_to_string("examples/microservice/rules.txt").unwrap();
+    let listed: Vec<&str> = file
+        .lines()
+        .filter(|line| !line.starts_with('#') && !line.trim().is_empty())
+        .collect();
+    let routes: Vec<&str> = app::ROUTES.iter().map(|(_, _, rule)| *rule).collect();
+    assert_eq!(listed, routes);
 }

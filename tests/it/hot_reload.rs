@@ -451,3 +451,57 @@ fn decisions_carry_their_reason() {
         Decision::Granted { role: "role2" }
     );
 }
+
+/// Writing back the map in force after a refused edit clears the refusal, and says so.
+#[test]
+fn a_recovery_is_reported_and_told() {
+    let setup = acl_setup(&map_granting("v1"));
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = seen.clone();
+    let enforcer = watched(&setup)
+        .watch(false)
+        .on_reload(move |event: &ReloadEvent<'_>| log.lock().unwrap().push(event.to_string()))
+        .build()
+        .unwrap();
+    std::fs::write(&setup.path, "- name: role1\n  alow: [x]\n").unwrap();
+    enforcer.reload().unwrap_err();
+    std::fs::write(&setup.path, map_granting("v1")).unwrap();
+    enforcer.reload().unwrap();
+    assert!(enforcer.acl_status().last_error.is_none());
+    assert_eq!(
+        enforcer.acl_status().generation,
+        1,
+        "the same map, not a new one"
+    );
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.len(), 2, "{seen:?}");
+    assert_eq!(
+        seen[1],
+        "Acl file is again the version in force: refusal cleared"
+    );
+}
+
+/// A key file that holds no key is refused with its path and a message that says so.
+#[test]
+fn a_refused_key_file_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("id_rsa.pub");
+    std::fs::write(
+        &key,
+        fixture("tokenleader/tokenleader_public_key.ssh-rsa.pub"),
+    )
+    .unwrap();
+    let enforcer = Enforcer::builder()
+        .public_key_file(&key)
+        .acl(fixture_acl())
+        .watch(false)
+        .build()
+        .unwrap();
+    std::fs::write(&key, "garbage\n").unwrap();
+    let error = enforcer.reload().unwrap_err().to_string();
+    assert!(error.contains(&key.display().to_string()), "{error}");
+    assert!(
+        error.contains("not an OpenSSH or PEM public key"),
+        "{error}"
+    );
+}

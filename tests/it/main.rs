@@ -20,6 +20,7 @@ mod layers;
 mod metrics;
 mod properties;
 mod real_server_fixtures;
+mod request_context;
 mod review_defects;
 mod revocation;
 mod security_tokens;

@@ -1,47 +1,12 @@
 //! Shadow ACL maps and dry-run mode: reported, counted, and never changing a response they
 //! should not.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
 use crate::common::*;
 use http::StatusCode;
 use tokenleader_rbac::{
     Enforcer, EnforcerBuilder, Error, acl::AclProblem, reload::ReloadError,
     rollout::ShadowDifference,
 };
-
-/// Collects what `tracing` writes, to read the events a test caused.
-#[derive(Clone, Default)]
-struct Log(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Log {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Log {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
-    }
-}
-
-/// Runs `f` with a subscriber that writes into the returned log.
-fn logged(f: impl FnOnce()) -> String {
-    let log = Log::default();
-    let writer = log.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .finish();
-    tracing::subscriber::with_default(subscriber, f);
-    log.text()
-}
 
 struct Files {
     _dir: tempfile::TempDir,

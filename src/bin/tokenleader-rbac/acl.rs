@@ -74,7 +74,12 @@ pub(crate) fn acl_check(
         println!("consistent with the {} rules the service uses", used.len());
         Ok(())
     } else if strict {
-        Err(negative(format!("{problems} inconsistencies")))
+        let noun = if problems == 1 {
+            "inconsistency"
+        } else {
+            "inconsistencies"
+        };
+        Err(negative(format!("{problems} {noun}")))
     } else {
         Ok(())
     }
@@ -87,9 +92,34 @@ pub(crate) fn acl_explain(
     admin_role: Option<&str>,
 ) -> Result<(), Failure> {
     let map = AclMap::from_file(file).map_err(error)?;
+    let unknown: Vec<&str> = roles
+        .iter()
+        .map(String::as_str)
+        .filter(|role| Some(*role) != admin_role && map.rules_of(role).is_none())
+        .collect();
+    if !unknown.is_empty() {
+        println!(
+            "note: the map does not list the role(s) {}",
+            unknown.join(", ")
+        );
+    }
     match map.decide(roles, rule, admin_role) {
         Decision::Admin { role } => println!("allowed: `{role}` is the admin role"),
-        Decision::Granted { role } => println!("allowed: role `{role}` grants rule `{rule}`"),
+        Decision::Granted { .. } => {
+            let granting: Vec<&str> = roles
+                .iter()
+                .map(String::as_str)
+                .filter(|role| map.grants(role, rule))
+                .collect();
+            println!(
+                "allowed: rule `{rule}` is granted by {}",
+                granting
+                    .iter()
+                    .map(|role| format!("`{role}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
         Decision::Denied => {
             return Err(negative(format!(
                 "denied: none of the roles {roles:?} grants rule `{rule}`"

@@ -2,11 +2,13 @@
 //!
 //! ```text
 //! TL_PASSWORD=user1 tokenleader-rbac gettoken --url http://127.0.0.1:5001 --user user1
-//! tokenleader-rbac verify "$TOKEN" --key /etc/tokenleader/id_rsa.pub
+//! tokenleader-rbac gettoken --config /etc/tokenleader/client_configs.yml   # prompts for the password
+//! tokenleader-rbac verify "$TOKEN" --key /etc/tokenleader/id_rsa.pub [--raw]
+//! tokenleader-rbac verify "$TOKEN" --config /etc/tokenleader/client_configs.yml
 //! tokenleader-rbac verify "$TOKEN" --remote --url http://127.0.0.1:5001
-//! tokenleader-rbac acl check role_to_acl_map.yml --rules-from rules.txt
-//! tokenleader-rbac acl explain role_to_acl_map.yml --roles role1,role2 --rule service1:first_api:rulename1
-//! tokenleader-rbac acl matrix role_to_acl_map.yml --rules-from rules.txt --format html > matrix.html
+//! tokenleader-rbac acl check role_to_acl_map.example.yml --rules-from examples/microservice/rules.txt
+//! tokenleader-rbac acl explain role_to_acl_map.example.yml --roles role1,role2 --rule micros1.whoami
+//! tokenleader-rbac acl matrix role_to_acl_map.example.yml --rules-from examples/microservice/rules.txt --format html > matrix.html
 //! ```
 //!
 //! Exit codes: 0 success (a valid token, an allowed decision, a consistent map), 1 a negative
@@ -25,6 +27,8 @@ use clap::{Args, Parser, Subcommand};
 use acl::{acl_check, acl_explain, acl_matrix, service_rules};
 use token::{gettoken, read_token, verify_local, verify_remote};
 
+pub(crate) use token::KeySource;
+
 #[derive(Parser)]
 #[command(
     name = "tokenleader-rbac",
@@ -38,14 +42,15 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Get a token from a tokenleader server. The password comes from TL_PASSWORD or, when
-    /// that is not set, from the first line of standard input; never from the command line.
+    /// Get a token from a tokenleader server. The password comes from TL_PASSWORD, else a
+    /// prompt on a terminal (not echoed), else the first line of standard input; never from
+    /// the command line.
     Gettoken {
         #[command(flatten)]
         server: Server,
-        /// The user name.
+        /// The user name (default: `tl_user` of --config).
         #[arg(long, env = "TL_USER")]
-        user: String,
+        user: Option<String>,
         /// Print the token and the service catalog as JSON.
         #[arg(long)]
         json: bool,
@@ -54,17 +59,21 @@ enum Command {
     Verify {
         /// The token, or `-` to read it from standard input.
         token: String,
-        /// The server's public key file (ssh-rsa line or PEM).
-        #[arg(long, conflicts_with = "remote", required_unless_present = "remote")]
+        /// The server's public key file (ssh-rsa line or PEM); or `tl_public_key` of --config.
+        #[arg(long, conflicts_with = "remote")]
         key: Option<PathBuf>,
-        /// Ask the server (`/token/verify_token`) instead of checking locally.
-        #[arg(long, requires = "url")]
+        /// Ask the server (`/token/verify_token`) instead of checking locally; a token whose
+        /// header is refused locally is not sent.
+        #[arg(long)]
         remote: bool,
         #[command(flatten)]
-        server: OptionalServer,
+        server: Server,
         /// Check as if the time were this Unix time (local verification).
         #[arg(long)]
         at: Option<u64>,
+        /// Print the token's own claims as verified, rather than the normalised view.
+        #[arg(long)]
+        raw: bool,
     },
     /// Check or explain an ACL map.
     Acl {
@@ -137,24 +146,19 @@ pub(crate) enum MatrixFormat {
     Html,
 }
 
+/// Where the server is, as the Python CLI takes it: flags, or tokenleader's
+/// `client_configs.yml` (`tl_url`, `tl_user`, `ssl_verify`, `tl_public_key`).
 #[derive(Args)]
-struct Server {
-    /// The tokenleader server's URL.
+pub(crate) struct Server {
+    /// The tokenleader server's URL (default: `tl_url` of --config).
     #[arg(long, env = "TL_URL")]
-    url: String,
+    pub(crate) url: Option<String>,
+    /// tokenleader's client_configs.yml.
+    #[arg(long, env = "TL_CLIENT_CONFIG")]
+    pub(crate) config: Option<PathBuf>,
     /// Do not verify the server's TLS certificate (dangerous).
     #[arg(long)]
-    insecure: bool,
-}
-
-#[derive(Args)]
-struct OptionalServer {
-    /// The tokenleader server's URL.
-    #[arg(long, env = "TL_URL")]
-    url: Option<String>,
-    /// Do not verify the server's TLS certificate (dangerous).
-    #[arg(long)]
-    insecure: bool,
+    pub(crate) insecure: bool,
 }
 
 /// A failure with the exit code it ends in.
@@ -197,21 +201,25 @@ fn main() -> ExitCode {
 
 async fn run(command: Command) -> Result<(), Failure> {
     match command {
-        Command::Gettoken { server, user, json } => {
-            gettoken(&server.url, server.insecure, &user, json).await
-        }
+        Command::Gettoken { server, user, json } => gettoken(&server, user, json).await,
         Command::Verify {
             token,
             key,
             remote,
             server,
             at,
+            raw,
         } => {
             let token = read_token(&token)?;
-            match (key, remote, server.url) {
-                (Some(key), _, _) => verify_local(&token, &key, at),
-                (None, true, Some(url)) => verify_remote(&token, &url, server.insecure).await,
-                _ => Err(error("give --key FILE, or --remote with --url")),
+            match (remote, key, &server.config) {
+                (true, _, _) => verify_remote(&token, &server).await,
+                (false, Some(key), _) => verify_local(&token, KeySource::File(key), at, raw),
+                (false, None, Some(config)) => {
+                    verify_local(&token, KeySource::ClientConfig(config.clone()), at, raw)
+                }
+                (false, None, None) => Err(error(
+                    "give --key FILE, --config client_configs.yml, or --remote",
+                )),
             }
         }
         Command::Acl { command } => match command {

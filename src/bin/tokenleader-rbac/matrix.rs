@@ -24,6 +24,7 @@ impl Column<'_> {
 /// Who may do what, computed once and rendered as Markdown or HTML.
 pub(crate) struct Matrix<'a> {
     title: String,
+    map: &'a AclMap,
     admin: Option<&'a str>,
     columns: Vec<Column<'a>>,
     /// Each role with, per column, whether it grants the column's rule.
@@ -67,6 +68,7 @@ impl<'a> Matrix<'a> {
             .collect();
         Matrix {
             title,
+            map,
             admin,
             columns,
             rows,
@@ -75,8 +77,8 @@ impl<'a> Matrix<'a> {
 
     pub(crate) fn markdown(&self) -> String {
         let header = self.columns.iter().map(|c| match c.note() {
-            "" => format!("`{}`", c.rule),
-            note => format!("**`{}`** ({note})", c.rule),
+            "" => md_code(c.rule),
+            note => format!("**{}** ({note})", md_code(c.rule)),
         });
         let mut out = format!(
             "# {}\n\n| role | {} |\n|---|{}\n",
@@ -86,11 +88,15 @@ impl<'a> Matrix<'a> {
         );
         if let Some(admin) = self.admin {
             let cells = vec!["✓ (admin)"; self.columns.len()].join(" | ");
-            out.push_str(&format!("| `{admin}` (admin role) | {cells} |\n"));
+            out.push_str(&format!("| {} (admin role) | {cells} |\n", md_code(admin)));
         }
         for (role, grants) in &self.rows {
             let cells: Vec<&str> = grants.iter().map(|&g| if g { "✓" } else { " " }).collect();
-            out.push_str(&format!("| `{role}` | {} |\n", cells.join(" | ")));
+            let label = match self.map.description(role) {
+                Some(text) => format!("{} ({})", md_code(role), md_text(text)),
+                None => md_code(role),
+            };
+            out.push_str(&format!("| {label} | {} |\n", cells.join(" | ")));
         }
         out
     }
@@ -119,8 +125,13 @@ impl<'a> Matrix<'a> {
                     }
                 })
                 .collect();
+            let description = self
+                .map
+                .description(role)
+                .map(|text| format!("<br><small>{}</small>", escape(text)))
+                .unwrap_or_default();
             rows.push_str(&format!(
-                "<tr><th scope=\"row\">{}</th>{cells}</tr>\n",
+                "<tr><th scope=\"row\">{}{description}</th>{cells}</tr>\n",
                 escape(role)
             ));
         }
@@ -161,6 +172,22 @@ th.flagged {{ background: #ffd8a8; }}
             title = escape(title)
         )
     }
+}
+
+/// A name as Markdown code in a table cell: a `|` would end the cell, even inside a code span,
+/// and a backtick would end the span, so both are escaped.
+fn md_code(text: &str) -> String {
+    let text = text.replace('|', "\\|");
+    if text.contains('`') {
+        format!("`` {text} ``")
+    } else {
+        format!("`{text}`")
+    }
+}
+
+/// Free text in a Markdown table cell.
+fn md_text(text: &str) -> String {
+    text.replace('|', "\\|").replace('\n', " ")
 }
 
 /// Escapes text for HTML element content and attribute values.

@@ -1,48 +1,80 @@
 //! `gettoken` and `verify`: tokens from and against a tokenleader server.
 
-use std::io::{BufRead, Read};
+use std::io::{BufRead, IsTerminal, Read};
 use std::path::PathBuf;
 use std::time::{Duration, UNIX_EPOCH};
 
-use tokenleader_rbac::client::{Client, ClientError};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use tokenleader_rbac::client::{Client, ClientBuilder, ClientError};
 use tokenleader_rbac::{AclMap, AuthToken, Enforcer, PublicKey};
 
-use crate::{Failure, error, negative};
+use crate::{Failure, Server, error, negative};
 
-fn client(url: &str, insecure: bool) -> Result<Client, Failure> {
-    if insecure {
+/// Where a local verification finds the key.
+pub(crate) enum KeySource {
+    File(PathBuf),
+    ClientConfig(PathBuf),
+}
+
+/// A client for `server`: from its flags, or its `client_configs.yml`.
+fn client(server: &Server) -> Result<ClientBuilder, Failure> {
+    let builder = match (&server.config, &server.url) {
+        (Some(config), url) => {
+            let builder = Client::from_client_config(config).map_err(error)?;
+            match url {
+                Some(url) => builder.base_url(url),
+                None => builder,
+            }
+        }
+        (None, Some(url)) => Client::builder(url),
+        (None, None) => return Err(error("give --url URL, or --config client_configs.yml")),
+    };
+    if server.insecure {
         eprintln!("tokenleader-rbac: warning: TLS certificate verification is off");
+        return Ok(builder.ssl_verify(false));
     }
-    Client::builder(url)
-        .ssl_verify(!insecure)
-        .build()
-        .map_err(error)
+    Ok(builder)
+}
+
+/// The password: `TL_PASSWORD`, else a prompt on standard error with the terminal's echo
+/// off, else (a pipe) the first line of standard input.
+fn password() -> Result<String, Failure> {
+    if let Ok(password) = std::env::var("TL_PASSWORD") {
+        return Ok(password);
+    }
+    if std::io::stdin().is_terminal() {
+        eprint!("Password: ");
+        return rpassword::read_password()
+            .map_err(|e| error(format!("cannot read the password: {e}")));
+    }
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| error(format!("cannot read the password from standard input: {e}")))?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_owned())
 }
 
 pub(crate) async fn gettoken(
-    url: &str,
-    insecure: bool,
-    user: &str,
+    server: &Server,
+    user: Option<String>,
     json: bool,
 ) -> Result<(), Failure> {
-    let password = match std::env::var("TL_PASSWORD") {
-        Ok(password) => password,
-        Err(_) => {
-            let mut line = String::new();
-            std::io::stdin()
-                .lock()
-                .read_line(&mut line)
-                .map_err(|e| error(format!("cannot read the password from standard input: {e}")))?;
-            line.trim_end_matches(['\r', '\n']).to_owned()
-        }
+    let builder = client(server)?;
+    let Some(user) = user.or_else(|| builder.configured_user().map(str::to_owned)) else {
+        return Err(error("no user: give --user, or `tl_user` in --config"));
     };
+    let password = password()?;
     if password.is_empty() {
         return Err(error(
-            "no password: set TL_PASSWORD or give it on standard input",
+            "no password: set TL_PASSWORD, type it at the prompt, or pipe it on standard input",
         ));
     }
-    let grant = client(url, insecure)?
-        .get_token(user, &password)
+    let grant = builder
+        .build()
+        .map_err(error)?
+        .get_token(&user, &password)
         .await
         .map_err(error)?;
     if json {
@@ -68,14 +100,21 @@ pub(crate) fn read_token(argument: &str) -> Result<String, Failure> {
     Ok(token.trim().to_owned())
 }
 
-pub(crate) fn verify_local(token: &str, key: &PathBuf, at: Option<u64>) -> Result<(), Failure> {
-    let key = PublicKey::from_file(key).map_err(error)?;
-    let mut builder = Enforcer::builder()
-        .public_key(key)
+pub(crate) fn verify_local(
+    token: &str,
+    key: KeySource,
+    at: Option<u64>,
+    raw: bool,
+) -> Result<(), Failure> {
+    let builder = Enforcer::builder()
         // Only the token is checked here; no rule is decided.
         .acl(AclMap::empty())
         .watch(false)
         .token_cache(0);
+    let mut builder = match key {
+        KeySource::File(path) => builder.public_key(PublicKey::from_file(path).map_err(error)?),
+        KeySource::ClientConfig(path) => builder.client_config(path),
+    };
     if let Some(at) = at {
         builder = builder.clock(move || UNIX_EPOCH + Duration::from_secs(at));
     }
@@ -83,11 +122,39 @@ pub(crate) fn verify_local(token: &str, key: &PathBuf, at: Option<u64>) -> Resul
     let claims = enforcer
         .verify(token)
         .map_err(|e| negative(format!("invalid: {e}")))?;
-    print_json(&*claims)
+    if !raw {
+        return print_json(&*claims);
+    }
+    let payload = enforcer.verify_jws(token).map_err(error)?;
+    let value: serde_json::Value = serde_json::from_slice(&payload).map_err(error)?;
+    print_json(&value)
 }
 
-pub(crate) async fn verify_remote(token: &str, url: &str, insecure: bool) -> Result<(), Failure> {
-    let claims = client(url, insecure)?
+/// What a token's header must say for tokenleader to have signed it; checked before the
+/// token is sent anywhere (the 1.8 server answers forged headers with an HTML 500).
+fn check_header_locally(token: &str) -> Result<(), Failure> {
+    let invalid = |why: &str| negative(format!("invalid: {why}; not sent to the server"));
+    let header = token
+        .split('.')
+        .next()
+        .and_then(|part| URL_SAFE_NO_PAD.decode(part).ok())
+        .and_then(|json| serde_json::from_slice::<serde_json::Value>(&json).ok())
+        .ok_or_else(|| invalid("the token's header is not base64url JSON"))?;
+    match header.get("alg").and_then(serde_json::Value::as_str) {
+        Some("RS512") => Ok(()),
+        Some(other) => Err(invalid(&format!(
+            "the token's algorithm `{}` is not tokenleader's RS512",
+            other.chars().take(16).collect::<String>()
+        ))),
+        None => Err(invalid("the token's header names no algorithm")),
+    }
+}
+
+pub(crate) async fn verify_remote(token: &str, server: &Server) -> Result<(), Failure> {
+    check_header_locally(token)?;
+    let claims = client(server)?
+        .build()
+        .map_err(error)?
         .verify_token_remote(&AuthToken::new(token))
         .await
         .map_err(|e| match e {

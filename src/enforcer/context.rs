@@ -1,0 +1,115 @@
+//! [`RequestContext`]: what a handler may want to know of the decision besides the caller,
+//! as the Python enforcer's context object carried it: a request id (also in the decision's
+//! log event), the time of the decision, and the client's address.
+
+use std::fmt;
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::SystemTime;
+
+use http::{HeaderMap, HeaderValue};
+
+/// The request's id: the caller's `X-Request-Id` when it sent a usable one (1 to 128 visible
+/// ASCII characters), else one made here, unique within the process.
+#[derive(Clone, PartialEq, Eq)]
+pub struct RequestId(Id);
+
+#[derive(Clone, PartialEq, Eq)]
+enum Id {
+    Given(HeaderValue),
+    Made(u64),
+}
+
+/// Ids made here: a per-process random start, then one more per request.
+fn next_made() -> u64 {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    static START: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    let start = *START.get_or_init(|| {
+        use std::hash::{BuildHasher, Hasher};
+        let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+        hasher.write_u64(std::process::id().into());
+        hasher.finish()
+    });
+    start.wrapping_add(NEXT.fetch_add(1, Ordering::Relaxed))
+}
+
+impl RequestId {
+    /// The id of a request with `headers`.
+    pub(crate) fn of(headers: &HeaderMap) -> Self {
+        let given = headers.get("x-request-id").filter(|value| {
+            let bytes = value.as_bytes();
+            (1..=128).contains(&bytes.len()) && bytes.iter().all(|b| b.is_ascii_graphic())
+        });
+        RequestId(match given {
+            Some(value) => Id::Given(value.clone()),
+            None => Id::Made(next_made()),
+        })
+    }
+
+    /// Whether the caller sent it.
+    pub fn is_from_caller(&self) -> bool {
+        matches!(self.0, Id::Given(_))
+    }
+}
+
+impl fmt::Display for RequestId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.0 {
+            // Checked to be visible ASCII when taken.
+            Id::Given(value) => f.write_str(value.to_str().unwrap_or_default()),
+            Id::Made(id) => write!(f, "tlr-{id:016x}"),
+        }
+    }
+}
+
+impl fmt::Debug for RequestId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "RequestId({self})")
+    }
+}
+
+/// What the enforcer knew of one request; in the request extensions after
+/// [`RequireRule`](crate::RequireRule) let it through, and an axum extractor.
+///
+/// ```
+/// use tokenleader_rbac::enforcer::RequestContext;
+///
+/// async fn audit(context: RequestContext) -> String {
+///     format!("request {} from {:?}", context.request_id, context.client_addr)
+/// }
+/// ```
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct RequestContext {
+    /// The request's id, also logged with the decision.
+    pub request_id: RequestId,
+    /// When the decision was made, by the enforcer's clock.
+    pub decided_at: SystemTime,
+    /// The client's address: the connection's peer (axum's `ConnectInfo<SocketAddr>`, or a
+    /// `SocketAddr` in the request extensions), or, when that peer is one of the builder's
+    /// [`trusted_proxies`](crate::EnforcerBuilder::trusted_proxies), the nearest untrusted
+    /// address of `X-Forwarded-For`. `None` when the server does not record the peer.
+    pub client_addr: Option<IpAddr>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_usable_caller_id_is_kept_and_others_are_replaced() {
+        let mut headers = HeaderMap::new();
+        headers.insert("x-request-id", HeaderValue::from_static("abc-123"));
+        let given = RequestId::of(&headers);
+        assert!(given.is_from_caller());
+        assert_eq!(given.to_string(), "abc-123");
+        headers.insert("x-request-id", HeaderValue::from_static("has space"));
+        assert!(!RequestId::of(&headers).is_from_caller());
+        let (a, b) = (
+            RequestId::of(&HeaderMap::new()),
+            RequestId::of(&HeaderMap::new()),
+        );
+        assert_ne!(a, b);
+        assert!(a.to_string().starts_with("tlr-"));
+    }
+}
