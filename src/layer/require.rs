@@ -21,7 +21,7 @@
 //!
 //! On allow the request reaches the inner service with what was verified in its extensions:
 //! the claims (one `Arc<Claims>`, shared with the verified-token cache), the very
-//! [`AuthToken`] that was verified, and the caller's
+//! [`AuthToken`](crate::AuthToken) that was verified, and the caller's
 //! [`Identity`](crate::Identity) and [`Wfc`](crate::Wfc). The extractors read them back; they
 //! never look at the headers again. On deny the inner service is not called: the answer is
 //! 401, 403, 500 or 503 from the enforcer's deny response.
