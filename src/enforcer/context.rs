@@ -7,7 +7,7 @@ use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::SystemTime;
 
-use http::{HeaderMap, HeaderValue};
+use http::{HeaderMap, HeaderName, HeaderValue};
 
 /// The request's id: the caller's `X-Request-Id` when it sent a usable one (1 to 128 visible
 /// ASCII characters), else one made here, unique within the process.
@@ -36,7 +36,9 @@ fn next_made() -> u64 {
 impl RequestId {
     /// The id of a request with `headers`.
     pub(crate) fn of(headers: &HeaderMap) -> Self {
-        let given = headers.get("x-request-id").filter(|value| {
+        // A static name: looking up a `&str` would parse and check it on every request.
+        static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+        let given = headers.get(&X_REQUEST_ID).filter(|value| {
             let bytes = value.as_bytes();
             (1..=128).contains(&bytes.len()) && bytes.iter().all(|b| b.is_ascii_graphic())
         });

@@ -23,6 +23,7 @@
 mod builder;
 mod context;
 mod record;
+mod revoke;
 
 use std::fmt;
 use std::net::IpAddr;
@@ -41,9 +42,8 @@ use crate::client_addr::TrustedProxies;
 use crate::error::Error;
 use crate::reload::{AclStatus, KeyStatus, LiveState, ReloadError, Reloader, WatchGuard};
 use crate::response::{Denial, DenyResponse};
-use crate::revocation::{Revocation, TokenHash};
+use crate::revocation::Revocation;
 use crate::rollout::{DryRunDenial, ShadowDifference};
-use crate::telemetry;
 use crate::token::{TokenError, TokenSource, Verified, Verifier, find_token};
 use record::Recorder;
 
@@ -116,7 +116,11 @@ impl Enforcer {
 
     /// [`verify`](Self::verify), giving the token too (shared with the cache).
     fn verify_token(&self, token: &str) -> Result<Verified, Denial> {
-        let now = self.now()?;
+        self.verify_token_at(token, self.now()?)
+    }
+
+    /// [`verify_token`](Self::verify_token) at `now`, seconds since the Unix epoch.
+    fn verify_token_at(&self, token: &str, now: u64) -> Result<Verified, Denial> {
         let verified = self.verify_at(token, now)?;
         match &self.inner.revocation {
             Some(revocation) => match revocation.is_revoked(&verified.claims, token, now) {
@@ -153,12 +157,13 @@ impl Enforcer {
         peer: Option<IpAddr>,
         rule: &str,
     ) -> (Result<Verified, Denial>, RequestContext) {
+        // One clock read per decision: the context's time is the time tokens are checked at.
         let context = RequestContext {
             request_id: RequestId::of(headers),
             decided_at: (self.inner.clock)(),
             client_addr: self.inner.trusted_proxies.client_addr(peer, headers),
         };
-        let outcome = self.decide_request(headers, rule, &context.request_id);
+        let outcome = self.decide_request(headers, rule, &context);
         (outcome, context)
     }
 
@@ -166,12 +171,13 @@ impl Enforcer {
         &self,
         headers: &HeaderMap,
         rule: &str,
-        request_id: &RequestId,
+        context: &RequestContext,
     ) -> Result<Verified, Denial> {
         let inner = &*self.inner;
+        let request_id = &context.request_id;
         let verified = find_token(headers, &inner.token_sources)
             .map_err(Denial::from)
-            .and_then(|token| self.verify_token(token))
+            .and_then(|token| self.verify_token_at(token, unix_secs(context.decided_at)?))
             .inspect_err(|denial| inner.recorder.refused(rule, request_id, denial))?;
         let claims = &verified.claims;
         let admin_role = inner.admin_role.as_deref();
@@ -200,40 +206,6 @@ impl Enforcer {
     pub fn decide<'r>(&self, roles: &'r [String], rule: &str) -> Decision<'r> {
         let acl = self.inner.live.acl.load();
         acl.decide(roles, rule, self.inner.admin_role.as_deref())
-    }
-
-    /// Revokes one token (logout): refused from now on, on every instance that shares the
-    /// revocation store, until its `exp`. The token must verify.
-    pub fn revoke_token(&self, token: &str) -> Result<(), Error> {
-        let revocation = self.revocation()?;
-        let now = self.now().map_err(|_| Error::ClockBeforeEpoch)?;
-        // Verified without the revocation check: a token can be revoked while the store is
-        // unreachable (the write waits), or twice.
-        let claims = self.verify_at(token, now)?.claims;
-        let leeway = self.inner.verifier.validation.leeway.as_secs();
-        revocation.revoke_token(TokenHash::of(token), claims.exp.saturating_add(leeway), now);
-        telemetry::revocation("token");
-        tracing::info!(user = %claims.identity.username, "token revoked");
-        Ok(())
-    }
-
-    /// Revokes every token of `username` issued before `before` (logout everywhere, a
-    /// removed user), until the last of them would have expired. Token times are whole
-    /// seconds, so `before` is rounded up: a token issued in the same second as `before` is
-    /// revoked too (fail closed).
-    pub fn revoke_user_before(&self, username: &str, before: SystemTime) -> Result<(), Error> {
-        let revocation = self.revocation()?;
-        let now = self.now().map_err(|_| Error::ClockBeforeEpoch)?;
-        let since_epoch = before.duration_since(UNIX_EPOCH).unwrap_or_default();
-        let before = since_epoch.as_secs() + u64::from(since_epoch.subsec_nanos() > 0);
-        let validation = &self.inner.verifier.validation;
-        let until = before
-            .saturating_add(validation.max_lifetime.as_secs())
-            .saturating_add(validation.leeway.as_secs());
-        revocation.revoke_user_before(username, before, until, now);
-        telemetry::revocation("user");
-        tracing::info!(user = %username, before, "tokens of the user revoked");
-        Ok(())
     }
 
     /// The ACL map in force now.
@@ -285,16 +257,7 @@ impl Enforcer {
 
     /// Seconds since the Unix epoch, by the configured clock.
     fn now(&self) -> Result<u64, Denial> {
-        (self.inner.clock)()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .map_err(|_| Denial::ClockBeforeEpoch)
-    }
-
-    fn revocation(&self) -> Result<&dyn Revocation, Error> {
-        self.inner.revocation.as_deref().ok_or_else(|| {
-            Error::Config("no revocation store: call `.revocation(..)` on the builder".into())
-        })
+        unix_secs((self.inner.clock)())
     }
 
     /// Verification without the revocation check.
@@ -307,4 +270,11 @@ impl Enforcer {
         }
         verified
     }
+}
+
+/// Seconds since the Unix epoch; a clock before it can check nothing.
+fn unix_secs(time: SystemTime) -> Result<u64, Denial> {
+    time.duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .map_err(|_| Denial::ClockBeforeEpoch)
 }
