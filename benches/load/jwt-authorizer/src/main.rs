@@ -23,7 +23,7 @@ async fn main() {
         eprintln!("usage: load-peer-jwt-authorizer PUBLIC_KEY.pem PORT");
         std::process::exit(2);
     };
-    let validation = Validation::new().algs(vec![jwt_authorizer::Algorithm::RS512]);
+    let validation = Validation::new().algs(vec![jsonwebtoken::Algorithm::RS512]);
     let authorizer: Authorizer<User> = JwtAuthorizer::from_rsa_pem(key)
         .validation(validation)
         .build()
