@@ -1,4 +1,4 @@
-//! [`Error`]: everything that can stop an [`Enforcer`](crate::Enforcer) from being built, or a
+//! [`Error`]: everything that can stop an `Enforcer` from being built, or a
 //! revocation from being made.
 //!
 //! Each input has its own error type beside the module that reads it ([`AclError`] in
@@ -13,7 +13,7 @@ use crate::keys::KeyError;
 use crate::reload::{ReloadError, WatcherError};
 use crate::token::TokenError;
 
-/// Everything that can go wrong while building an [`Enforcer`](crate::Enforcer), or while
+/// Everything that can go wrong while building an `Enforcer`, or while
 /// revoking.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]

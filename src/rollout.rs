@@ -20,7 +20,7 @@
 //! enforced map; where the two decide differently, a `tracing` event says so (rule, user, both
 //! outcomes) and a counter per (rule, outcomes) moves. With `.enforce(false)` the enforcer
 //! lets requests through that no role grants (logged and counted, see
-//! [`Enforcer::dry_run_report`](crate::Enforcer::dry_run_report)); missing or bad tokens are
+//! `Enforcer::dry_run_report`); missing or bad tokens are
 //! still refused.
 
 use std::collections::HashMap;

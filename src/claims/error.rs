@@ -2,7 +2,7 @@
 
 /// Claims that do not have the shape the service expects: a claim missing, of the wrong type,
 /// or a payload that is not a JSON object. On the request path it becomes the matching
-/// [`TokenError`](crate::token::TokenError) (a 401).
+/// `TokenError` (a 401).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ClaimsError {

@@ -25,9 +25,9 @@
 //! ```
 //!
 //! A mapped claim that is missing or of the wrong type is a 401 that names its path. Use it
-//! with [`EnforcerBuilder::claim_mapping`](crate::EnforcerBuilder::claim_mapping), and usually
-//! with [`issuer`](crate::EnforcerBuilder::issuer) and
-//! [`audience`](crate::EnforcerBuilder::audience).
+//! with `EnforcerBuilder::claim_mapping`, and usually
+//! with `issuer` and
+//! `audience`.
 
 use std::collections::HashSet;
 use std::fmt;

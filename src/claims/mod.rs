@@ -9,7 +9,7 @@
 //!          "wfc": {"id": 1, "name": "wfc1", "org": "org1", "orgunit": "ou1", "department": "dept1"}}}
 //! ```
 //!
-//! After a request passes [`RequireRule`](crate::RequireRule), its extensions hold the
+//! After a request passes `RequireRule`, its extensions hold the
 //! verified [`Claims`] (one `Arc<Claims>`, shared with the verified-token cache), and the
 //! caller's [`Identity`] and [`Wfc`]; with the `axum` feature the last two are extractors.
 //!

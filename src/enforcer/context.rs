@@ -71,7 +71,7 @@ impl fmt::Debug for RequestId {
 }
 
 /// What the enforcer knew of one request; in the request extensions after
-/// [`RequireRule`](crate::RequireRule) let it through, and an axum extractor.
+/// `RequireRule` let it through, and an axum extractor.
 ///
 /// ```
 /// use tokenleader_rbac::enforcer::RequestContext;

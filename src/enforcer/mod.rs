@@ -18,7 +18,7 @@
 //! A request is decided in one direction: the token is found ([`token`](crate::token)),
 //! verified, checked against the revocation store ([`revocation`](crate::revocation)), the
 //! rule decided with the ACL snapshot in force ([`acl`](crate::acl)), and the outcome recorded
-//! once. The tower and axum surface around it is in [`layer`](crate::layer).
+//! once. The tower and axum surface around it is in `layer`.
 
 mod builder;
 mod context;
@@ -50,8 +50,8 @@ use record::Recorder;
 /// Verifies tokens and decides with the ACL map. Cheap to clone: everything is behind one
 /// `Arc`.
 ///
-/// As a [`Layer`](tower_layer::Layer) it inserts itself into each request's extensions, where
-/// [`RequireRule`](crate::RequireRule) finds it.
+/// As a `Layer` it inserts itself into each request's extensions, where
+/// `RequireRule` finds it.
 #[derive(Clone)]
 pub struct Enforcer {
     inner: Arc<Inner>,

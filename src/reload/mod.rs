@@ -34,7 +34,7 @@
 //! line. The safe way to update a file is still to write a temporary file beside it and rename
 //! it over the old one.
 //!
-//! The thread stops when the last clone of the [`Enforcer`](crate::Enforcer) is dropped.
+//! The thread stops when the last clone of the `Enforcer` is dropped.
 
 mod acl_source;
 #[cfg(feature = "jwks")]

@@ -40,7 +40,7 @@ pub enum ReloadError {
     Jwks(#[from] super::jwks::JwksError),
 }
 
-/// What the [`on_reload`](crate::EnforcerBuilder::on_reload) callback is told.
+/// What the `on_reload` callback is told.
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum ReloadEvent<'a> {

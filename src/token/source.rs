@@ -84,7 +84,7 @@ fn bearer_token(value: &str) -> Option<&str> {
         .then(|| token.trim_start_matches(' '))
 }
 
-/// A raw token as a caller sent it. After [`RequireRule`](crate::RequireRule) let a request
+/// A raw token as a caller sent it. After `RequireRule` let a request
 /// through, the request extensions hold the very token that was verified, to forward to the
 /// next service. Its `Debug` output hides the token, so it can sit in structs that are logged.
 #[derive(Clone, PartialEq, Eq)]
