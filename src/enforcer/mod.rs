@@ -30,6 +30,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use arc_swap::ArcSwap;
 use bytes::Bytes;
 use http::{HeaderMap, Response};
 
@@ -111,15 +112,12 @@ impl Enforcer {
     /// [`Denial::RevocationUnavailable`] when the revocation store cannot say, and
     /// [`Denial::ClockBeforeEpoch`] when the clock is broken.
     pub fn verify(&self, token: &str) -> Result<Arc<Claims>, Denial> {
-        self.verify_token(token).map(|verified| verified.claims)
-    }
-
-    /// [`verify`](Self::verify), giving the token too (shared with the cache).
-    fn verify_token(&self, token: &str) -> Result<Verified, Denial> {
         self.verify_token_at(token, self.now()?)
+            .map(|verified| verified.claims)
     }
 
-    /// [`verify_token`](Self::verify_token) at `now`, seconds since the Unix epoch.
+    /// Verification and the revocation check at `now`, seconds since the Unix epoch; the
+    /// token comes back too (shared with the cache).
     fn verify_token_at(&self, token: &str, now: u64) -> Result<Verified, Denial> {
         let verified = self.verify_at(token, now)?;
         match &self.inner.revocation {
@@ -183,15 +181,11 @@ impl Enforcer {
         let admin_role = inner.admin_role.as_deref();
         let acl = inner.live.acl.load();
         let decision = acl.decide(&claims.identity.roles, rule, admin_role);
-        let candidate = inner.live.shadow_acl.as_ref().map(|shadow| shadow.load());
-        inner.recorder.decided(
-            rule,
-            request_id,
-            claims,
-            decision,
-            candidate.as_deref().map(|c| &**c),
-            admin_role,
-        )?;
+        let candidate = inner.live.shadow_acl.as_ref().map(ArcSwap::load);
+        let candidate = candidate.as_deref().map(Arc::as_ref);
+        inner
+            .recorder
+            .decided(rule, request_id, claims, decision, candidate, admin_role)?;
         Ok(verified)
     }
 

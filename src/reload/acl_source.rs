@@ -6,7 +6,7 @@ use std::time::SystemTime;
 
 use arc_swap::ArcSwap;
 
-use super::source::{Reporter, kept_changing, lock, read_settled};
+use super::source::{LastError, Reporter, Source, kept_changing, lock, read_settled};
 use super::status::{AclStatus, ReloadError, Reloadable};
 use crate::acl::{AclError, AclMap, AclOrigin, AclProblem, read_acl_file};
 
@@ -24,6 +24,12 @@ pub(crate) struct AclSource {
 struct AclState {
     bytes: Option<Vec<u8>>,
     status: AclStatus,
+}
+
+impl LastError for AclState {
+    fn last_error(&mut self) -> &mut Option<Arc<ReloadError>> {
+        &mut self.status.last_error
+    }
 }
 
 fn acl_status(map: &AclMap, path: Option<PathBuf>, generation: u64) -> AclStatus {
@@ -115,20 +121,14 @@ impl AclSource {
             let map = AclMap::from_file_bytes(path, &bytes)?;
             Ok(Some((map, bytes)))
         });
+        let source = Source {
+            label: self.label,
+            what: Reloadable::Acl,
+            paths: &[path.as_path()],
+            tell: self.tell,
+        };
         match loaded {
-            Ok(None) => {
-                let recovered = state.status.last_error.take().is_some();
-                drop(state);
-                if recovered {
-                    tracing::info!(
-                        path = %path.display(),
-                        "{} file is again the version in force; the earlier refusal is cleared",
-                        self.label
-                    );
-                    reporter.recovered(Reloadable::Acl, self.tell);
-                }
-                Ok(())
-            }
+            Ok(None) => reporter.unchanged(state, &source),
             Ok(Some((map, bytes))) => {
                 let generation = state.status.generation + 1;
                 state.status = acl_status(&map, Some(path.clone()), generation);
@@ -142,14 +142,7 @@ impl AclSource {
                 reporter.applied(Reloadable::Acl, generation);
                 Ok(())
             }
-            Err(error) => {
-                let last_error = &mut state.status.last_error;
-                let (error, new) =
-                    reporter.record_refusal(self.label, last_error, Reloadable::Acl, error.into());
-                drop(state);
-                reporter.tell_refused(Reloadable::Acl, &error, new && self.tell);
-                Err(error)
-            }
+            Err(error) => Err(reporter.refused(state, &source, error.into())),
         }
     }
 }

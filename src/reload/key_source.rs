@@ -7,11 +7,21 @@ use std::time::SystemTime;
 
 use arc_swap::ArcSwap;
 
-use super::source::{Reporter, kept_changing, lock, read_settled};
+use super::source::{LastError, Reporter, Source, kept_changing, lock, read_settled};
 use super::status::{KeyStatus, ReloadError, Reloadable};
 use crate::client_config::{ClientConfigError, ClientConfigFile, read_client_config_bytes};
 use crate::keys::{KeyError, PublicKey, read_key_file};
 use crate::token::KeySet;
+
+/// The key source, for reports.
+fn keys_source<'a>(paths: &'a [&'a Path]) -> Source<'a> {
+    Source {
+        label: "keys",
+        what: Reloadable::Keys,
+        paths,
+        tell: true,
+    }
+}
 
 /// The paths of the key files, for log lines.
 fn state_paths(files: &[KeyFile]) -> Vec<&Path> {
@@ -81,6 +91,12 @@ struct KeyState {
     file_keys: Vec<PublicKey>,
     remote_keys: Vec<PublicKey>,
     status: KeyStatus,
+}
+
+impl LastError for KeyState {
+    fn last_error(&mut self) -> &mut Option<Arc<ReloadError>> {
+        &mut self.status.last_error
+    }
 }
 
 impl KeySource {
@@ -159,33 +175,17 @@ impl KeySource {
                 .collect::<Result<Vec<_>, _>>()?;
             Ok(Some((keys, all_bytes)))
         });
+        let paths = state_paths(&self.files);
+        let source = keys_source(&paths);
         match loaded {
-            Ok(None) => {
-                let recovered = state.status.last_error.take().is_some();
-                drop(state);
-                if recovered {
-                    tracing::info!(
-                        paths = ?state_paths(&self.files),
-                        "key files are again the versions in force; the earlier refusal is cleared"
-                    );
-                    reporter.recovered(Reloadable::Keys, true);
-                }
-                Ok(())
-            }
+            Ok(None) => reporter.unchanged(state, &source),
             Ok(Some((file_keys, all_bytes))) => {
                 state.file_keys = file_keys;
                 state.bytes = all_bytes;
                 self.publish(target, state, reporter);
                 Ok(())
             }
-            Err(error) => {
-                let last_error = &mut state.status.last_error;
-                let (error, new) =
-                    reporter.record_refusal("keys", last_error, Reloadable::Keys, error);
-                drop(state);
-                reporter.tell_refused(Reloadable::Keys, &error, new);
-                Err(error)
-            }
+            Err(error) => Err(reporter.refused(state, &source, error)),
         }
     }
 
@@ -209,11 +209,8 @@ impl KeySource {
     /// Records a failed fetch of the remote key set; the keys in force stay.
     #[cfg(feature = "jwks")]
     pub(crate) fn remote_keys_failed(&self, error: ReloadError, reporter: &Reporter) {
-        let mut state = lock(&self.state);
-        let last_error = &mut state.status.last_error;
-        let (error, new) = reporter.record_refusal("keys", last_error, Reloadable::Keys, error);
-        drop(state);
-        reporter.tell_refused(Reloadable::Keys, &error, new);
+        let paths = state_paths(&self.files);
+        let _ = reporter.refused(lock(&self.state), &keys_source(&paths), error);
     }
 
     /// Builds the key set from the given, file and remote keys and swaps it in. A new key set

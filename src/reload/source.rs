@@ -58,41 +58,58 @@ impl Reporter {
         self.tell(&ReloadEvent::Applied { what, generation });
     }
 
-    /// Records a refusal in `last_error`; true when it is new. The same refusal again (a bad
-    /// file the periodic check reads once more) is not logged or told again.
-    pub(crate) fn record_refusal(
+    /// The input read the same as the version in force: a refusal recorded in `state` is
+    /// cleared, and the recovery logged and told (after `state` is released, so that the
+    /// callback may read the status).
+    pub(crate) fn unchanged<S: LastError>(
         &self,
-        label: &str,
-        last_error: &mut Option<Arc<ReloadError>>,
-        what: Reloadable,
+        mut state: MutexGuard<'_, S>,
+        source: &Source<'_>,
+    ) -> Result<(), Arc<ReloadError>> {
+        let recovered = state.last_error().take().is_some();
+        drop(state);
+        if recovered {
+            let (label, paths) = (source.label, source.paths);
+            tracing::info!(
+                ?paths,
+                "{label}: the files are again the version in force; the earlier refusal is cleared"
+            );
+            if source.tell {
+                self.tell(&ReloadEvent::Recovered { what: source.what });
+            }
+        }
+        Ok(())
+    }
+
+    /// Records a refusal in `state` and tells it (after `state` is released). The same
+    /// refusal again (a bad file the periodic check reads once more) is not logged or told
+    /// again.
+    pub(crate) fn refused<S: LastError>(
+        &self,
+        mut state: MutexGuard<'_, S>,
+        source: &Source<'_>,
         error: ReloadError,
-    ) -> (Arc<ReloadError>, bool) {
+    ) -> Arc<ReloadError> {
+        let last_error = state.last_error();
         if let Some(previous) = last_error
             .as_ref()
             .filter(|p| p.to_string() == error.to_string())
         {
-            return (previous.clone(), false);
+            return previous.clone();
         }
+        let label = source.label;
         tracing::error!(%error, "{label} reload refused, the previous version stays in force");
-        telemetry::reload(metric_label(what), false);
+        telemetry::reload(metric_label(source.what), false);
         let error = Arc::new(error);
         *last_error = Some(error.clone());
-        (error, true)
-    }
-
-    /// Tells the callback that a refused input is back to the version in force.
-    pub(crate) fn recovered(&self, what: Reloadable, tell: bool) {
-        if tell {
-            self.tell(&ReloadEvent::Recovered { what });
+        drop(state);
+        if source.tell {
+            self.tell(&ReloadEvent::Refused {
+                what: source.what,
+                error: &error,
+            });
         }
-    }
-
-    /// Tells the callback of a new refusal; called once the state lock is released, so that
-    /// the callback may read the status.
-    pub(crate) fn tell_refused(&self, what: Reloadable, error: &Arc<ReloadError>, new: bool) {
-        if new {
-            self.tell(&ReloadEvent::Refused { what, error });
-        }
+        error
     }
 
     fn tell(&self, event: &ReloadEvent<'_>) {
@@ -104,6 +121,22 @@ impl Reporter {
             }
         }
     }
+}
+
+/// A reloadable input's state, which records its last refusal.
+pub(crate) trait LastError {
+    fn last_error(&mut self) -> &mut Option<Arc<ReloadError>>;
+}
+
+/// Which input a report is about.
+pub(crate) struct Source<'a> {
+    /// What it is called in logs (`ACL map`, `shadow ACL map`, `keys`).
+    pub(crate) label: &'a str,
+    pub(crate) what: Reloadable,
+    /// Its files, for log lines.
+    pub(crate) paths: &'a [&'a std::path::Path],
+    /// Whether the `on_reload` callback is told (not for the shadow map).
+    pub(crate) tell: bool,
 }
 
 fn metric_label(what: Reloadable) -> &'static str {
