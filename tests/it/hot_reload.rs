@@ -211,16 +211,22 @@ fn a_burst_of_1000_writes_ends_with_the_last_in_force() {
     );
 }
 
-#[test]
-fn the_callback_is_told_of_successes_and_failures() {
-    let setup = acl_setup(&map_granting("v1"));
+/// An enforcer on `setup` that reloads only when asked, and the events its callback was told.
+fn reloaded_by_hand_telling(setup: &Setup) -> (Enforcer, Arc<Mutex<Vec<String>>>) {
     let seen = Arc::new(Mutex::new(Vec::new()));
     let log = seen.clone();
-    let enforcer = watched(&setup)
+    let enforcer = watched(setup)
         .watch(false)
         .on_reload(move |event: &ReloadEvent<'_>| log.lock().unwrap().push(event.to_string()))
         .build()
         .unwrap();
+    (enforcer, seen)
+}
+
+#[test]
+fn the_callback_is_told_of_successes_and_failures() {
+    let setup = acl_setup(&map_granting("v1"));
+    let (enforcer, seen) = reloaded_by_hand_telling(&setup);
     std::fs::write(&setup.path, "- name: role1\n  alow: [x]\n").unwrap();
     let error = enforcer.reload().unwrap_err();
     assert!(error.to_string().contains("line 2"), "{error}");
@@ -456,13 +462,7 @@ fn decisions_carry_their_reason() {
 #[test]
 fn a_recovery_is_reported_and_told() {
     let setup = acl_setup(&map_granting("v1"));
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let log = seen.clone();
-    let enforcer = watched(&setup)
-        .watch(false)
-        .on_reload(move |event: &ReloadEvent<'_>| log.lock().unwrap().push(event.to_string()))
-        .build()
-        .unwrap();
+    let (enforcer, seen) = reloaded_by_hand_telling(&setup);
     std::fs::write(&setup.path, "- name: role1\n  alow: [x]\n").unwrap();
     enforcer.reload().unwrap_err();
     std::fs::write(&setup.path, map_granting("v1")).unwrap();

@@ -76,27 +76,24 @@ fn dev_zero_child() {
         path
     };
     let started = Instant::now();
-    let acl = Enforcer::builder()
-        .public_key(trusted_public())
-        .acl_file(zero("acl.yml"))
-        .build()
-        .unwrap_err();
-    assert!(acl.to_string().contains("not a regular file"), "{acl}");
-    let key = Enforcer::builder()
-        .public_key_file(zero("key.pub"))
-        .acl(AclMap::empty())
-        .build()
-        .unwrap_err();
-    assert!(key.to_string().contains("not a regular file"), "{key}");
-    let config = Enforcer::builder()
-        .client_config(zero("client_configs.yml"))
-        .acl(AclMap::empty())
-        .build()
-        .unwrap_err();
-    assert!(
-        config.to_string().contains("not a regular file"),
-        "{config}"
-    );
+    let builds = [
+        Enforcer::builder()
+            .public_key(trusted_public())
+            .acl_file(zero("acl.yml"))
+            .build(),
+        Enforcer::builder()
+            .public_key_file(zero("key.pub"))
+            .acl(AclMap::empty())
+            .build(),
+        Enforcer::builder()
+            .client_config(zero("client_configs.yml"))
+            .acl(AclMap::empty())
+            .build(),
+    ];
+    for build in builds {
+        let error = build.unwrap_err().to_string();
+        assert!(error.contains("not a regular file"), "{error}");
+    }
     let direct = AclMap::from_file(dir.path().join("acl.yml")).unwrap_err();
     assert!(
         direct.to_string().contains("not a regular file"),

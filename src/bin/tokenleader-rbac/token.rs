@@ -4,10 +4,8 @@ use std::io::{BufRead, IsTerminal, Read};
 use std::path::PathBuf;
 use std::time::{Duration, UNIX_EPOCH};
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use tokenleader_rbac::client::{Client, ClientBuilder, ClientError};
-use tokenleader_rbac::{AclMap, AuthToken, Enforcer, PublicKey};
+use tokenleader_rbac::{AclMap, Algorithm, AuthToken, Enforcer, PublicKey};
 
 use crate::{Failure, Server, error, negative};
 
@@ -133,20 +131,14 @@ pub(crate) fn verify_local(
 /// What a token's header must say for tokenleader to have signed it; checked before the
 /// token is sent anywhere (the 1.8 server answers forged headers with an HTML 500).
 fn check_header_locally(token: &str) -> Result<(), Failure> {
-    let invalid = |why: &str| negative(format!("invalid: {why}; not sent to the server"));
-    let header = token
-        .split('.')
-        .next()
-        .and_then(|part| URL_SAFE_NO_PAD.decode(part).ok())
-        .and_then(|json| serde_json::from_slice::<serde_json::Value>(&json).ok())
-        .ok_or_else(|| invalid("the token's header is not base64url JSON"))?;
-    match header.get("alg").and_then(serde_json::Value::as_str) {
-        Some("RS512") => Ok(()),
-        Some(other) => Err(invalid(&format!(
-            "the token's algorithm `{}` is not tokenleader's RS512",
-            other.chars().take(16).collect::<String>()
+    let invalid = |why: String| negative(format!("invalid: {why}; not sent to the server"));
+    match jsonwebtoken::decode_header(token) {
+        Ok(header) if header.alg == Algorithm::RS512 => Ok(()),
+        Ok(header) => Err(invalid(format!(
+            "the token's algorithm {:?} is not tokenleader's RS512",
+            header.alg
         ))),
-        None => Err(invalid("the token's header names no algorithm")),
+        Err(error) => Err(invalid(format!("the token's header is refused ({error})"))),
     }
 }
 
