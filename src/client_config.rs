@@ -1,5 +1,6 @@
 //! tokenleader's `client_configs.yml`, as the Python client reads it (`tl_public_key`,
-//! `tl_url`, `tl_user`, `ssl_verify`; other keys are ignored). Read by the enforcer (its key,
+//! `tl_url`, `tl_user`, `ssl_verify`, and the stored credentials' `user_auth_info_from`,
+//! `user_auth_info_file_location`, `fernet_key_file`; other keys are ignored). Read by the enforcer (its key,
 //! watched like a key file) and, with the `client` feature, by `Client::from_client_config`.
 
 use std::path::{Path, PathBuf};
@@ -44,6 +45,9 @@ pub(crate) struct ClientConfigFile {
     pub(crate) tl_url: Option<String>,
     pub(crate) tl_user: Option<String>,
     pub(crate) ssl_verify: Option<bool>,
+    pub(crate) user_auth_info_from: Option<String>,
+    pub(crate) user_auth_info_file_location: Option<String>,
+    pub(crate) fernet_key_file: Option<String>,
 }
 
 impl ClientConfigFile {

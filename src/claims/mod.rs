@@ -57,7 +57,7 @@ pub struct Identity {
 
 /// The caller's work function context: the part of the organisation they work for. Handlers
 /// filter their data by it. Cheap to clone.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Wfc {
     /// The context's id on the tokenleader server.
     pub id: u64,

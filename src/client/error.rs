@@ -1,5 +1,6 @@
 //! [`ClientError`]: a request to a tokenleader server that failed.
 
+use super::CredentialsError;
 use crate::claims::ClaimsError;
 
 /// A request to a tokenleader server that failed (feature `client`).
@@ -78,6 +79,27 @@ pub enum ClientError {
     /// The client could not be configured.
     #[error("client configuration: {0}")]
     Config(String),
+    /// The stored password could not be read.
+    #[error(transparent)]
+    Credentials(#[from] CredentialsError),
+    /// The server refused the call for the caller's roles: it answers HTTP 200 with
+    /// "this endpoint is restricted" when no role of the caller grants the route's rule (or
+    /// the token was refused).
+    #[error(
+        "the tokenleader server refused the call: no role of the user grants the rule, or the token was refused"
+    )]
+    Forbidden,
+    /// The server has no user by this name.
+    #[error("the tokenleader server has no user `{0}`")]
+    NoSuchUser(String),
+    /// The server did not register the user.
+    #[error("the tokenleader server did not add user `{name}`: {reason}")]
+    UserNotAdded {
+        /// The user name.
+        name: String,
+        /// What the server's answer means.
+        reason: String,
+    },
 }
 
 /// What an HTML answer most likely means.

@@ -1,5 +1,6 @@
 //! An HTTP client for a tokenleader server (feature `client`): tokens, remote verification, the
-//! service catalog, and forwarding a caller's token to the next service.
+//! service catalog, the users API, stored credentials, and forwarding a caller's token to the
+//! next service.
 //!
 //! ```no_run
 //! use tokenleader_rbac::client::{Client, ForwardAuthToken, Network};
@@ -19,6 +20,10 @@
 //! client reads that text and returns a typed [`ClientError`]. TLS certificates are verified
 //! unless [`ClientBuilder::ssl_verify`] turns it off (logged as a warning). Passwords never
 //! appear in logs or in `Debug` output, and neither do tokens.
+//!
+//! The password can come from the files the Python client stores it in ([`credentials`]):
+//! [`Client::from_client_config`] reads them when `client_configs.yml` says
+//! `user_auth_info_from: file`.
 
 use std::fmt;
 use std::path::Path;
@@ -28,13 +33,17 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use http::StatusCode;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 mod catalog;
+pub mod credentials;
 mod error;
+pub mod users;
 
 pub use catalog::{Network, Service, ServiceCatalog, TokenGrant};
+pub use credentials::{CredentialsError, StoredCredentials};
 pub use error::ClientError;
+pub use users::{NewUser, User};
 
 use crate::claims::{Claims, claims_from_json};
 use crate::client_config::ClientConfigFile;
@@ -50,6 +59,12 @@ impl fmt::Debug for Password {
     }
 }
 
+impl Serialize for Password {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.0)
+    }
+}
+
 /// A client of one tokenleader server. Cheap to clone: everything is behind one `Arc`.
 #[derive(Clone)]
 pub struct Client {
@@ -61,6 +76,8 @@ struct ClientInner {
     base_url: String,
     user: Option<String>,
     password: Option<Password>,
+    domain: Option<String>,
+    otp: Option<Password>,
     refresh_margin: Duration,
     clock: Box<dyn Fn() -> SystemTime + Send + Sync>,
     /// The configured user's grant; the lock makes concurrent `token()` callers share one
@@ -80,6 +97,8 @@ impl fmt::Debug for Client {
             .field("base_url", &self.inner.base_url)
             .field("user", &self.inner.user)
             .field("password", &self.inner.password)
+            .field("domain", &self.inner.domain)
+            .field("otp", &self.inner.otp)
             .field("refresh_margin", &self.inner.refresh_margin)
             .finish_non_exhaustive()
     }
@@ -91,6 +110,10 @@ pub struct ClientBuilder {
     base_url: String,
     user: Option<String>,
     password: Option<Password>,
+    /// From a `client_configs.yml`, the error too: it only matters when no password is given.
+    stored_credentials: Option<Result<StoredCredentials, CredentialsError>>,
+    domain: Option<String>,
+    otp: Option<Password>,
     ssl_verify: bool,
     connect_timeout: Duration,
     timeout: Duration,
@@ -104,6 +127,9 @@ impl fmt::Debug for ClientBuilder {
             .field("base_url", &self.base_url)
             .field("user", &self.user)
             .field("password", &self.password)
+            .field("stored_credentials", &self.stored_credentials)
+            .field("domain", &self.domain)
+            .field("otp", &self.otp)
             .field("ssl_verify", &self.ssl_verify)
             .field("connect_timeout", &self.connect_timeout)
             .field("timeout", &self.timeout)
@@ -134,6 +160,35 @@ impl ClientBuilder {
     /// The password of [`user`](Self::user).
     pub fn password(mut self, password: impl Into<String>) -> Self {
         self.password = Some(Password(password.into()));
+        self
+    }
+
+    /// Takes the password of [`user`](Self::user) from stored credentials, decrypted when
+    /// [`build`](Self::build) runs, unless [`password`](Self::password) gives one.
+    /// [`Client::from_client_config`] sets them from `client_configs.yml`.
+    pub fn stored_credentials(mut self, stored: StoredCredentials) -> Self {
+        self.stored_credentials = Some(Ok(stored));
+        self
+    }
+
+    /// Whether the password is to come from stored credentials (set by
+    /// [`stored_credentials`](Self::stored_credentials) or a `client_configs.yml`).
+    pub fn has_stored_credentials(&self) -> bool {
+        self.stored_credentials.is_some()
+    }
+
+    /// The login domain, sent as `domain` with every login (`get_token` and `token`). Not
+    /// sent unless set. The 1.8 server ignores it; later servers with domain logins read it.
+    pub fn domain(mut self, domain: impl Into<String>) -> Self {
+        self.domain = Some(domain.into());
+        self
+    }
+
+    /// A one-time password, sent as `otp` with every login. Not sent unless set; kept out of
+    /// logs like the password. A cached token is fetched again with the same value, so
+    /// give a new client a new one-time password.
+    pub fn otp(mut self, otp: impl Into<String>) -> Self {
+        self.otp = Some(Password(otp.into()));
         self
     }
 
@@ -168,7 +223,8 @@ impl ClientBuilder {
         self
     }
 
-    /// Builds the client.
+    /// Builds the client; the stored password, if configured and no other was given, is
+    /// decrypted here.
     pub fn build(self) -> Result<Client, ClientError> {
         let scheme = self.base_url.split_once("://").map(|(scheme, _)| scheme);
         if !scheme
@@ -192,18 +248,38 @@ impl ClientBuilder {
             .tls_danger_accept_invalid_certs(!self.ssl_verify)
             .build()
             .map_err(|e| ClientError::Config(format!("cannot build the HTTP client: {e}")))?;
+        let password = match (self.password, self.stored_credentials) {
+            (Some(password), _) => Some(password),
+            (None, Some(Ok(stored))) => Some(Password(stored.read_password()?)),
+            (None, Some(Err(error))) => return Err(error.into()),
+            (None, None) => None,
+        };
         Ok(Client {
             inner: Arc::new(ClientInner {
                 http,
                 base_url: self.base_url.trim_end_matches('/').to_owned(),
                 user: self.user,
-                password: self.password,
+                password,
+                domain: self.domain,
+                otp: self.otp,
                 refresh_margin: self.refresh_margin,
                 clock: self.clock,
                 cached: tokio::sync::Mutex::new(None),
             }),
         })
     }
+}
+
+/// The body of `POST /token/gettoken`. The Python client always sends `domain` (empty when
+/// unset) and `otp` only with a domain; an unset field is left out here.
+#[derive(Serialize)]
+struct Login<'a> {
+    username: &'a str,
+    password: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    domain: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    otp: Option<&'a str>,
 }
 
 /// The JSON answer of the server: a `status` text, and more on success.
@@ -223,6 +299,9 @@ impl Client {
             base_url: base_url.into(),
             user: None,
             password: None,
+            stored_credentials: None,
+            domain: None,
+            otp: None,
             ssl_verify: true,
             connect_timeout: Duration::from_secs(5),
             timeout: Duration::from_secs(30),
@@ -232,23 +311,38 @@ impl Client {
     }
 
     /// A builder from tokenleader's `client_configs.yml`: `tl_url`, `tl_user`, `ssl_verify`
-    /// (`False` is honoured, with a warning). The password is not in that file: give it with
-    /// [`ClientBuilder::password`].
+    /// (`False` is honoured, with a warning), and, with `user_auth_info_from: file`, the
+    /// stored password ([`credentials`]), decrypted by [`ClientBuilder::build`] unless
+    /// [`ClientBuilder::password`] gives another (then a missing or broken credentials
+    /// setting does not matter either).
     pub fn from_client_config(path: impl AsRef<Path>) -> Result<ClientBuilder, ClientError> {
         let path = path.as_ref();
         let error = |message: String| ClientError::Config(format!("{}: {message}", path.display()));
         let config =
             ClientConfigFile::read(path).map_err(|e| ClientError::Config(e.to_string()))?;
+        let stored = StoredCredentials::from_config(path, &config).transpose();
         let url = config.tl_url.ok_or_else(|| error("no `tl_url`".into()))?;
         let mut builder = Client::builder(url).ssl_verify(config.ssl_verify.unwrap_or(true));
         builder.user = config.tl_user;
+        builder.stored_credentials = stored;
         Ok(builder)
     }
 
-    /// `POST /token/gettoken`: a token and the service catalog for `user`.
+    /// The server's base URL.
+    pub fn base_url(&self) -> &str {
+        &self.inner.base_url
+    }
+
+    /// `POST /token/gettoken`: a token and the service catalog for `user`. The builder's
+    /// [`domain`](ClientBuilder::domain) and [`otp`](ClientBuilder::otp) go with it when set.
     pub async fn get_token(&self, user: &str, password: &str) -> Result<TokenGrant, ClientError> {
         let url = format!("{}/token/gettoken", self.inner.base_url);
-        let body = serde_json::json!({ "username": user, "password": password });
+        let body = Login {
+            username: user,
+            password,
+            domain: self.inner.domain.as_deref(),
+            otp: self.inner.otp.as_ref().map(|otp| otp.0.as_str()),
+        };
         let response = self
             .inner
             .http
@@ -257,7 +351,7 @@ impl Client {
             .send()
             .await
             .map_err(request_error)?;
-        let answer = read_answer(response).await?;
+        let answer: ServerAnswer = read_json(response).await?;
         match (answer.status.as_str(), answer.auth_token) {
             ("success", Some(token)) => Ok(TokenGrant {
                 auth_token: AuthToken::new(token),
@@ -292,7 +386,7 @@ impl Client {
             .send()
             .await
             .map_err(request_error)?;
-        let answer = read_answer(response).await?;
+        let answer: ServerAnswer = read_json(response).await?;
         match answer.status.as_str() {
             "Verification Successful" => {
                 let payload = answer
@@ -340,7 +434,9 @@ impl Client {
             })
     }
 
-    async fn grant(&self) -> Result<TokenGrant, ClientError> {
+    /// The configured user's token with the service catalog that came with it; cached like
+    /// [`token`](Self::token).
+    pub async fn grant(&self) -> Result<TokenGrant, ClientError> {
         let mut cached = self.inner.cached.lock().await;
         let now = (self.inner.clock)()
             .duration_since(UNIX_EPOCH)
@@ -390,7 +486,9 @@ fn request_error(error: reqwest::Error) -> ClientError {
 
 /// Reads the JSON answer; 5xx, HTML pages and bodies that are not the expected JSON become
 /// errors that say so.
-async fn read_answer(response: reqwest::Response) -> Result<ServerAnswer, ClientError> {
+async fn read_json<T: serde::de::DeserializeOwned>(
+    response: reqwest::Response,
+) -> Result<T, ClientError> {
     let status = response.status();
     let body = response.bytes().await.map_err(request_error)?;
     let looks_like_html = body.trim_ascii_start().starts_with(b"<");

@@ -1,15 +1,16 @@
 //! An in-process stand-in of the tokenleader server API, with the shapes and status codes
 //! of the real server (../shared/tokenleader-server/README.md). Prefixes pick a behaviour:
 //! `/ok` answers like the server; `/html500`, `/html200`, `/plain503`, `/badjson`,
-//! `/notjsonshape` and `/hang` answer `POST …/token/gettoken` badly.
+//! `/notjsonshape` and `/hang` answer `POST …/token/gettoken` badly. `/ok` also serves the
+//! users API: user1 may list users, user3 may not.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::{
     Json, Router,
-    extract::State,
+    extract::{Path, State},
     http::{HeaderMap, StatusCode},
     response::{Html, IntoResponse},
     routing::{get, post},
@@ -23,6 +24,10 @@ pub struct StandIn {
     pub fetches: AtomicUsize,
     pub exp: AtomicU64,
     verifications: AtomicUsize,
+    /// The last login's body, its password replaced by `"<set>"`.
+    pub last_login: Mutex<Value>,
+    /// The bodies of `POST /add/user`, and the paths of the other users calls, in order.
+    pub users_calls: Mutex<Vec<Value>>,
 }
 
 impl StandIn {
@@ -32,10 +37,20 @@ impl StandIn {
     }
 }
 
-/// A token-shaped string whose payload carries `exp` (the client reads it unverified).
-fn token_with_exp(exp: u64, serial: usize) -> String {
-    let payload = URL_SAFE_NO_PAD.encode(json!({"exp": exp, "n": serial}).to_string());
+/// A token-shaped string whose payload carries `exp` (the client reads it unverified) and
+/// the user.
+fn token_with_exp(exp: u64, serial: usize, user: &str) -> String {
+    let payload =
+        URL_SAFE_NO_PAD.encode(json!({"exp": exp, "n": serial, "user": user}).to_string());
     format!("eyJhbGciOiJSUzUxMiJ9.{payload}.c2ln")
+}
+
+/// The user of a stand-in token in `X-Auth-Token`.
+fn caller(headers: &HeaderMap) -> Option<String> {
+    let token = headers.get("x-auth-token")?.to_str().ok()?;
+    let payload = URL_SAFE_NO_PAD.decode(token.split('.').nth(1)?).ok()?;
+    let payload: Value = serde_json::from_slice(&payload).ok()?;
+    Some(payload["user"].as_str()?.to_owned())
 }
 
 async fn gettoken(
@@ -47,14 +62,17 @@ async fn gettoken(
     tokio::time::sleep(Duration::from_millis(100)).await;
     let user = body["username"].as_str().unwrap_or_default();
     let password = body["password"].as_str().unwrap_or_default();
+    let mut recorded = body.0.clone();
+    recorded["password"] = json!("<set>");
+    *server.last_login.lock().unwrap() = recorded;
     let status = |s: &str| (StatusCode::OK, Json(json!({"status": s, "message": s})));
     match (user, password) {
         ("", _) | (_, "") => status("missing authentication info "),
-        ("user1", "user1") => (
+        ("user1", "user1") | ("user3", "user3") => (
             StatusCode::CREATED,
             Json(json!({
                 "status": "success", "message": "success",
-                "auth_token": token_with_exp(server.exp.load(Ordering::SeqCst), serial),
+                "auth_token": token_with_exp(server.exp.load(Ordering::SeqCst), serial, user),
                 "service_catalog": {
                     "tokenleader": {"id": 1, "name": "tokenleader",
                         "endpoint_url_internal": "http://10.0.0.1:5001", "endpoint_url_external": "https://tl.example",
@@ -90,6 +108,66 @@ async fn verify_token(
     (StatusCode::CREATED, Json(body))
 }
 
+fn user_record(name: &str) -> Value {
+    json!({"email": name, "id": 1, "roles": ["role1"], "username": name,
+        "wfc": {"department": "dept1", "id": 1, "name": "wfc1", "org": "org1", "orgunit": "ou1"}})
+}
+
+/// The real server's refusal: HTTP 200, a JSON body labelled HTML.
+fn restricted() -> axum::response::Response {
+    let body = r#"{"message": "this endpoint is restricted , authenticaton or authorization failed \npossible reasons: \n  1.access configuration in role_acl_map.yml \n2. missing public key  in the client config file "}"#;
+    ([("content-type", "text/html; charset=utf-8")], body).into_response()
+}
+
+async fn list_users(
+    State(server): State<Arc<StandIn>>,
+    headers: HeaderMap,
+) -> axum::response::Response {
+    server.users_calls.lock().unwrap().push(json!("list"));
+    match caller(&headers).as_deref() {
+        Some("user1") => {
+            Json(json!({"status": [user_record("user1"), user_record("user3")]})).into_response()
+        }
+        _ => restricted(),
+    }
+}
+
+async fn show_user(State(server): State<Arc<StandIn>>, Path(name): Path<String>) -> Json<Value> {
+    server
+        .users_calls
+        .lock()
+        .unwrap()
+        .push(json!(format!("show {name}")));
+    match name.as_str() {
+        "user1" | "a b/c" => Json(json!({"status": user_record(&name)})),
+        _ => Json(json!({"status": {"error": "No such record is found"}})),
+    }
+}
+
+async fn add_user(State(server): State<Arc<StandIn>>, body: Json<Value>) -> Json<Value> {
+    server.users_calls.lock().unwrap().push(body.0.clone());
+    let name = body["name"].as_str().unwrap_or_default();
+    Json(match (name, body["wfc"].as_str()) {
+        ("user1", _) => {
+            json!({"status": format!("databse integrity error, {name} by the same name may be already present  or all the requredfileds has not been supplied.\n\n Full detail: [parameters: ('{name}', 'x', 'pbkdf2:sha256:150000$salt$hash')]")})
+        }
+        (_, Some("nowfc")) => json!({"status": "user registration aborted"}),
+        _ => json!({"status": format!("{name} has been registered.")}),
+    })
+}
+
+async fn delete_user(State(server): State<Arc<StandIn>>, Path(name): Path<String>) -> Json<Value> {
+    server
+        .users_calls
+        .lock()
+        .unwrap()
+        .push(json!(format!("delete {name}")));
+    Json(match name.as_str() {
+        "ghost" => json!({"status": "None  not found in database"}),
+        _ => json!({"status": format!("{name} has been  deleted successfully")}),
+    })
+}
+
 async fn echo_token(headers: HeaderMap) -> String {
     headers
         .get("x-auth-token")
@@ -103,6 +181,10 @@ async fn start(server: Arc<StandIn>) -> String {
         .route("/ok/token/gettoken", post(gettoken))
         .route("/ok/token/verify_token", get(verify_token))
         .route("/ok/echo", get(echo_token))
+        .route("/ok/list/users", get(list_users))
+        .route("/ok/list/user/{name}", get(show_user))
+        .route("/ok/add/user", post(add_user))
+        .route("/ok/delete/user/{name}", axum::routing::delete(delete_user))
         .route(
             "/html500/token/gettoken",
             post(|| async {

@@ -9,6 +9,7 @@ mod acl_errors;
 mod claim_mapping;
 mod cli;
 mod client;
+mod client_parity;
 mod example_microservice;
 mod forged_tokens;
 mod headers;
