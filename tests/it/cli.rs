@@ -15,6 +15,8 @@ fn run(args: &[&str], env: &[(&str, &str)], stdin: Option<&str>) -> Output {
         .env_remove("TL_URL")
         .env_remove("TL_USER")
         .env_remove("TL_CLIENT_CONFIG")
+        .env_remove("TL_OTP")
+        .env_remove("TL_NEW_USER_PASSWORD")
         .envs(env.iter().copied())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -577,4 +579,209 @@ fn check_counts_in_words_and_the_matrix_escapes_markdown() {
         let cells = row.replace("\\|", "").matches('|').count();
         assert_eq!(cells, 3, "two cells in {row}");
     }
+}
+
+/// A `client_configs.yml` for the stand-in at `url`, with stored credentials under `dir`.
+fn stored_credentials_config(dir: &std::path::Path, url: &str) -> String {
+    let path = dir.join("client_configs.yml");
+    let text = format!(
+        "user_auth_info_from: file\nuser_auth_info_file_location: {}\nfernet_key_file: {}\ntl_url: {url}\ntl_user: user1\n",
+        dir.join("auth/user_settings.ini").display(),
+        dir.join("auth/fernetkeys").display()
+    );
+    std::fs::write(&path, text).unwrap();
+    path.display().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn credentials_store_then_gettoken_without_a_password() {
+    let (_, base) = stand_in::stand_in().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = stored_credentials_config(dir.path(), &format!("{base}/ok"));
+
+    let output = run(&["credentials", "check", "--config", &config], &[], None);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("fernetkeys"),
+        "{}",
+        stderr(&output)
+    );
+
+    let output = run(
+        &["credentials", "store", "--config", &config],
+        &[],
+        Some("user1\n"),
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(!stdout(&output).contains("user1\n"));
+    let ini = std::fs::read_to_string(dir.path().join("auth/user_settings.ini")).unwrap();
+    assert!(ini.starts_with("[DEFAULT]\ntl_password=gAAAAA"), "{ini}");
+
+    let output = run(&["credentials", "check", "--config", &config], &[], None);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(
+        !stdout(&output).contains("user1"),
+        "the password is never printed"
+    );
+
+    // No password on the command line, no prompt: the stored one is used.
+    let output = run(&["gettoken", "--config", &config], &[], None);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(stdout(&output).trim().starts_with("eyJ"));
+
+    // Storing again is refused unless asked to replace.
+    let output = run(
+        &["credentials", "store", "--config", &config],
+        &[("TL_PASSWORD", "x")],
+        None,
+    );
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("exists already"),
+        "{}",
+        stderr(&output)
+    );
+    let output = run(
+        &["credentials", "store", "--config", &config, "--replace"],
+        &[("TL_PASSWORD", "wrong")],
+        None,
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let output = run(&["gettoken", "--config", &config], &[], None);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("Wrong Password"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn gettoken_sends_domain_and_the_one_time_password() {
+    let (server, base) = stand_in::stand_in().await;
+    let url = format!("{base}/ok");
+    let output = run(
+        &[
+            "gettoken", "--url", &url, "--user", "user1", "--domain", "example", "--otp",
+        ],
+        &[("TL_PASSWORD", "user1")],
+        Some("654321\n"),
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let login = server.last_login.lock().unwrap().clone();
+    assert_eq!(login["domain"], "example");
+    assert_eq!(login["otp"], "654321");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn users_list_show_add_delete() {
+    let (server, base) = stand_in::stand_in().await;
+    let url = format!("{base}/ok");
+    let user1 = [("TL_PASSWORD", "user1")];
+    let output = run(
+        &["users", "--url", &url, "--user", "user1", "list"],
+        &user1,
+        None,
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let table = stdout(&output);
+    let lines: Vec<&str> = table.lines().collect();
+    assert!(lines[0].starts_with("ID  USER   EMAIL  ROLES"), "{table}");
+    assert!(
+        lines[2].contains("user3") && lines[2].contains("org1"),
+        "{table}"
+    );
+
+    let output = run(
+        &[
+            "users", "--url", &url, "--user", "user1", "show", "user1", "--json",
+        ],
+        &user1,
+        None,
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let json: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+    assert_eq!(json[0]["wfc"]["department"], "dept1");
+
+    let output = run(
+        &["users", "--url", &url, "--user", "user1", "show", "nobody"],
+        &user1,
+        None,
+    );
+    assert_eq!(output.status.code(), Some(1));
+
+    let output = run(
+        &["users", "--url", &url, "--user", "user3", "list"],
+        &[("TL_PASSWORD", "user3")],
+        None,
+    );
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).contains("no role of the user grants the rule"),
+        "{}",
+        stderr(&output)
+    );
+
+    let add = [
+        "users",
+        "--url",
+        &url,
+        "--user",
+        "user1",
+        "add",
+        "--name",
+        "user5",
+        "--email",
+        "u5@x",
+        "--wfc",
+        "wfc1",
+        "--roles",
+        "role1,role2",
+    ];
+    let output = run(
+        &add,
+        &[("TL_PASSWORD", "user1"), ("TL_NEW_USER_PASSWORD", "pw5")],
+        None,
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(!stderr(&output).contains("warning"), "loopback: no warning");
+    let sent = server.users_calls.lock().unwrap().last().cloned().unwrap();
+    assert_eq!(sent["password"], "pw5");
+    assert_eq!(sent["roles"], serde_json::json!(["role1", "role2"]));
+
+    let output = run(
+        &["users", "--url", &url, "--user", "user1", "delete", "ghost"],
+        &user1,
+        None,
+    );
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).contains("no user `ghost`"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn users_add_over_plain_http_to_another_host_warns() {
+    // 192.0.2.1 (TEST-NET-1) is never routed: the call fails after the warning.
+    let output = run(
+        &[
+            "users",
+            "--url",
+            "http://192.0.2.1:9",
+            "--user",
+            "user1",
+            "delete",
+            "user5",
+        ],
+        &[("TL_PASSWORD", "user1")],
+        None,
+    );
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("warning: http://192.0.2.1:9 is plain HTTP"),
+        "{}",
+        stderr(&output)
+    );
 }

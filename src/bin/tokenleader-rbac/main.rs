@@ -1,8 +1,13 @@
-//! `tokenleader-rbac`: get and verify tokenleader tokens, check and explain ACL maps.
+//! `tokenleader-rbac`: get and verify tokenleader tokens, store credentials, manage users,
+//! check and explain ACL maps.
 //!
 //! ```text
 //! TL_PASSWORD=user1 tokenleader-rbac gettoken --url http://127.0.0.1:5001 --user user1
-//! tokenleader-rbac gettoken --config /etc/tokenleader/client_configs.yml   # prompts for the password
+//! tokenleader-rbac gettoken --config /etc/tokenleader/client_configs.yml   # stored password, else a prompt
+//! tokenleader-rbac gettoken --url http://127.0.0.1:5001 --user user1 --domain example --otp
+//! tokenleader-rbac credentials store --config /etc/tokenleader/client_configs.yml   # prompts
+//! tokenleader-rbac users list --config /etc/tokenleader/client_configs.yml [--json]
+//! TL_NEW_USER_PASSWORD=pw tokenleader-rbac users add --config … --name user5 --email user5@example --wfc wfc1 --roles role1
 //! tokenleader-rbac verify "$TOKEN" --key /etc/tokenleader/id_rsa.pub [--raw]
 //! tokenleader-rbac verify "$TOKEN" --config /etc/tokenleader/client_configs.yml
 //! tokenleader-rbac verify "$TOKEN" --remote --url http://127.0.0.1:5001
@@ -16,8 +21,10 @@
 //! unreadable file, unreachable server), with one line on standard error.
 
 mod acl;
+mod credentials;
 mod matrix;
 mod token;
+mod users;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -25,7 +32,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 
 use acl::{acl_check, acl_explain, acl_matrix, service_rules};
-use token::{gettoken, read_token, verify_local, verify_remote};
+use token::{Login, gettoken, read_token, verify_local, verify_remote};
 
 pub(crate) use token::KeySource;
 
@@ -42,18 +49,35 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Get a token from a tokenleader server. The password comes from TL_PASSWORD, else a
-    /// prompt on a terminal (not echoed), else the first line of standard input; never from
-    /// the command line.
+    /// Get a token from a tokenleader server. The password comes from TL_PASSWORD, else the
+    /// credentials stored as --config names them, else a prompt on a terminal (not echoed),
+    /// else the first line of standard input; never from the command line.
     Gettoken {
         #[command(flatten)]
         server: Server,
-        /// The user name (default: `tl_user` of --config).
-        #[arg(long, env = "TL_USER")]
-        user: Option<String>,
+        #[command(flatten)]
+        login: Login,
         /// Print the token and the service catalog as JSON.
         #[arg(long)]
         json: bool,
+    },
+    /// Store the password encrypted, as the Python `tokenleader-auth -p` does: the Fernet key
+    /// file (made when missing) and the INI file that client_configs.yml names. Unlike
+    /// `tokenleader-auth`, the password never comes from the command line: TL_PASSWORD, a
+    /// prompt, or standard input.
+    Credentials {
+        #[command(subcommand)]
+        command: CredentialsCommand,
+    },
+    /// The users of a tokenleader server. The 1.8 server guards only `list`: `add` and
+    /// `delete` are open to anyone who reaches it.
+    Users {
+        #[command(flatten)]
+        server: Server,
+        #[command(flatten)]
+        login: Login,
+        #[command(subcommand)]
+        command: UsersCommand,
     },
     /// Verify a token, locally with the server's public key or remotely; print its claims.
     Verify {
@@ -79,6 +103,66 @@ enum Command {
     Acl {
         #[command(subcommand)]
         command: AclCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum CredentialsCommand {
+    /// Encrypt the password into the files client_configs.yml names.
+    Store {
+        /// tokenleader's client_configs.yml (`user_auth_info_file_location`, `fernet_key_file`).
+        #[arg(long, env = "TL_CLIENT_CONFIG")]
+        config: PathBuf,
+        /// Replace an existing credentials file (the Python tool refuses; so does this one
+        /// without this flag).
+        #[arg(long)]
+        replace: bool,
+    },
+    /// Check that the stored password decrypts (it is not printed).
+    Check {
+        /// tokenleader's client_configs.yml.
+        #[arg(long, env = "TL_CLIENT_CONFIG")]
+        config: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+pub(crate) enum UsersCommand {
+    /// List every user (needs a role that grants
+    /// tokenleader.adminops.adminops_restapi.list_users).
+    List {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one user.
+    Show {
+        /// The user name.
+        name: String,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Register a user; its password comes from TL_NEW_USER_PASSWORD, a prompt, or the next
+    /// line of standard input.
+    Add {
+        /// The user name.
+        #[arg(long)]
+        name: String,
+        /// The e-mail address.
+        #[arg(long)]
+        email: String,
+        /// The name of a registered work function context.
+        #[arg(long)]
+        wfc: String,
+        /// Registered roles, comma-separated.
+        #[arg(long, value_delimiter = ',', required = true)]
+        roles: Vec<String>,
+    },
+    /// Delete a user.
+    Delete {
+        /// The user name.
+        name: String,
     },
 }
 
@@ -201,7 +285,20 @@ fn main() -> ExitCode {
 
 async fn run(command: Command) -> Result<(), Failure> {
     match command {
-        Command::Gettoken { server, user, json } => gettoken(&server, user, json).await,
+        Command::Gettoken {
+            server,
+            login,
+            json,
+        } => gettoken(&server, &login, json).await,
+        Command::Credentials { command } => match command {
+            CredentialsCommand::Store { config, replace } => credentials::store(&config, replace),
+            CredentialsCommand::Check { config } => credentials::check(&config),
+        },
+        Command::Users {
+            server,
+            login,
+            command,
+        } => users::users(&server, &login, command).await,
         Command::Verify {
             token,
             key,

@@ -16,7 +16,7 @@ pub(crate) enum KeySource {
 }
 
 /// A client for `server`: from its flags, or its `client_configs.yml`.
-fn client(server: &Server) -> Result<ClientBuilder, Failure> {
+pub(crate) fn client(server: &Server) -> Result<ClientBuilder, Failure> {
     let builder = match (&server.config, &server.url) {
         (Some(config), url) => {
             let builder = Client::from_client_config(config).map_err(error)?;
@@ -35,46 +35,73 @@ fn client(server: &Server) -> Result<ClientBuilder, Failure> {
     Ok(builder)
 }
 
-/// The password: `TL_PASSWORD`, else a prompt on standard error with the terminal's echo
-/// off, else (a pipe) the first line of standard input.
-fn password() -> Result<String, Failure> {
-    if let Ok(password) = std::env::var("TL_PASSWORD") {
-        return Ok(password);
+/// A secret: the environment variable `variable`, else a prompt on standard error with the
+/// terminal's echo off, else (a pipe) the next line of standard input. Never empty.
+pub(crate) fn secret(variable: &str, prompt: &str) -> Result<String, Failure> {
+    let what = prompt.to_lowercase();
+    let secret = if let Ok(secret) = std::env::var(variable) {
+        secret
+    } else if std::io::stdin().is_terminal() {
+        eprint!("{prompt}: ");
+        rpassword::read_password().map_err(|e| error(format!("cannot read the {what}: {e}")))?
+    } else {
+        let mut line = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .map_err(|e| error(format!("cannot read the {what} from standard input: {e}")))?;
+        line.trim_end_matches(['\r', '\n']).to_owned()
+    };
+    if secret.is_empty() {
+        return Err(error(format!(
+            "no {what}: set {variable}, type it at the prompt, or pipe it on standard input"
+        )));
     }
-    if std::io::stdin().is_terminal() {
-        eprint!("Password: ");
-        return rpassword::read_password()
-            .map_err(|e| error(format!("cannot read the password: {e}")));
-    }
-    let mut line = String::new();
-    std::io::stdin()
-        .lock()
-        .read_line(&mut line)
-        .map_err(|e| error(format!("cannot read the password from standard input: {e}")))?;
-    Ok(line.trim_end_matches(['\r', '\n']).to_owned())
+    Ok(secret)
 }
 
-pub(crate) async fn gettoken(
-    server: &Server,
-    user: Option<String>,
-    json: bool,
-) -> Result<(), Failure> {
-    let builder = client(server)?;
-    let Some(user) = user.or_else(|| builder.configured_user().map(str::to_owned)) else {
+/// How the CLI logs in: the user, its password and the optional login fields.
+#[derive(clap::Args)]
+pub(crate) struct Login {
+    /// The user name (default: `tl_user` of --config).
+    #[arg(long, env = "TL_USER")]
+    pub(crate) user: Option<String>,
+    /// The login domain, sent as `domain`.
+    #[arg(long)]
+    pub(crate) domain: Option<String>,
+    /// Ask for a one-time password (from TL_OTP, else a prompt, else the next line of
+    /// standard input), sent as `otp`.
+    #[arg(long)]
+    pub(crate) otp: bool,
+}
+
+/// A client that logs in as `login` says. The password: TL_PASSWORD, else the credentials
+/// stored as --config names them (`user_auth_info_from: file`), else asked for.
+pub(crate) fn logged_in_client(server: &Server, login: &Login) -> Result<Client, Failure> {
+    let mut builder = client(server)?;
+    let Some(user) = login
+        .user
+        .clone()
+        .or_else(|| builder.configured_user().map(str::to_owned))
+    else {
         return Err(error("no user: give --user, or `tl_user` in --config"));
     };
-    let password = password()?;
-    if password.is_empty() {
-        return Err(error(
-            "no password: set TL_PASSWORD, type it at the prompt, or pipe it on standard input",
-        ));
+    builder = builder.user(user);
+    if std::env::var_os("TL_PASSWORD").is_some() || !builder.has_stored_credentials() {
+        builder = builder.password(secret("TL_PASSWORD", "Password")?);
     }
-    let grant = builder
-        .build()
-        .map_err(error)?
-        .get_token(&user, &password)
-        .await
-        .map_err(error)?;
+    if let Some(domain) = &login.domain {
+        builder = builder.domain(domain);
+    }
+    if login.otp {
+        builder = builder.otp(secret("TL_OTP", "One-time password")?);
+    }
+    builder.build().map_err(error)
+}
+
+pub(crate) async fn gettoken(server: &Server, login: &Login, json: bool) -> Result<(), Failure> {
+    let client = logged_in_client(server, login)?;
+    let grant = client.grant().await.map_err(error)?;
     if json {
         let out = serde_json::json!({
             "auth_token": grant.auth_token.as_str(),
