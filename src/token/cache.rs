@@ -16,11 +16,11 @@
 //!   cache, so the tokens of a removed key stop working at once.
 
 use std::fmt;
-use std::hash::BuildHasher;
+use std::hash::{BuildHasher, Hasher};
 use std::sync::Arc;
 
+use quick_cache::UnitWeighter;
 use quick_cache::sync::Cache;
-use quick_cache::{DefaultHashBuilder, UnitWeighter};
 
 use super::verifier::Verified;
 use crate::keys::PublicKey;
@@ -49,13 +49,50 @@ impl fmt::Debug for KeySet {
 }
 
 /// Verified tokens and their claims.
-pub(crate) struct TokenCache<S = DefaultHashBuilder> {
+pub(crate) struct TokenCache<S = TailHash> {
     entries: Cache<Arc<str>, Verified, UnitWeighter, S>,
 }
 
 impl TokenCache {
     pub(crate) fn new(capacity: usize) -> Self {
-        Self::with_hasher(capacity, DefaultHashBuilder::default())
+        Self::with_hasher(capacity, TailHash::default())
+    }
+}
+
+/// How many bytes at a token's end are hashed: 32 base64url characters of its signature,
+/// 192 random bits for every token.
+const HASHED_TAIL: usize = 32;
+
+/// Hashes a token by its length and its last [`HASHED_TAIL`] bytes, the signature's: hashing
+/// the whole token (hundreds of bytes) was most of a cache hit. Lookups still compare whole
+/// tokens, and only verified tokens are stored, so a token made to share a tail finds
+/// nothing and crowds no bucket.
+#[derive(Clone, Default)]
+pub(crate) struct TailHash(foldhash::fast::RandomState);
+
+impl BuildHasher for TailHash {
+    type Hasher = TailHasher;
+
+    fn build_hasher(&self) -> TailHasher {
+        TailHasher(self.0.build_hasher())
+    }
+}
+
+pub(crate) struct TailHasher(foldhash::fast::FoldHasher<'static>);
+
+impl Hasher for TailHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        self.0.write_usize(bytes.len());
+        self.0
+            .write(&bytes[bytes.len().saturating_sub(HASHED_TAIL)..]);
+    }
+
+    fn write_u8(&mut self, byte: u8) {
+        self.0.write_u8(byte);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0.finish()
     }
 }
 
@@ -182,6 +219,23 @@ mod tests {
             );
         }
         assert!(cache.len() > 5_000, "the cache still holds entries");
+    }
+
+    #[test]
+    fn tokens_that_share_their_tail_are_told_apart() {
+        let cache = TokenCache::new(100);
+        let tail = "s".repeat(HASHED_TAIL);
+        cache.insert(verified(&format!("a.b.{tail}"), "user1"));
+        cache.insert(verified(&format!("c.d.{tail}"), "user2"));
+        assert_eq!(
+            username_of(&cache, &format!("a.b.{tail}")).as_deref(),
+            Some("user1")
+        );
+        assert_eq!(
+            username_of(&cache, &format!("c.d.{tail}")).as_deref(),
+            Some("user2")
+        );
+        assert!(cache.get(&format!("x.y.{tail}")).is_none());
     }
 
     #[test]

@@ -49,7 +49,10 @@ pub(crate) fn find_token<'h>(
                 "a token header is sent more than once",
             ));
         }
-        let value = value.to_str().map_err(|_| {
+        // `from_utf8` reads ASCII words at a time, `to_str` byte by byte, and tokens are
+        // hundreds of bytes long. Whatever UTF-8 passes here that is not a token's base64url
+        // is refused by the token's parser.
+        let value = std::str::from_utf8(value.as_bytes()).map_err(|_| {
             TokenError::Malformed(format!(
                 "the {name} header holds bytes that are not visible ASCII"
             ))
