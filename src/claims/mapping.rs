@@ -182,6 +182,7 @@ impl ClaimMapping {
                 username: username.into(),
                 email: email.into(),
                 roles: roles.into(),
+                subject: claims.get("sub").and_then(Value::as_str).map(Into::into),
             },
             wfc: Wfc {
                 id: wfc_id,
@@ -201,9 +202,14 @@ impl ClaimMapping {
 pub(crate) fn registered(claims: &Value) -> Result<RegisteredClaims, ClaimsError> {
     let time = |name: &str| match claims.get(name) {
         None | Some(Value::Null) => Ok(None),
-        Some(value) => value.as_u64().map(Some).ok_or_else(|| {
-            ClaimsError::Invalid(format!("{name}: expected a non-negative integer"))
+        Some(Value::Number(number)) => super::seconds(number).map(Some).ok_or_else(|| {
+            ClaimsError::Invalid(format!(
+                "{name}: expected a non-negative number of seconds, found {number}"
+            ))
         }),
+        Some(_) => Err(ClaimsError::Invalid(format!(
+            "{name}: expected a non-negative number of seconds"
+        ))),
     };
     let iss = match claims.get("iss") {
         None | Some(Value::Null) => None,

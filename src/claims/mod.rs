@@ -53,6 +53,10 @@ pub struct Identity {
     pub email: Arc<str>,
     /// The user's roles, as the token lists them.
     pub roles: Arc<[String]>,
+    /// The token's `sub` when it is a string (OIDC issuers put a stable user id there, often
+    /// a UUID, and leave `id` 0); `None` for tokenleader tokens, whose `sub` is the user.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subject: Option<Arc<str>>,
 }
 
 /// The caller's work function context: the part of the organisation they work for. Handlers
@@ -84,6 +88,35 @@ pub struct Claims {
     pub iat: Option<u64>,
     /// Not-before time, seconds since the Unix epoch, when the token gives one.
     pub nbf: Option<u64>,
+}
+
+/// Seconds since the Unix epoch from a JSON number: an integer, or a number with a fraction,
+/// truncated (some issuers send `exp` as a float). Negative numbers and numbers beyond `u64`
+/// are refused.
+pub(crate) fn seconds(number: &serde_json::Number) -> Option<u64> {
+    // 2^64 as a float: every finite non-negative float below it converts exactly when
+    // truncated.
+    const LIMIT: f64 = 18_446_744_073_709_551_616.0;
+    number.as_u64().or_else(|| {
+        number
+            .as_f64()
+            .filter(|secs| secs.is_finite() && (0.0..LIMIT).contains(secs))
+            .map(|secs| secs as u64)
+    })
+}
+
+/// Deserializes an optional time claim with [`seconds`].
+pub(crate) fn deserialize_seconds<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<u64>, D::Error> {
+    match Option::<serde_json::Number>::deserialize(deserializer)? {
+        None => Ok(None),
+        Some(number) => seconds(&number).map(Some).ok_or_else(|| {
+            serde::de::Error::custom(format!(
+                "expected a non-negative number of seconds, found {number}"
+            ))
+        }),
+    }
 }
 
 /// The registered claims (RFC 7519) that validation checks, whatever the claim shape.

@@ -8,8 +8,11 @@ use super::{Audience, Claims, ClaimsError, Identity, RegisteredClaims, Wfc};
 /// by name; serde's derive refuses duplicate members and ignores unknown ones.
 #[derive(Deserialize)]
 struct Payload {
+    #[serde(default, deserialize_with = "super::deserialize_seconds")]
     exp: Option<u64>,
+    #[serde(default, deserialize_with = "super::deserialize_seconds")]
     iat: Option<u64>,
+    #[serde(default, deserialize_with = "super::deserialize_seconds")]
     nbf: Option<u64>,
     iss: Option<String>,
     aud: Option<Audience>,
@@ -79,6 +82,7 @@ pub(crate) fn into_claims(
             username: sub.username.ok_or(MissingClaim("sub.username"))?.into(),
             email: sub.email.ok_or(MissingClaim("sub.email"))?.into(),
             roles: sub.roles.ok_or(MissingClaim("sub.roles"))?.into(),
+            subject: None,
         },
         wfc: Wfc {
             id: wfc.id.ok_or(MissingClaim("sub.wfc.id"))?,

@@ -14,7 +14,7 @@ use crate::acl::AclMap;
 use crate::claims::{ClaimMapping, ClaimShape};
 use crate::client_addr::TrustedProxies;
 use crate::error::Error;
-use crate::keys::{PublicKey, is_rsa};
+use crate::keys::PublicKey;
 use crate::reload::{
     AclInput, KeyFile, ReloadCallback, ReloadConfig, ReloadEvent, Reloader, spawn_watcher,
 };
@@ -255,8 +255,9 @@ impl EnforcerBuilder {
         self
     }
 
-    /// The signature algorithms accepted (default RS512 only). Only RSA algorithms
-    /// (RS256/384/512, PS256/384/512) can be allowed.
+    /// The signature algorithms accepted (default RS512 only, tokenleader's): RSA
+    /// (RS256/384/512, PS256/384/512), ES256, ES384 and EdDSA. Each key checks only the
+    /// algorithms of its own type; HMAC cannot be allowed with public keys.
     pub fn algorithms(mut self, algorithms: impl IntoIterator<Item = Algorithm>) -> Self {
         self.validation.algorithms = algorithms.into_iter().collect();
         self
@@ -425,9 +426,23 @@ impl EnforcerBuilder {
                 "no algorithm allowed: RS512 is tokenleader's".into(),
             ));
         }
-        if let Some(algorithm) = algorithms.iter().find(|a| !is_rsa(**a)) {
+        if let Some(algorithm) = algorithms
+            .iter()
+            .find(|a| matches!(a.family(), jsonwebtoken::AlgorithmFamily::Hmac))
+        {
             return Err(Error::Config(format!(
-                "{algorithm:?} cannot be allowed: the keys are RSA public keys, so only RS256/384/512 and PS256/384/512 can be"
+                "{algorithm:?} cannot be allowed: HMAC needs a shared secret, and these keys are public keys"
+            )));
+        }
+        if let Some(key) = self
+            .keys
+            .iter()
+            .find(|key| !algorithms.iter().any(|a| key.key_type().checks(*a)))
+        {
+            return Err(Error::Config(format!(
+                "a {} key checks none of the allowed algorithms {algorithms:?}: allow one of {:?} with `.algorithms(..)`",
+                key.key_type(),
+                key.key_type().algorithms()
             )));
         }
         if self.admin_role.as_deref() == Some("") {

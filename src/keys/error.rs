@@ -38,9 +38,23 @@ pub enum KeyError {
         /// What is wrong with it.
         message: String,
     },
-    /// The key is not an RSA key.
+    /// An OpenSSH key that is not RSA (tokenleader's OpenSSH keys are `ssh-rsa`).
     #[error("key type `{0}` is not supported: tokenleader signs with RSA, give an RSA public key")]
     NotRsa(String),
+    /// A key type this crate does not verify with.
+    #[error(
+        "key type `{0}` is not supported: give an RSA, EC (P-256, P-384) or Ed25519 public key"
+    )]
+    Unsupported(String),
+    /// A key bound to an algorithm of another key type (a JWK whose `alg` disagrees with its
+    /// `kty` or `crv`).
+    #[error("algorithm {algorithm} cannot be used with a {key_type} key")]
+    AlgorithmMismatch {
+        /// The algorithm.
+        algorithm: String,
+        /// The key's type.
+        key_type: super::KeyType,
+    },
     /// The modulus is shorter than 2048 bits.
     #[error("RSA key of {bits} bits refused: at least 2048 bits are required")]
     TooSmall {

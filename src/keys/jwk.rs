@@ -1,4 +1,5 @@
-//! JSON Web Keys (RFC 7517): one RSA key, or the RSA signing keys of a key set.
+//! JSON Web Keys (RFC 7517, RFC 8037): one key (RSA, EC P-256/P-384, Ed25519), or the
+//! signing keys of a key set.
 
 use std::str::FromStr;
 
@@ -7,21 +8,24 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::Algorithm;
 use serde::Deserialize;
 
-use super::provider::is_rsa;
-use super::{KeyError, PublicKey};
+use super::{KeyError, KeyType, PublicKey};
+
+/// The key types a key set may hold that this crate verifies with.
+const SUPPORTED_KTY: [&str; 3] = ["RSA", "EC", "OKP"];
 
 impl PublicKey {
-    /// Loads one RSA JSON Web Key (`{"kty":"RSA","n":…,"e":…,"kid":…}`). Its `kid` and `alg`,
-    /// when present, are kept: `kid` selects the key, `alg` restricts it to that algorithm.
+    /// Loads one JSON Web Key: RSA (`n`, `e`), EC (`crv` P-256 or P-384, `x`, `y`) or OKP
+    /// (`crv` Ed25519, `x`). Its `kid` and `alg`, when present, are kept: `kid` selects the
+    /// key, `alg` binds it to that algorithm, and must be one its type checks.
     pub fn from_jwk(json: &str) -> Result<Self, KeyError> {
         let jwk: Jwk = serde_json::from_str(json)
             .map_err(|e| KeyError::format("JWK", format!("not a JSON Web Key: {e}")))?;
         jwk.into_key()
     }
 
-    /// Loads every RSA signing key of a JSON Web Key Set (`{"keys":[…]}`). Keys of other types
-    /// and encryption keys (`"use":"enc"`) are skipped; a set without any RSA signing key is an
-    /// error.
+    /// Loads every signing key of a JSON Web Key Set (`{"keys":[…]}`). Keys of other types
+    /// (`oct`, …) and encryption keys (`"use":"enc"`) are skipped; a set without any signing
+    /// key is an error.
     pub fn from_jwks(json: &str) -> Result<Vec<Self>, KeyError> {
         #[derive(Deserialize)]
         struct Jwks {
@@ -32,25 +36,30 @@ impl PublicKey {
         let keys = set
             .keys
             .into_iter()
-            .filter(|jwk| jwk.kty == "RSA" && jwk.key_use.as_deref() != Some("enc"))
+            .filter(|jwk| {
+                SUPPORTED_KTY.contains(&jwk.kty.as_str()) && jwk.key_use.as_deref() != Some("enc")
+            })
             .map(Jwk::into_key)
             .collect::<Result<Vec<_>, _>>()?;
         if keys.is_empty() {
             return Err(KeyError::format(
                 "JWK",
-                "the key set holds no RSA signing key",
+                "the key set holds no RSA, EC or Ed25519 signing key",
             ));
         }
         Ok(keys)
     }
 }
 
-/// The RSA members of a JSON Web Key.
+/// The members of a JSON Web Key this crate reads.
 #[derive(Deserialize)]
 struct Jwk {
     kty: String,
     n: Option<String>,
     e: Option<String>,
+    crv: Option<String>,
+    x: Option<String>,
+    y: Option<String>,
     kid: Option<String>,
     alg: Option<String>,
     #[serde(rename = "use")]
@@ -60,9 +69,6 @@ struct Jwk {
 
 impl Jwk {
     fn into_key(self) -> Result<PublicKey, KeyError> {
-        if self.kty != "RSA" {
-            return Err(KeyError::NotRsa(self.kty));
-        }
         // A key meant for encryption must not verify signatures. (`key_ops` entries are
         // matched loosely: some publishers write `["sign, verify"]`.)
         let for_encryption = self.key_use.as_deref().is_some_and(|u| u != "sig");
@@ -82,19 +88,43 @@ impl Jwk {
                 .decode(value)
                 .map_err(|e| KeyError::format("JWK", format!("`{name}` is not base64url: {e}")))
         };
-        let n = member(self.n, "n")?;
-        let e = member(self.e, "e")?;
-        let mut key = PublicKey::from_rsa_components(&n, &e)?;
+        let crv = self.crv.as_deref();
+        let mut key = match (self.kty.as_str(), crv) {
+            ("RSA", _) => {
+                PublicKey::from_rsa_components(&member(self.n, "n")?, &member(self.e, "e")?)?
+            }
+            ("EC", Some(crv @ ("P-256" | "P-384"))) => {
+                let curve = if crv == "P-256" {
+                    KeyType::EcP256
+                } else {
+                    KeyType::EcP384
+                };
+                let mut point = vec![0x04];
+                point.extend(member(self.x, "x")?);
+                point.extend(member(self.y, "y")?);
+                PublicKey::from_ec_point(curve, &point)?
+            }
+            ("OKP", Some("Ed25519")) => PublicKey::from_ed25519_bytes(&member(self.x, "x")?)?,
+            ("EC" | "OKP", crv) => {
+                return Err(KeyError::Unsupported(format!(
+                    "{} curve {}",
+                    self.kty,
+                    crv.unwrap_or("(none)")
+                )));
+            }
+            (kty, _) => return Err(KeyError::Unsupported(kty.to_owned())),
+        };
         key.kid = self.kid;
-        if let Some(alg) = self.alg {
-            let algorithm = Algorithm::from_str(&alg)
-                .ok()
-                .filter(|a| is_rsa(*a))
-                .ok_or_else(|| {
-                    KeyError::format("JWK", format!("`alg` {alg} is not an RSA algorithm"))
-                })?;
-            key.algorithm = Some(algorithm);
+        match self.alg {
+            Some(alg) => {
+                let algorithm =
+                    Algorithm::from_str(&alg).map_err(|_| KeyError::AlgorithmMismatch {
+                        algorithm: alg.chars().take(16).collect(),
+                        key_type: key.key_type(),
+                    })?;
+                key.with_algorithm(algorithm)
+            }
+            None => Ok(key),
         }
-        Ok(key)
     }
 }

@@ -9,9 +9,12 @@
 //! # Ok::<(), tokenleader_rbac::keys::KeyError>(())
 //! ```
 //!
-//! Every way of loading a key checks it the same way: RSA only, a modulus of 2048 to 8192
-//! bits, an odd public exponent greater than 1. Signatures are checked through
-//! [`crypto_provider`], never through jsonwebtoken's process-wide default.
+//! Every way of loading a key checks it the same way. RSA keys: a modulus of 2048 to 8192
+//! bits, an odd public exponent greater than 1. EC keys: P-256 or P-384, as an uncompressed
+//! point of the curve's size. Ed25519 keys: 32 bytes. A key only ever checks the algorithms
+//! of its own type ([`KeyType::algorithms`]): RS*/PS* for RSA, ES256 for P-256, ES384 for
+//! P-384, EdDSA for Ed25519. Signatures are checked through [`crypto_provider`], never
+//! through jsonwebtoken's process-wide default.
 
 mod error;
 mod jwk;
@@ -27,7 +30,6 @@ use pkcs1::der::asn1::UintRef;
 
 pub use error::KeyError;
 pub use provider::crypto_provider;
-pub(crate) use provider::is_rsa;
 
 use crate::file::{ReadFileError, read_bounded};
 
@@ -36,21 +38,72 @@ const MAX_RSA_BITS: usize = 8192;
 /// Key files larger than this are refused: a public key is a few hundred bytes.
 pub(crate) const MAX_KEY_FILE_BYTES: u64 = 64 * 1024;
 
-/// An RSA public key that verifies tokens, with an optional key id (`kid`).
+/// A public key that verifies tokens (RSA, EC P-256/P-384 or Ed25519), with an optional key
+/// id (`kid`) and an optional algorithm it is bound to (a JWK's `alg`).
 #[derive(Clone)]
 pub struct PublicKey {
     kid: Option<String>,
     algorithm: Option<Algorithm>,
-    bits: usize,
-    /// PKCS#1 DER, kept to compare keys.
+    key_type: KeyType,
+    /// The key's bytes (RSA: PKCS#1 DER; EC: the uncompressed point; Ed25519: the 32 bytes),
+    /// kept to compare keys.
     der: Arc<[u8]>,
     decoding_key: DecodingKey,
 }
 
-/// Two keys are equal when they are the same RSA key with the same `kid` and `alg`.
+/// The type of a [`PublicKey`]; it decides which algorithms the key checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum KeyType {
+    /// RSA, with the modulus size in bits.
+    Rsa {
+        /// Size of the modulus in bits.
+        bits: usize,
+    },
+    /// ECDSA over P-256 (ES256).
+    EcP256,
+    /// ECDSA over P-384 (ES384).
+    EcP384,
+    /// Ed25519 (EdDSA).
+    Ed25519,
+}
+
+impl KeyType {
+    /// The algorithms a key of this type checks.
+    pub fn algorithms(self) -> &'static [Algorithm] {
+        use Algorithm::*;
+        match self {
+            KeyType::Rsa { .. } => &[RS256, RS384, RS512, PS256, PS384, PS512],
+            KeyType::EcP256 => &[ES256],
+            KeyType::EcP384 => &[ES384],
+            KeyType::Ed25519 => &[EdDSA],
+        }
+    }
+
+    /// Whether a key of this type checks `algorithm`.
+    pub fn checks(self, algorithm: Algorithm) -> bool {
+        self.algorithms().contains(&algorithm)
+    }
+}
+
+impl fmt::Display for KeyType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            KeyType::Rsa { bits } => write!(f, "RSA ({bits} bits)"),
+            KeyType::EcP256 => f.write_str("EC P-256"),
+            KeyType::EcP384 => f.write_str("EC P-384"),
+            KeyType::Ed25519 => f.write_str("Ed25519"),
+        }
+    }
+}
+
+/// Two keys are equal when they are the same key with the same `kid` and `alg`.
 impl PartialEq for PublicKey {
     fn eq(&self, other: &Self) -> bool {
-        self.kid == other.kid && self.algorithm == other.algorithm && self.der == other.der
+        self.kid == other.kid
+            && self.algorithm == other.algorithm
+            && self.key_type == other.key_type
+            && self.der == other.der
     }
 }
 
@@ -61,26 +114,31 @@ impl fmt::Debug for PublicKey {
         f.debug_struct("PublicKey")
             .field("kid", &self.kid)
             .field("algorithm", &self.algorithm)
-            .field("bits", &self.bits)
+            .field("key_type", &self.key_type)
             .finish_non_exhaustive()
     }
 }
 
 impl PublicKey {
-    /// Loads a key file: an OpenSSH line or a PEM block, told apart by their content. The
-    /// file must be a regular file of at most 64 KiB.
+    /// Loads a key file: an OpenSSH line, a PEM block or a JWK, told apart by their content.
+    /// The file must be a regular file of at most 64 KiB.
     pub fn from_file(path: impl AsRef<Path>) -> Result<Self, KeyError> {
         let path = path.as_ref();
         Self::from_file_bytes(&read_key_file(path)?)
     }
 
-    /// Parses the content of a key file: PEM when it starts with `-----BEGIN`, else OpenSSH.
+    /// Parses the content of a key file: PEM when it starts with `-----BEGIN`, a JWK when it
+    /// starts with `{`, else OpenSSH.
     pub(crate) fn from_file_bytes(bytes: &[u8]) -> Result<Self, KeyError> {
-        let not_a_key = || KeyError::format("key file", "not an OpenSSH or PEM public key");
-        if bytes.trim_ascii_start().starts_with(b"-----BEGIN") {
+        let not_a_key = || KeyError::format("key file", "not an OpenSSH, PEM or JWK public key");
+        let start = bytes.trim_ascii_start();
+        if start.starts_with(b"-----BEGIN") {
             return Self::from_pem(bytes);
         }
         let text = std::str::from_utf8(bytes).map_err(|_| not_a_key())?;
+        if start.starts_with(b"{") {
+            return Self::from_jwk(text);
+        }
         // An OpenSSH line starts with its key type (`ssh-rsa`, `ecdsa-sha2-…`, `sk-…`);
         // anything else is not a key at all, rather than a key of another type.
         let first_word = text.split_ascii_whitespace().next().unwrap_or_default();
@@ -124,14 +182,77 @@ impl PublicKey {
         Ok(PublicKey {
             kid: None,
             algorithm: None,
-            bits,
+            key_type: KeyType::Rsa { bits },
             decoding_key: DecodingKey::from_rsa_der(&der),
             der: der.into(),
         })
     }
 
+    /// Builds an EC key from its uncompressed point (`0x04 ‖ x ‖ y`, SEC1) on `curve`
+    /// ([`KeyType::EcP256`] or [`KeyType::EcP384`]). Whether the point is on the curve is
+    /// checked with every signature: a point that is not verifies nothing.
+    pub fn from_ec_point(curve: KeyType, point: &[u8]) -> Result<Self, KeyError> {
+        let coordinate_bytes = match curve {
+            KeyType::EcP256 => 32,
+            KeyType::EcP384 => 48,
+            other => {
+                return Err(KeyError::format(
+                    "EC",
+                    format!("{other} is not an elliptic curve: give P-256 or P-384"),
+                ));
+            }
+        };
+        if point.len() != 1 + 2 * coordinate_bytes || point[0] != 0x04 {
+            return Err(KeyError::format(
+                "EC",
+                format!(
+                    "a {curve} public key is an uncompressed point of {} bytes starting with 0x04",
+                    1 + 2 * coordinate_bytes
+                ),
+            ));
+        }
+        Ok(PublicKey {
+            kid: None,
+            algorithm: None,
+            key_type: curve,
+            decoding_key: DecodingKey::from_ec_der(point),
+            der: point.into(),
+        })
+    }
+
+    /// Builds an Ed25519 key from its 32 bytes.
+    pub fn from_ed25519_bytes(bytes: &[u8]) -> Result<Self, KeyError> {
+        if bytes.len() != 32 {
+            return Err(KeyError::format(
+                "Ed25519",
+                format!("an Ed25519 public key is 32 bytes, not {}", bytes.len()),
+            ));
+        }
+        Ok(PublicKey {
+            kid: None,
+            algorithm: None,
+            key_type: KeyType::Ed25519,
+            decoding_key: DecodingKey::from_ed_der(bytes),
+            der: bytes.into(),
+        })
+    }
+
+    /// Binds the key to one algorithm of its type: tokens signed with another are not
+    /// checked with it (a JWK's `alg` does this).
+    pub fn with_algorithm(mut self, algorithm: Algorithm) -> Result<Self, KeyError> {
+        if !self.key_type.checks(algorithm) {
+            return Err(KeyError::AlgorithmMismatch {
+                algorithm: format!("{algorithm:?}"),
+                key_type: self.key_type,
+            });
+        }
+        self.algorithm = Some(algorithm);
+        Ok(self)
+    }
+
     /// Checks `signature` over `message` with this key: the bare signature primitive of
-    /// `algorithm`, through the crate's crypto provider. False for a non-RSA algorithm.
+    /// `algorithm`, through the crate's crypto provider. False for an algorithm of another
+    /// key type.
     pub fn verify_signature(&self, algorithm: Algorithm, message: &[u8], signature: &[u8]) -> bool {
         self.verify_signature_vec(algorithm, message, &signature.to_vec())
     }
@@ -144,7 +265,7 @@ impl PublicKey {
         message: &[u8],
         signature: &Vec<u8>,
     ) -> bool {
-        is_rsa(algorithm)
+        self.key_type.checks(algorithm)
             && (crypto_provider().verifier_factory)(&algorithm, &self.decoding_key)
                 .is_ok_and(|verifier| verifier.verify(message, signature).is_ok())
     }
@@ -152,7 +273,9 @@ impl PublicKey {
     /// Whether this key may check a token with this `kid` (if any) and algorithm.
     pub(crate) fn is_candidate(&self, kid: Option<&str>, algorithm: Algorithm) -> bool {
         let kid_matches = kid.is_none_or(|kid| self.kid.as_deref() == Some(kid));
-        kid_matches && self.algorithm.is_none_or(|a| a == algorithm)
+        kid_matches
+            && self.key_type.checks(algorithm)
+            && self.algorithm.is_none_or(|a| a == algorithm)
     }
 
     /// Gives the key a key id: tokens whose header names this `kid` are checked with it.
@@ -166,9 +289,24 @@ impl PublicKey {
         self.kid.as_deref()
     }
 
-    /// The size of the modulus in bits.
+    /// The size of the key in bits: the modulus of an RSA key, the curve of an EC key, 256
+    /// for Ed25519.
     pub fn bits(&self) -> usize {
-        self.bits
+        match self.key_type {
+            KeyType::Rsa { bits } => bits,
+            KeyType::EcP256 | KeyType::Ed25519 => 256,
+            KeyType::EcP384 => 384,
+        }
+    }
+
+    /// The key's type, which decides the algorithms it checks.
+    pub fn key_type(&self) -> KeyType {
+        self.key_type
+    }
+
+    /// The algorithm the key is bound to, if any (a JWK's `alg`).
+    pub fn algorithm(&self) -> Option<Algorithm> {
+        self.algorithm
     }
 }
 
@@ -217,7 +355,7 @@ mod tests {
             assert!(
                 error
                     .to_string()
-                    .contains("not an OpenSSH or PEM public key"),
+                    .contains("not an OpenSSH, PEM or JWK public key"),
                 "{error}"
             );
         }

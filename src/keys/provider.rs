@@ -1,8 +1,6 @@
 //! The crypto provider: jsonwebtoken's backend, chosen by this crate's features and never by
 //! jsonwebtoken's process-wide default.
 
-use jsonwebtoken::{Algorithm, AlgorithmFamily};
-
 /// The jsonwebtoken crypto provider this crate verifies with.
 ///
 /// The crate never relies on jsonwebtoken's process-wide default, so it works whichever of
@@ -24,8 +22,3 @@ pub fn crypto_provider() -> &'static jsonwebtoken::crypto::CryptoProvider {
 compile_error!(
     "tokenleader-rbac needs a crypto backend: enable the `aws-lc-rs` or `rust-crypto` feature"
 );
-
-/// Whether `algorithm` is one of RS256/384/512 or PS256/384/512.
-pub(crate) fn is_rsa(algorithm: Algorithm) -> bool {
-    matches!(algorithm.family(), AlgorithmFamily::Rsa)
-}

@@ -28,7 +28,9 @@
 //!
 //! The issuer signs with a fixed RSA key pair shipped in this crate for tests only
 //! (`src/test_util/test_only_private_key.pem`): anybody can sign with it, so never trust its
-//! public key outside tests.
+//! public key outside tests. [`TestIssuer::es256`], [`es384`](TestIssuer::es384) and
+//! [`ed25519`](TestIssuer::ed25519) sign ES256, ES384 and EdDSA tokens with test-only EC and
+//! Ed25519 key pairs in the same folder.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -41,12 +43,15 @@ use crate::acl::AclMap;
 use crate::enforcer::{Enforcer, EnforcerBuilder};
 use crate::keys::{PublicKey, crypto_provider};
 
-/// TEST ONLY: this private key is public.
+/// TEST ONLY: these private keys are public.
 const TEST_ONLY_PRIVATE_KEY: &str = include_str!("test_only_private_key.pem");
 const TEST_ONLY_PUBLIC_KEY: &str = include_str!("test_only_public_key.pem");
-
-/// The header tokenleader writes.
-const TOKENLEADER_HEADER: &str = r#"{"typ":"JWT","alg":"RS512"}"#;
+const TEST_ONLY_P256_PRIVATE_KEY: &str = include_str!("test_only_p256_private_key.pem");
+const TEST_ONLY_P256_PUBLIC_KEY: &str = include_str!("test_only_p256_public_key.pem");
+const TEST_ONLY_P384_PRIVATE_KEY: &str = include_str!("test_only_p384_private_key.pem");
+const TEST_ONLY_P384_PUBLIC_KEY: &str = include_str!("test_only_p384_public_key.pem");
+const TEST_ONLY_ED25519_PRIVATE_KEY: &str = include_str!("test_only_ed25519_private_key.pem");
+const TEST_ONLY_ED25519_PUBLIC_KEY: &str = include_str!("test_only_ed25519_public_key.pem");
 
 /// Mints tokenleader-shaped RS512 tokens with the crate's test-only key pair, or with a key
 /// pair of the test's own ([`with_key`](Self::with_key)); [`sign_raw`](Self::sign_raw) signs
@@ -55,6 +60,8 @@ const TOKENLEADER_HEADER: &str = r#"{"typ":"JWT","alg":"RS512"}"#;
 pub struct TestIssuer {
     key: EncodingKey,
     public_key: PublicKey,
+    /// What [`TestToken::sign`] signs with.
+    algorithm: Algorithm,
 }
 
 impl std::fmt::Debug for TestIssuer {
@@ -96,7 +103,59 @@ impl TestIssuer {
         TestIssuer {
             key: EncodingKey::from_rsa_der(block.contents()),
             public_key,
+            algorithm: Algorithm::RS512,
         }
+    }
+
+    /// An issuer of ES256 tokens, with a test-only P-256 key pair.
+    pub fn es256() -> Self {
+        Self::pkcs8(
+            TEST_ONLY_P256_PRIVATE_KEY,
+            TEST_ONLY_P256_PUBLIC_KEY,
+            Algorithm::ES256,
+        )
+    }
+
+    /// An issuer of ES384 tokens, with a test-only P-384 key pair.
+    pub fn es384() -> Self {
+        Self::pkcs8(
+            TEST_ONLY_P384_PRIVATE_KEY,
+            TEST_ONLY_P384_PUBLIC_KEY,
+            Algorithm::ES384,
+        )
+    }
+
+    /// An issuer of EdDSA tokens, with a test-only Ed25519 key pair.
+    pub fn ed25519() -> Self {
+        Self::pkcs8(
+            TEST_ONLY_ED25519_PRIVATE_KEY,
+            TEST_ONLY_ED25519_PUBLIC_KEY,
+            Algorithm::EdDSA,
+        )
+    }
+
+    /// An issuer from one of the crate's PKCS#8 test-only key pairs.
+    fn pkcs8(private_pem: &str, public_pem: &str, algorithm: Algorithm) -> Self {
+        // Constants of this crate: if they failed to parse, no test could run.
+        let public_key =
+            PublicKey::from_pem(public_pem.as_bytes()).expect("the test-only public key is valid");
+        let block = pem::parse(private_pem).expect("the test-only private key is valid PEM");
+        let key = if algorithm == Algorithm::EdDSA {
+            EncodingKey::from_ed_der(block.contents())
+        } else {
+            EncodingKey::from_ec_der(block.contents())
+        };
+        TestIssuer {
+            key,
+            public_key,
+            algorithm,
+        }
+    }
+
+    /// The algorithm [`TestToken::sign`] signs with (RS512 unless made by
+    /// [`es256`](Self::es256), [`es384`](Self::es384) or [`ed25519`](Self::ed25519)).
+    pub fn algorithm(&self) -> Algorithm {
+        self.algorithm
     }
 
     /// The public key that verifies this issuer's tokens.
@@ -104,18 +163,19 @@ impl TestIssuer {
         self.public_key.clone()
     }
 
-    /// The signature of `message` with this issuer's key and the RSA `algorithm`, raw bytes.
+    /// The signature of `message` with this issuer's key and `algorithm` (one of its key's
+    /// type), raw bytes.
     ///
     /// # Panics
     ///
-    /// When `algorithm` is not an RSA algorithm, or the backend cannot sign: a test's mistake
-    /// or a bug.
+    /// When `algorithm` is not one of the key's type, or the backend cannot sign: a test's
+    /// mistake or a bug.
     pub fn signature(&self, message: &[u8], algorithm: Algorithm) -> Vec<u8> {
         // Signed through the crate's provider, not jsonwebtoken's process-wide default, so the
         // kit works whichever backends the test build turns on.
         (crypto_provider().signer_factory)(&algorithm, &self.key)
             .and_then(|signer| signer.try_sign(message).map_err(Into::into))
-            .expect("the test key signs with an RSA algorithm")
+            .expect("the test key signs with an algorithm of its type")
     }
 
     /// A compact JWS of `header` and `claims` exactly as given (JSON text, not re-encoded:
@@ -130,10 +190,12 @@ impl TestIssuer {
         format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature))
     }
 
-    /// An enforcer builder that trusts this issuer (add the ACL and settings of your test).
+    /// An enforcer builder that trusts this issuer and its algorithm (add the ACL and
+    /// settings of your test).
     pub fn enforcer_builder(&self) -> EnforcerBuilder {
         Enforcer::builder()
             .public_key(self.public_key())
+            .algorithms([self.algorithm])
             .watch(false)
     }
 
@@ -278,16 +340,16 @@ impl TestToken<'_> {
         claims
     }
 
-    /// Signs the token (RS512, header `{"typ":"JWT","alg":"RS512"}` like tokenleader's).
+    /// Signs the token with the issuer's algorithm (RS512 unless the issuer says otherwise),
+    /// header `{"typ":"JWT","alg":"RS512"}` like tokenleader's.
     ///
     /// # Panics
     ///
     /// When the crypto backend cannot sign with the issuer's key, which would be a bug.
     pub fn sign(&self) -> String {
-        self.issuer.sign_raw(
-            TOKENLEADER_HEADER,
-            &self.claims().to_string(),
-            Algorithm::RS512,
-        )
+        let algorithm = self.issuer.algorithm;
+        let header = format!(r#"{{"typ":"JWT","alg":"{algorithm:?}"}}"#);
+        self.issuer
+            .sign_raw(&header, &self.claims().to_string(), algorithm)
     }
 }

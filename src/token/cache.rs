@@ -151,6 +151,7 @@ mod tests {
                 username: username.into(),
                 email: username.into(),
                 roles: vec!["role1".to_owned()].into(),
+                subject: None,
             },
             wfc: Wfc {
                 id: 1,

@@ -23,8 +23,8 @@ use crate::claims::RegisteredClaims;
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Validation {
-    /// The signature algorithms accepted. Only RSA algorithms (RS256/384/512, PS256/384/512)
-    /// can be allowed.
+    /// The signature algorithms accepted: RSA, ES256, ES384 and EdDSA ones; each key checks
+    /// only those of its own type.
     pub algorithms: Vec<Algorithm>,
     /// Clock skew tolerated on `exp`, `nbf` and `iat`.
     pub leeway: Duration,

@@ -269,3 +269,29 @@ fn mapped_tokens_still_need_exp_a_good_signature_and_unique_members() {
         "{error}"
     );
 }
+
+#[test]
+fn a_string_subject_is_kept_and_float_times_are_truncated() {
+    let mut claims = keycloak_claims();
+    claims["exp"] = json!((NOW + 300) as f64 + 0.9);
+    claims["iat"] = json!(NOW as f64 + 0.1);
+    let verified = keycloak().verify(&mint(&claims)).unwrap();
+    assert_eq!(
+        verified.identity.subject.as_deref(),
+        Some("f81d4fae-7dec-11d0-a765-00a0c91e6bf6")
+    );
+    assert_eq!(verified.identity.id, 0);
+    assert_eq!((verified.exp, verified.iat), (NOW + 300, Some(NOW)));
+    for bad in [json!(-1.5), json!(1e300), json!("1800000300")] {
+        claims["exp"] = bad.clone();
+        let error = keycloak().verify(&mint(&claims)).unwrap_err();
+        assert!(
+            matches!(error.token_error(), Some(TokenError::InvalidClaims(m)) if m.starts_with("exp")),
+            "{bad}: {error}"
+        );
+    }
+    // tokenleader's `sub` is the user object: no subject.
+    let tokenleader = test_key_builder().build().unwrap();
+    let verified = tokenleader.verify(&mint(&user1_claims())).unwrap();
+    assert_eq!(verified.identity.subject, None);
+}

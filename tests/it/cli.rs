@@ -785,3 +785,72 @@ fn users_add_over_plain_http_to_another_host_warns() {
         stderr(&output)
     );
 }
+
+#[test]
+fn verify_takes_ec_and_ed25519_keys_with_their_algorithms() {
+    use tokenleader_rbac::test_util::TestIssuer;
+    let key_file = |name: &str| format!("{}/src/test_util/{name}", env!("CARGO_MANIFEST_DIR"));
+    for (issuer, key, algorithms) in [
+        (
+            TestIssuer::es256(),
+            "test_only_p256_public_key.pem",
+            "ES256,ES384",
+        ),
+        (
+            TestIssuer::es384(),
+            "test_only_p384_public_key.pem",
+            "ES384",
+        ),
+        (
+            TestIssuer::ed25519(),
+            "test_only_ed25519_public_key.pem",
+            "EdDSA",
+        ),
+    ] {
+        let token = issuer.token().sign();
+        let key = key_file(key);
+        let output = run(
+            &["verify", &token, "--key", &key, "--algorithms", algorithms],
+            &[],
+            None,
+        );
+        assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+        // RS512 alone (the default) cannot be checked with such a key: an error that says so.
+        let output = run(&["verify", &token, "--key", &key], &[], None);
+        assert_eq!(output.status.code(), Some(2));
+        assert!(
+            stderr(&output).contains("checks none of the allowed algorithms"),
+            "{}",
+            stderr(&output)
+        );
+    }
+    let output = run(
+        &["verify", "x.y.z", "--key", "k", "--algorithms", "ES999"],
+        &[],
+        None,
+    );
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("`ES999` is not a JWS algorithm"),
+        "{}",
+        stderr(&output)
+    );
+
+    // A JWK file, and a token of another key type refused with exit 1.
+    let dir = tempfile::tempdir().unwrap();
+    let jwk = dir.path().join("key.jwk.json");
+    std::fs::write(&jwk, fixture("test_keys/trusted_public.jwk.json")).unwrap();
+    let output = run(
+        &[
+            "verify",
+            &TestIssuer::es256().token().sign(),
+            "--key",
+            jwk.to_str().unwrap(),
+            "--algorithms",
+            "RS512,ES256",
+        ],
+        &[],
+        None,
+    );
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+}

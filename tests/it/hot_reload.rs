@@ -501,7 +501,7 @@ fn a_refused_key_file_is_named() {
     let error = enforcer.reload().unwrap_err().to_string();
     assert!(error.contains(&key.display().to_string()), "{error}");
     assert!(
-        error.contains("not an OpenSSH or PEM public key"),
+        error.contains("not an OpenSSH, PEM or JWK public key"),
         "{error}"
     );
 }

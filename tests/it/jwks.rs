@@ -191,5 +191,10 @@ async fn build_fails_when_the_first_fetch_fails() {
     server.down.store(false, Ordering::SeqCst);
     *server.jwks.lock().unwrap() = r#"{"keys": []}"#.into();
     let error = build(builder(&url)).await.unwrap_err();
-    assert!(error.to_string().contains("no RSA signing key"), "{error}");
+    assert!(
+        error
+            .to_string()
+            .contains("no RSA, EC or Ed25519 signing key"),
+        "{error}"
+    );
 }

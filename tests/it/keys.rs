@@ -197,19 +197,22 @@ fn jwk_loads_with_kid_and_alg() {
 }
 
 #[test]
-fn jwks_keeps_rsa_signing_keys_only() {
+fn jwks_keeps_signing_keys_of_supported_types_only() {
     let jwk: serde_json::Value =
         serde_json::from_str(&fixture("test_keys/trusted_public.jwk.json")).unwrap();
     let mut enc = jwk.clone();
     enc["use"] = "enc".into();
     enc["kid"] = "enc-key".into();
     let set = serde_json::json!({"keys": [
-        {"kty": "EC", "crv": "P-256", "x": "AA", "y": "AA", "kid": "ec"},
+        {"kty": "oct", "k": "c2VjcmV0", "kid": "hmac"},
         jwk, enc,
     ]});
     let keys = PublicKey::from_jwks(&set.to_string()).unwrap();
     assert_eq!(keys.len(), 1);
     assert_eq!(keys[0].kid(), Some("trusted-2026"));
+    // A malformed key of a supported type is an error, not skipped.
+    let broken = serde_json::json!({"keys": [{"kty": "EC", "crv": "P-256", "x": "AA", "y": "AA"}]});
+    assert!(PublicKey::from_jwks(&broken.to_string()).is_err());
     assert!(PublicKey::from_jwks(r#"{"keys":[]}"#).is_err());
 }
 
@@ -217,7 +220,11 @@ fn jwks_keeps_rsa_signing_keys_only() {
 fn jwk_refusals() {
     assert!(matches!(
         PublicKey::from_jwk(r#"{"kty":"EC","x":"AA","y":"AA"}"#),
-        Err(KeyError::NotRsa(_))
+        Err(KeyError::Unsupported(_))
+    ));
+    assert!(matches!(
+        PublicKey::from_jwk(r#"{"kty":"oct","k":"c2VjcmV0"}"#),
+        Err(KeyError::Unsupported(_))
     ));
     assert!(
         PublicKey::from_jwk(r#"{"kty":"RSA","e":"AQAB"}"#)
@@ -230,7 +237,7 @@ fn jwk_refusals() {
         PublicKey::from_jwk(&jwk)
             .unwrap_err()
             .to_string()
-            .contains("not an RSA algorithm")
+            .contains("HS256 cannot be used with a RSA (2048 bits) key")
     );
 }
 
@@ -268,6 +275,6 @@ fn debug_output_is_a_summary() {
     let debug = format!("{:?}", trusted_public().with_kid("k"));
     assert_eq!(
         debug,
-        r#"PublicKey { kid: Some("k"), algorithm: None, bits: 2048, .. }"#
+        r#"PublicKey { kid: Some("k"), algorithm: None, key_type: Rsa { bits: 2048 }, .. }"#
     );
 }

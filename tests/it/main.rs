@@ -16,6 +16,7 @@ mod headers;
 mod hostile_acl;
 mod hot_reload;
 mod jwks;
+mod key_types;
 mod keys;
 mod layers;
 mod metrics;

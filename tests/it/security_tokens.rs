@@ -249,7 +249,8 @@ fn time_claims_of_the_wrong_type() {
             json!("1800003600"),
             json!(1e300),
             json!(-5),
-            json!(1.5),
+            json!(-0.5),
+            json!(18446744073709551616.0),
             json!([1]),
             json!({"t": 1}),
         ] {
@@ -262,6 +263,30 @@ fn time_claims_of_the_wrong_type() {
             );
         }
     }
+}
+
+#[test]
+fn time_claims_with_a_fraction_are_truncated() {
+    let mut payload = user1_claims();
+    let exp = payload["exp"].as_u64().unwrap();
+    let iat = payload["iat"].as_u64().unwrap();
+    payload["exp"] = json!(exp as f64 + 0.75);
+    payload["iat"] = json!(iat as f64 + 0.25);
+    payload["nbf"] = json!(iat as f64 + 0.5);
+    let claims = enforcer()
+        .verify(&signed(RS512, &payload.to_string()))
+        .unwrap();
+    assert_eq!(
+        (claims.exp, claims.iat, claims.nbf),
+        (exp, Some(iat), Some(iat))
+    );
+    // A float beyond the maximum lifetime is refused like an integer would be.
+    payload["exp"] = json!(exp as f64 + 1e9);
+    assert!(
+        enforcer()
+            .verify(&signed(RS512, &payload.to_string()))
+            .is_err()
+    );
 }
 
 #[test]

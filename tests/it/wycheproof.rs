@@ -5,7 +5,8 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::Algorithm;
 use serde_json::Value;
-use tokenleader_rbac::{AclMap, Enforcer, PublicKey, keys::KeyError};
+use tokenleader_rbac::keys::{KeyError, KeyType};
+use tokenleader_rbac::{AclMap, Enforcer, PublicKey};
 
 fn vectors(name: &str) -> Value {
     let path = format!(
@@ -107,26 +108,19 @@ fn rsa_4096_sha512_vectors() {
     );
 }
 
-const RSA_ALGORITHMS: [Algorithm; 6] = [
-    Algorithm::RS256,
-    Algorithm::RS384,
-    Algorithm::RS512,
-    Algorithm::PS256,
-    Algorithm::PS384,
-    Algorithm::PS512,
-];
-
 /// Valid in Wycheproof, refused by us on purpose: RFC 7520's Figure 20 token is signed with
 /// PS384 by a key whose JWK declares `"alg": "PS256"`. We hold a key to the algorithm its JWK
 /// declares (RFC 8725, section 3.1).
 const REFUSED_ON_PURPOSE: [u64; 2] = [346, 350];
 
-/// An enforcer that checks JWS with `key` (a private JWK: only `n`, `e`, `kid`, `alg` and the
-/// usage members are read), allowing every RSA algorithm: the key's own `alg` restricts it.
+/// An enforcer that checks JWS with `key` (a private JWK: only the public members, `kid`,
+/// `alg` and the usage members are read), allowing every algorithm of the key's type: the
+/// key's own `alg` restricts it.
 fn jws_enforcer(key: PublicKey) -> Enforcer {
+    let algorithms = key.key_type().algorithms().to_vec();
     Enforcer::builder()
         .public_key(key)
-        .algorithms(RSA_ALGORITHMS)
+        .algorithms(algorithms)
         .acl(AclMap::empty())
         .max_token_bytes(64 * 1024)
         .watch(false)
@@ -137,19 +131,18 @@ fn jws_enforcer(key: PublicKey) -> Enforcer {
 #[test]
 fn json_web_signature_vectors() {
     let data = vectors("json_web_signature_test.json");
-    let mut rsa_checked = 0;
+    let (mut checked, mut ec_checked, mut other_checked, mut refused_on_purpose) = (0, 0, 0, 0);
     let mut refused_keys = Vec::new();
-    let mut other_checked = 0;
-    let mut refused_on_purpose = 0;
-    // An RS512 enforcer with an unrelated key: tokens of the HMAC and EC groups go through it.
+    // An RS512 enforcer with an unrelated key: tokens of keys we refuse go through it.
     let unrelated = jws_enforcer(
         PublicKey::from_pem(include_bytes!("../fixtures/test_keys/trusted_public.pem")).unwrap(),
     );
     for group in data["testGroups"].as_array().unwrap() {
         let jwk = &group["private"];
         let tests = group["tests"].as_array().unwrap();
-        match (jwk["kty"].as_str(), PublicKey::from_jwk(&jwk.to_string())) {
-            (Some("RSA"), Ok(key)) => {
+        match PublicKey::from_jwk(&jwk.to_string()) {
+            Ok(key) => {
+                let is_ec = jwk["kty"] == "EC";
                 let enforcer = jws_enforcer(key);
                 for test in tests {
                     let jws = test["jws"].as_str().unwrap();
@@ -175,22 +168,20 @@ fn json_web_signature_vectors() {
                             test["comment"]
                         ),
                     }
-                    rsa_checked += 1;
+                    checked += 1;
+                    ec_checked += usize::from(is_ec);
                 }
             }
-            (Some("RSA"), Err(error)) => {
-                // Keys for encryption (`use: enc`, `key_ops` without verify) are refused at
-                // load: their groups hold only invalid tokens.
-                assert!(tests.iter().all(|t| t["result"] == "invalid"), "{error}");
-                refused_keys.push(error.to_string());
-            }
-            (kty, outcome) => {
-                // HMAC and EC keys cannot be configured at all; their tokens, valid or not,
-                // never pass an RSA enforcer.
-                assert!(
-                    matches!(outcome, Err(KeyError::NotRsa(_))),
-                    "{kty:?} key loaded"
-                );
+            Err(error) => {
+                // Refused at load: keys not for verifying (`use: enc`, `key_ops` without
+                // verify: their groups hold only invalid tokens), HMAC secrets (`oct`: never a
+                // public key) and P-521.
+                let encryption = error.to_string().contains("not for verifying");
+                let unsupported = matches!(error, KeyError::Unsupported(_));
+                assert!(encryption || unsupported, "{error}");
+                if encryption {
+                    assert!(tests.iter().all(|t| t["result"] == "invalid"), "{error}");
+                }
                 for test in tests {
                     assert!(
                         unrelated.verify_jws(test["jws"].as_str().unwrap()).is_err(),
@@ -199,11 +190,96 @@ fn json_web_signature_vectors() {
                     );
                     other_checked += 1;
                 }
+                refused_keys.push(error.to_string());
             }
         }
     }
-    assert!(rsa_checked >= 300, "{rsa_checked} RSA cases");
-    assert_eq!(refused_keys.len(), 2, "{refused_keys:?}");
-    assert!(other_checked >= 60, "{other_checked} HMAC/EC cases");
+    assert!(checked >= 340, "{checked} cases checked");
+    assert_eq!(ec_checked, 39, "EC cases");
+    assert_eq!(refused_keys.len(), 10, "{refused_keys:?}");
+    assert!(other_checked >= 40, "{other_checked} cases of refused keys");
     assert_eq!(refused_on_purpose, REFUSED_ON_PURPOSE.len());
+}
+
+/// Runs one file of vectors whose groups carry their key as PEM, JWK and raw bytes, through
+/// each of our key forms and our signature check: every `valid` accepted, every `invalid`
+/// refused, the forms agreeing. Returns how many were checked.
+fn run_vectors(
+    file: &str,
+    algorithm: Algorithm,
+    raw_key: impl Fn(&Value) -> Result<PublicKey, KeyError>,
+) -> usize {
+    let data = vectors(file);
+    let mut checked = 0;
+    for group in data["testGroups"].as_array().unwrap() {
+        // Some groups have no JWK (keys JWK cannot express): the other forms are checked.
+        let jwk = Some(&group["publicKeyJwk"]).filter(|jwk| !jwk.is_null());
+        let keys: Vec<PublicKey> = [
+            Some(raw_key(&group["publicKey"])),
+            Some(PublicKey::from_pem(
+                group["publicKeyPem"].as_str().unwrap().as_bytes(),
+            )),
+            jwk.map(|jwk| PublicKey::from_jwk(&jwk.to_string())),
+        ]
+        .into_iter()
+        .flatten()
+        .map(|key| key.unwrap_or_else(|e| panic!("{file}: a key refused: {e}")))
+        .collect();
+        assert!(keys.windows(2).all(|w| w[0].key_type() == w[1].key_type()));
+        for test in group["tests"].as_array().unwrap() {
+            let msg = hex(test["msg"].as_str().unwrap());
+            let sig = hex(test["sig"].as_str().unwrap());
+            let id = test["tcId"].as_u64().unwrap();
+            let verdicts: Vec<bool> = keys
+                .iter()
+                .map(|k| k.verify_signature(algorithm, &msg, &sig))
+                .collect();
+            assert!(
+                verdicts.windows(2).all(|w| w[0] == w[1]),
+                "{file} #{id}: the key forms disagree"
+            );
+            let expected = match test["result"].as_str().unwrap() {
+                "valid" => true,
+                "invalid" => false,
+                other => panic!("{file} #{id}: result {other}"),
+            };
+            assert_eq!(verdicts[0], expected, "{file} #{id} ({})", test["comment"]);
+            // A key never checks an algorithm of another type.
+            assert!(!keys[0].verify_signature(Algorithm::RS256, &msg, &sig));
+            checked += 1;
+        }
+    }
+    checked
+}
+
+fn ec_point(curve: KeyType) -> impl Fn(&Value) -> Result<PublicKey, KeyError> {
+    move |key| PublicKey::from_ec_point(curve, &hex(key["uncompressed"].as_str().unwrap()))
+}
+
+#[test]
+fn ecdsa_p256_vectors() {
+    let checked = run_vectors(
+        "ecdsa_secp256r1_sha256_p1363_test.json",
+        Algorithm::ES256,
+        ec_point(KeyType::EcP256),
+    );
+    assert_eq!(checked, 262);
+}
+
+#[test]
+fn ecdsa_p384_vectors() {
+    let checked = run_vectors(
+        "ecdsa_secp384r1_sha384_p1363_test.json",
+        Algorithm::ES384,
+        ec_point(KeyType::EcP384),
+    );
+    assert_eq!(checked, 280);
+}
+
+#[test]
+fn ed25519_vectors() {
+    let checked = run_vectors("ed25519_test.json", Algorithm::EdDSA, |key| {
+        PublicKey::from_ed25519_bytes(&hex(key["pk"].as_str().unwrap()))
+    });
+    assert_eq!(checked, 151);
 }

@@ -32,7 +32,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 
 use acl::{acl_check, acl_explain, acl_matrix, service_rules};
-use token::{Login, gettoken, read_token, verify_local, verify_remote};
+use token::{LocalCheck, Login, gettoken, read_token, verify_local, verify_remote};
 
 pub(crate) use token::KeySource;
 
@@ -83,9 +83,13 @@ enum Command {
     Verify {
         /// The token, or `-` to read it from standard input.
         token: String,
-        /// The server's public key file (ssh-rsa line or PEM); or `tl_public_key` of --config.
+        /// The server's public key file (ssh-rsa line, PEM or JWK: RSA, EC P-256/P-384 or
+        /// Ed25519); or `tl_public_key` of --config.
         #[arg(long, conflicts_with = "remote")]
         key: Option<PathBuf>,
+        /// The algorithms accepted, comma-separated (e.g. `ES256,ES384`).
+        #[arg(long, value_delimiter = ',', default_value = "RS512", value_parser = parse_algorithm)]
+        algorithms: Vec<tokenleader_rbac::Algorithm>,
         /// Ask the server (`/token/verify_token`) instead of checking locally; a token whose
         /// header is refused locally is not sent.
         #[arg(long)]
@@ -245,6 +249,12 @@ pub(crate) struct Server {
     pub(crate) insecure: bool,
 }
 
+fn parse_algorithm(name: &str) -> Result<tokenleader_rbac::Algorithm, String> {
+    name.trim()
+        .parse()
+        .map_err(|_| format!("`{name}` is not a JWS algorithm (RS512, ES256, ES384, EdDSA, …)"))
+}
+
 /// A failure with the exit code it ends in.
 pub(crate) struct Failure {
     code: u8,
@@ -302,17 +312,24 @@ async fn run(command: Command) -> Result<(), Failure> {
         Command::Verify {
             token,
             key,
+            algorithms,
             remote,
             server,
             at,
             raw,
         } => {
             let token = read_token(&token)?;
+            let check = |key| LocalCheck {
+                key,
+                algorithms,
+                at,
+                raw,
+            };
             match (remote, key, &server.config) {
                 (true, _, _) => verify_remote(&token, &server).await,
-                (false, Some(key), _) => verify_local(&token, KeySource::File(key), at, raw),
+                (false, Some(key), _) => verify_local(&token, check(KeySource::File(key))),
                 (false, None, Some(config)) => {
-                    verify_local(&token, KeySource::ClientConfig(config.clone()), at, raw)
+                    verify_local(&token, check(KeySource::ClientConfig(config.clone())))
                 }
                 (false, None, None) => Err(error(
                     "give --key FILE, --config client_configs.yml, or --remote",

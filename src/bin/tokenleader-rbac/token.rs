@@ -125,15 +125,25 @@ pub(crate) fn read_token(argument: &str) -> Result<String, Failure> {
     Ok(token.trim().to_owned())
 }
 
-pub(crate) fn verify_local(
-    token: &str,
-    key: KeySource,
-    at: Option<u64>,
-    raw: bool,
-) -> Result<(), Failure> {
+/// How a local verification checks a token.
+pub(crate) struct LocalCheck {
+    pub(crate) key: KeySource,
+    pub(crate) algorithms: Vec<Algorithm>,
+    pub(crate) at: Option<u64>,
+    pub(crate) raw: bool,
+}
+
+pub(crate) fn verify_local(token: &str, check: LocalCheck) -> Result<(), Failure> {
+    let LocalCheck {
+        key,
+        algorithms,
+        at,
+        raw,
+    } = check;
     let builder = Enforcer::builder()
         // Only the token is checked here; no rule is decided.
         .acl(AclMap::empty())
+        .algorithms(algorithms)
         .watch(false)
         .token_cache(0);
     let mut builder = match key {
