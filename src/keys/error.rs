@@ -46,6 +46,14 @@ pub enum KeyError {
         "key type `{0}` is not supported: give an RSA, EC (P-256, P-384) or Ed25519 public key"
     )]
     Unsupported(String),
+    /// An HMAC secret shorter than the minimum.
+    #[error("an HMAC secret of {bytes} bytes is refused: at least {min} random bytes are required")]
+    SecretTooShort {
+        /// Its length.
+        bytes: usize,
+        /// The minimum.
+        min: usize,
+    },
     /// A key bound to an algorithm of another key type (a JWK whose `alg` disagrees with its
     /// `kty` or `crv`).
     #[error("algorithm {algorithm} cannot be used with a {key_type} key")]

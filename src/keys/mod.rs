@@ -21,6 +21,7 @@ mod jwk;
 mod openssh;
 mod pem;
 mod provider;
+mod secret;
 
 use std::{fmt, path::Path, sync::Arc};
 
@@ -30,6 +31,7 @@ use pkcs1::der::asn1::UintRef;
 
 pub use error::KeyError;
 pub use provider::crypto_provider;
+pub use secret::{MIN_SECRET_BYTES, SecretKey};
 
 use crate::file::{ReadFileError, read_bounded};
 
@@ -66,6 +68,11 @@ pub enum KeyType {
     EcP384,
     /// Ed25519 (EdDSA).
     Ed25519,
+    /// A shared HMAC secret (HS256/384/512), only ever made from a [`SecretKey`].
+    Hmac {
+        /// The secret's length in bytes.
+        bytes: usize,
+    },
 }
 
 impl KeyType {
@@ -77,6 +84,7 @@ impl KeyType {
             KeyType::EcP256 => &[ES256],
             KeyType::EcP384 => &[ES384],
             KeyType::Ed25519 => &[EdDSA],
+            KeyType::Hmac { .. } => &[HS256, HS384, HS512],
         }
     }
 
@@ -93,6 +101,7 @@ impl fmt::Display for KeyType {
             KeyType::EcP256 => f.write_str("EC P-256"),
             KeyType::EcP384 => f.write_str("EC P-384"),
             KeyType::Ed25519 => f.write_str("Ed25519"),
+            KeyType::Hmac { bytes } => write!(f, "HMAC secret ({bytes} bytes)"),
         }
     }
 }
@@ -290,12 +299,13 @@ impl PublicKey {
     }
 
     /// The size of the key in bits: the modulus of an RSA key, the curve of an EC key, 256
-    /// for Ed25519.
+    /// for Ed25519, the length of an HMAC secret.
     pub fn bits(&self) -> usize {
         match self.key_type {
             KeyType::Rsa { bits } => bits,
             KeyType::EcP256 | KeyType::Ed25519 => 256,
             KeyType::EcP384 => 384,
+            KeyType::Hmac { bytes } => bytes * 8,
         }
     }
 

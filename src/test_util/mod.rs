@@ -30,7 +30,8 @@
 //! (`src/test_util/test_only_private_key.pem`): anybody can sign with it, so never trust its
 //! public key outside tests. [`TestIssuer::es256`], [`es384`](TestIssuer::es384) and
 //! [`ed25519`](TestIssuer::ed25519) sign ES256, ES384 and EdDSA tokens with test-only EC and
-//! Ed25519 key pairs in the same folder.
+//! Ed25519 key pairs in the same folder; [`hs256`](TestIssuer::hs256) signs HS256 tokens with
+//! a test-only secret.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -41,7 +42,7 @@ use serde_json::{Map, Value, json};
 
 use crate::acl::AclMap;
 use crate::enforcer::{Enforcer, EnforcerBuilder};
-use crate::keys::{PublicKey, crypto_provider};
+use crate::keys::{PublicKey, SecretKey, crypto_provider};
 
 /// TEST ONLY: these private keys are public.
 const TEST_ONLY_PRIVATE_KEY: &str = include_str!("test_only_private_key.pem");
@@ -52,6 +53,7 @@ const TEST_ONLY_P384_PRIVATE_KEY: &str = include_str!("test_only_p384_private_ke
 const TEST_ONLY_P384_PUBLIC_KEY: &str = include_str!("test_only_p384_public_key.pem");
 const TEST_ONLY_ED25519_PRIVATE_KEY: &str = include_str!("test_only_ed25519_private_key.pem");
 const TEST_ONLY_ED25519_PUBLIC_KEY: &str = include_str!("test_only_ed25519_public_key.pem");
+const TEST_ONLY_HMAC_SECRET: &[u8] = b"test-only HMAC secret: never trust it in production";
 
 /// Mints tokenleader-shaped RS512 tokens with the crate's test-only key pair, or with a key
 /// pair of the test's own ([`with_key`](Self::with_key)); [`sign_raw`](Self::sign_raw) signs
@@ -60,6 +62,8 @@ const TEST_ONLY_ED25519_PUBLIC_KEY: &str = include_str!("test_only_ed25519_publi
 pub struct TestIssuer {
     key: EncodingKey,
     public_key: PublicKey,
+    /// An HMAC issuer's secret: enforcers trust it instead of a public key.
+    secret: Option<SecretKey>,
     /// What [`TestToken::sign`] signs with.
     algorithm: Algorithm,
 }
@@ -103,7 +107,21 @@ impl TestIssuer {
         TestIssuer {
             key: EncodingKey::from_rsa_der(block.contents()),
             public_key,
+            secret: None,
             algorithm: Algorithm::RS512,
+        }
+    }
+
+    /// An issuer of HS256 tokens, with a test-only shared secret.
+    pub fn hs256() -> Self {
+        // A constant of this crate, longer than the minimum.
+        let secret = SecretKey::from_bytes(TEST_ONLY_HMAC_SECRET)
+            .expect("the test-only secret is long enough");
+        TestIssuer {
+            key: EncodingKey::from_secret(TEST_ONLY_HMAC_SECRET),
+            public_key: secret.clone().into_verifying_key(),
+            secret: Some(secret),
+            algorithm: Algorithm::HS256,
         }
     }
 
@@ -148,6 +166,7 @@ impl TestIssuer {
         TestIssuer {
             key,
             public_key,
+            secret: None,
             algorithm,
         }
     }
@@ -158,7 +177,9 @@ impl TestIssuer {
         self.algorithm
     }
 
-    /// The public key that verifies this issuer's tokens.
+    /// The public key that verifies this issuer's tokens (for an [`hs256`](Self::hs256)
+    /// issuer, the verifying form of its secret: give enforcers
+    /// [`secret_key`](Self::secret_key) instead).
     pub fn public_key(&self) -> PublicKey {
         self.public_key.clone()
     }
@@ -193,10 +214,16 @@ impl TestIssuer {
     /// An enforcer builder that trusts this issuer and its algorithm (add the ACL and
     /// settings of your test).
     pub fn enforcer_builder(&self) -> EnforcerBuilder {
-        Enforcer::builder()
-            .public_key(self.public_key())
-            .algorithms([self.algorithm])
-            .watch(false)
+        let builder = match &self.secret {
+            Some(secret) => Enforcer::builder().secret_key(secret.clone()),
+            None => Enforcer::builder().public_key(self.public_key()),
+        };
+        builder.algorithms([self.algorithm]).watch(false)
+    }
+
+    /// An [`hs256`](Self::hs256) issuer's secret; `None` for the others.
+    pub fn secret_key(&self) -> Option<SecretKey> {
+        self.secret.clone()
     }
 
     /// An enforcer that trusts this issuer, with the ACL map `acl_yaml`.

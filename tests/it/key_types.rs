@@ -4,7 +4,7 @@
 
 use jsonwebtoken::Algorithm;
 use serde_json::json;
-use tokenleader_rbac::keys::{KeyError, KeyType};
+use tokenleader_rbac::keys::{KeyError, KeyType, SecretKey};
 use tokenleader_rbac::test_util::TestIssuer;
 use tokenleader_rbac::{AclMap, Enforcer, PublicKey, TokenError};
 
@@ -12,12 +12,13 @@ use crate::common::*;
 
 const ACL: &str = "- name: role1\n  allow: [rule]\n";
 
-fn issuers() -> [(&'static str, TestIssuer); 4] {
+fn issuers() -> [(&'static str, TestIssuer); 5] {
     [
         ("RS512", TestIssuer::new()),
         ("ES256", TestIssuer::es256()),
         ("ES384", TestIssuer::es384()),
         ("EdDSA", TestIssuer::ed25519()),
+        ("HS256", TestIssuer::hs256()),
     ]
 }
 
@@ -44,7 +45,7 @@ fn each_key_type_verifies_its_own_tokens_and_no_other() {
 
 #[test]
 fn an_enforcer_with_keys_of_several_types_takes_each_with_its_algorithm() {
-    let [(_, rsa), (_, p256), (_, p384), (_, ed)] = issuers();
+    let [(_, rsa), (_, p256), (_, p384), (_, ed), (_, hs)] = issuers();
     let enforcer = Enforcer::builder()
         .public_key(rsa.public_key())
         .public_key(p256.public_key())
@@ -57,8 +58,9 @@ fn an_enforcer_with_keys_of_several_types_takes_each_with_its_algorithm() {
     for issuer in [&rsa, &p256, &ed] {
         assert!(enforcer.verify(&issuer.token().sign()).is_ok());
     }
-    // ES384 is not allowed, and no P-384 key is configured.
+    // ES384 is not allowed, and no P-384 key is configured; HS256 never with public keys.
     assert!(enforcer.verify(&p384.token().sign()).is_err());
+    assert!(enforcer.verify(&hs.token().sign()).is_err());
 }
 
 #[test]
@@ -189,5 +191,74 @@ fn ec_and_ed25519_pem_keys_load_and_other_spki_types_are_named() {
     assert!(
         matches!(error, KeyError::Unsupported(ref oid) if oid == "1.3.101.110"),
         "{error}"
+    );
+}
+
+#[test]
+fn hmac_secrets_stand_alone() {
+    let secret = || SecretKey::from_bytes(&[7; 32]).unwrap();
+    assert!(matches!(
+        SecretKey::from_bytes(&[7; 31]),
+        Err(KeyError::SecretTooShort { bytes: 31, min: 32 })
+    ));
+    assert!(
+        !format!("{:?}", secret()).contains("7, 7"),
+        "Debug hides the secret"
+    );
+    let refused = |builder: tokenleader_rbac::EnforcerBuilder| {
+        builder
+            .acl(AclMap::empty())
+            .watch(false)
+            .build()
+            .unwrap_err()
+            .to_string()
+    };
+    // A secret and a public key in one enforcer: refused, whichever came first.
+    let error = refused(
+        Enforcer::builder()
+            .secret_key(secret())
+            .public_key(TestIssuer::new().public_key())
+            .algorithms([Algorithm::HS256]),
+    );
+    assert!(
+        error.contains("either HMAC secrets or public keys"),
+        "{error}"
+    );
+    // Only HMAC algorithms with a secret, and secrets as long as the hash.
+    let error = refused(Enforcer::builder().secret_key(secret()));
+    assert!(
+        error.contains("RS512 cannot be allowed with HMAC secrets"),
+        "{error}"
+    );
+    let error = refused(
+        Enforcer::builder()
+            .secret_key(secret())
+            .algorithms([Algorithm::HS256, Algorithm::HS512]),
+    );
+    assert!(
+        error.contains("HS512 needs secrets of at least 64 bytes"),
+        "{error}"
+    );
+
+    // An HS256 enforcer takes its own tokens and nothing signed with a public key.
+    let hs = TestIssuer::hs256();
+    let enforcer = hs.enforcer(ACL);
+    assert!(
+        enforcer
+            .authorize(&headers(&hs.token().sign()), "rule")
+            .is_ok()
+    );
+    assert!(enforcer.verify(&TestIssuer::new().token().sign()).is_err());
+    // A token signed with another secret is refused.
+    let other = Enforcer::builder()
+        .secret_key(SecretKey::from_bytes(&[8; 32]).unwrap())
+        .algorithms([Algorithm::HS256])
+        .acl(AclMap::empty())
+        .watch(false)
+        .build()
+        .unwrap();
+    assert_eq!(
+        other.verify(&hs.token().sign()).unwrap_err(),
+        TokenError::BadSignature
     );
 }

@@ -5,7 +5,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::Algorithm;
 use serde_json::Value;
-use tokenleader_rbac::keys::{KeyError, KeyType};
+use tokenleader_rbac::keys::{KeyError, KeyType, SecretKey};
 use tokenleader_rbac::{AclMap, Enforcer, PublicKey};
 
 fn vectors(name: &str) -> Value {
@@ -282,4 +282,47 @@ fn ed25519_vectors() {
         PublicKey::from_ed25519_bytes(&hex(key["pk"].as_str().unwrap()))
     });
     assert_eq!(checked, 151);
+}
+
+/// HMAC vectors through a `SecretKey`: secrets under the minimum are refused at load, full
+/// tags decided as Wycheproof says, truncated tags always refused (JWS never truncates).
+fn run_hmac(file: &str, algorithm: Algorithm, tag_bits: u64) -> (usize, usize) {
+    let data = vectors(file);
+    let (mut checked, mut short_keys) = (0, 0);
+    for group in data["testGroups"].as_array().unwrap() {
+        let full_tag = group["tagSize"].as_u64() == Some(tag_bits);
+        for test in group["tests"].as_array().unwrap() {
+            let key = hex(test["key"].as_str().unwrap());
+            let Ok(secret) = SecretKey::from_bytes(&key) else {
+                assert!(key.len() < tokenleader_rbac::keys::MIN_SECRET_BYTES);
+                short_keys += 1;
+                continue;
+            };
+            let msg = hex(test["msg"].as_str().unwrap());
+            let tag = hex(test["tag"].as_str().unwrap());
+            let id = test["tcId"].as_u64().unwrap();
+            let accepted = secret.verify_signature(algorithm, &msg, &tag);
+            let expected = full_tag && test["result"] == "valid";
+            assert_eq!(accepted, expected, "{file} #{id} ({})", test["comment"]);
+            assert!(!secret.verify_signature(Algorithm::RS256, &msg, &tag));
+            checked += 1;
+        }
+    }
+    (checked, short_keys)
+}
+
+#[test]
+fn hmac_vectors() {
+    assert_eq!(
+        run_hmac("hmac_sha256_test.json", Algorithm::HS256, 256),
+        (168, 6)
+    );
+    assert_eq!(
+        run_hmac("hmac_sha384_test.json", Algorithm::HS384, 384),
+        (168, 6)
+    );
+    assert_eq!(
+        run_hmac("hmac_sha512_test.json", Algorithm::HS512, 512),
+        (174, 0)
+    );
 }

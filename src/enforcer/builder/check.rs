@@ -1,7 +1,10 @@
 //! The settings an [`EnforcerBuilder`] refuses before it loads anything.
 
+use jsonwebtoken::{Algorithm, AlgorithmFamily};
+
 use super::EnforcerBuilder;
 use crate::error::Error;
+use crate::keys::KeyType;
 
 impl EnforcerBuilder {
     /// The settings that cannot work, refused before anything is loaded.
@@ -28,13 +31,48 @@ impl EnforcerBuilder {
                 "no algorithm allowed: RS512 is tokenleader's".into(),
             ));
         }
-        if let Some(algorithm) = algorithms
+        let is_secret = |key_type| matches!(key_type, KeyType::Hmac { .. });
+        let is_hmac = |a: &&Algorithm| matches!(a.family(), AlgorithmFamily::Hmac);
+        let secrets: Vec<usize> = self
+            .keys
             .iter()
-            .find(|a| matches!(a.family(), jsonwebtoken::AlgorithmFamily::Hmac))
-        {
-            return Err(Error::Config(format!(
-                "{algorithm:?} cannot be allowed: HMAC needs a shared secret, and these keys are public keys"
-            )));
+            .filter_map(|key| match key.key_type() {
+                KeyType::Hmac { bytes } => Some(bytes),
+                _ => None,
+            })
+            .collect();
+        let has_public_keys = self.keys.iter().any(|key| !is_secret(key.key_type()))
+            || !self.key_files.is_empty()
+            || has_jwks;
+        if !secrets.is_empty() && has_public_keys {
+            return Err(Error::Config(
+                "an enforcer checks either HMAC secrets or public keys, never both: a public key must never become an HMAC secret".into(),
+            ));
+        }
+        if secrets.is_empty() {
+            if let Some(algorithm) = algorithms.iter().find(is_hmac) {
+                return Err(Error::Config(format!(
+                    "{algorithm:?} cannot be allowed: HMAC needs a shared secret (`.secret_key(..)`), and these keys are public keys"
+                )));
+            }
+        } else {
+            if let Some(algorithm) = algorithms.iter().find(|a| !is_hmac(a)) {
+                return Err(Error::Config(format!(
+                    "{algorithm:?} cannot be allowed with HMAC secrets: allow HS256, HS384 or HS512"
+                )));
+            }
+            for algorithm in algorithms {
+                let needed = match algorithm {
+                    Algorithm::HS384 => 48,
+                    Algorithm::HS512 => 64,
+                    _ => 32,
+                };
+                if let Some(bytes) = secrets.iter().find(|bytes| **bytes < needed) {
+                    return Err(Error::Config(format!(
+                        "{algorithm:?} needs secrets of at least {needed} bytes (RFC 7518): one has {bytes}"
+                    )));
+                }
+            }
         }
         if let Some(key) = self
             .keys

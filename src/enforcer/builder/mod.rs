@@ -16,7 +16,7 @@ use crate::acl::AclMap;
 use crate::claims::{ClaimMapping, ClaimShape};
 use crate::client_addr::TrustedProxies;
 use crate::error::Error;
-use crate::keys::PublicKey;
+use crate::keys::{PublicKey, SecretKey};
 use crate::reload::{
     AclInput, KeyFile, ReloadCallback, ReloadConfig, ReloadEvent, Reloader, spawn_watcher,
 };
@@ -111,6 +111,14 @@ impl EnforcerBuilder {
     /// Adds several keys, e.g. those of [`PublicKey::from_jwks`].
     pub fn public_keys(mut self, keys: impl IntoIterator<Item = PublicKey>) -> Self {
         self.keys.extend(keys);
+        self
+    }
+
+    /// Adds an HMAC secret, for an issuer that signs with a shared secret (HS256/384/512;
+    /// allow them with [`algorithms`](Self::algorithms)). An enforcer with a secret holds no
+    /// public keys: `build()` refuses the mix.
+    pub fn secret_key(mut self, secret: SecretKey) -> Self {
+        self.keys.push(secret.into_verifying_key());
         self
     }
 
