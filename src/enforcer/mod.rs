@@ -45,7 +45,7 @@ use crate::reload::{AclStatus, KeyStatus, LiveState, ReloadError, Reloader, Watc
 use crate::response::{Denial, DenyResponse};
 use crate::revocation::Revocation;
 use crate::rollout::{DryRunDenial, ShadowDifference};
-use crate::token::{TokenError, TokenSource, Verified, Verifier, find_token};
+use crate::token::{IssuerRoutes, TokenError, TokenSource, Verified, Verifier, find_token};
 use record::Recorder;
 
 /// Verifies tokens and decides with the ACL map. Cheap to clone: everything is behind one
@@ -59,7 +59,10 @@ pub struct Enforcer {
 }
 
 struct Inner {
+    /// The issuer of the builder's own keys and settings.
     verifier: Verifier,
+    /// With issuers added by `trust`: every issuer, indexed by `iss`.
+    routes: Option<IssuerRoutes>,
     /// What the request path reads: ACL snapshot, shadow snapshot, key set.
     live: Arc<LiveState>,
     reloader: Arc<Reloader>,
@@ -134,6 +137,12 @@ impl Enforcer {
     /// and returns its payload without reading it as claims: for tokens of other shapes. No
     /// cache, no time checks: a token goes through [`verify`](Self::verify).
     pub fn verify_jws(&self, token: &str) -> Result<Vec<u8>, TokenError> {
+        if let Some(routes) = &self.inner.routes {
+            let route = routes.route(token)?;
+            if let Some(key_set) = &route.keys {
+                return route.verifier.verify_jws(&key_set.keys, token);
+            }
+        }
         let key_set = self.inner.live.keys.load();
         self.inner.verifier.verify_jws(&key_set.keys, token)
     }
@@ -256,6 +265,12 @@ impl Enforcer {
 
     /// Verification without the revocation check.
     fn verify_at(&self, token: &str, now: u64) -> Result<Verified, TokenError> {
+        if let Some(routes) = &self.inner.routes {
+            let route = routes.route(token)?;
+            if let Some(key_set) = &route.keys {
+                return route.verifier.verify(key_set, token, now);
+            }
+        }
         let key_set = self.inner.live.keys.load();
         let verified = self.inner.verifier.verify(&key_set, token, now);
         #[cfg(feature = "jwks")]

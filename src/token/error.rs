@@ -65,6 +65,14 @@ pub enum TokenError {
     /// `iss` is not the configured issuer.
     #[error("token was issued by another issuer")]
     WrongIssuer,
+    /// Several issuers are trusted and `iss` names none of them (at most 64 characters of it
+    /// are quoted).
+    #[error("token issuer `{0}` is not trusted here")]
+    UnknownIssuer(String),
+    /// Several issuers are trusted, the token has no `iss`, and none takes tokens without
+    /// one.
+    #[error("token has no `iss` claim, and no trusted issuer takes tokens without one")]
+    NoIssuer,
     /// `aud` names none of the configured audiences.
     #[error("token is not meant for this service (`aud`)")]
     WrongAudience,
@@ -94,7 +102,10 @@ impl TokenError {
             TokenError::IssuedInFuture => "issued_in_future",
             TokenError::LifetimeTooLong { .. } => "lifetime",
             TokenError::MissingClaim(_) | TokenError::MissingMappedClaim(_) => "missing_claim",
-            TokenError::MissingIssuer | TokenError::WrongIssuer => "issuer",
+            TokenError::MissingIssuer
+            | TokenError::WrongIssuer
+            | TokenError::UnknownIssuer(_)
+            | TokenError::NoIssuer => "issuer",
             TokenError::WrongAudience => "audience",
             TokenError::InvalidClaims(_) => "invalid_claims",
             TokenError::Revoked => "revoked",

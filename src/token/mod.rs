@@ -31,12 +31,14 @@
 mod cache;
 mod error;
 mod jws;
+mod routes;
 mod source;
 mod validation;
 mod verifier;
 
 pub(crate) use cache::KeySet;
 pub use error::TokenError;
+pub(crate) use routes::{IssuerRoutes, Route};
 pub use source::{AuthToken, TokenSource};
 pub(crate) use source::{DEFAULT_TOKEN_SOURCES, find_token};
 pub use validation::Validation;

@@ -15,6 +15,7 @@ mod forged_tokens;
 mod headers;
 mod hostile_acl;
 mod hot_reload;
+mod issuers;
 mod jwks;
 mod key_types;
 mod keys;

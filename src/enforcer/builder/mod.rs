@@ -16,13 +16,16 @@ use crate::acl::AclMap;
 use crate::claims::{ClaimMapping, ClaimShape};
 use crate::client_addr::TrustedProxies;
 use crate::error::Error;
+use crate::issuer::Issuer;
 use crate::keys::{PublicKey, SecretKey};
 use crate::reload::{
     AclInput, KeyFile, ReloadCallback, ReloadConfig, ReloadEvent, Reloader, spawn_watcher,
 };
 use crate::response::{DenyResponse, JsonDenyResponse};
 use crate::revocation::Revocation;
-use crate::token::{DEFAULT_TOKEN_SOURCES, TokenSource, Validation, Verifier};
+use crate::token::{
+    DEFAULT_TOKEN_SOURCES, IssuerRoutes, KeySet, Route, TokenSource, Validation, Verifier,
+};
 
 /// Builds an [`Enforcer`]. Defaults: those of [`Validation`] (RS512 only, leeway 30 s,
 /// maximum lifetime 24 h, tokens up to 8 KiB), admin role `admin`, tokens from `X-Auth-Token`
@@ -37,6 +40,7 @@ pub struct EnforcerBuilder {
     admin_role: Option<String>,
     validation: Validation,
     claim_mapping: Option<ClaimMapping>,
+    issuers: Vec<Issuer>,
     token_cache: usize,
     token_sources: Vec<TokenSource>,
     trusted_proxies: Vec<String>,
@@ -63,6 +67,7 @@ impl Default for EnforcerBuilder {
             admin_role: Some("admin".to_owned()),
             validation: Validation::default(),
             claim_mapping: None,
+            issuers: Vec::new(),
             token_cache: 10_000,
             token_sources: DEFAULT_TOKEN_SOURCES.to_vec(),
             trusted_proxies: Vec::new(),
@@ -90,6 +95,7 @@ impl fmt::Debug for EnforcerBuilder {
             .field("admin_role", &self.admin_role)
             .field("validation", &self.validation)
             .field("claim_mapping", &self.claim_mapping)
+            .field("issuers", &self.issuers)
             .field("token_cache", &self.token_cache)
             .field("token_sources", &self.token_sources)
             .field("watch", &self.watch)
@@ -119,6 +125,14 @@ impl EnforcerBuilder {
     /// public keys: `build()` refuses the mix.
     pub fn secret_key(mut self, secret: SecretKey) -> Self {
         self.keys.push(secret.into_verifying_key());
+        self
+    }
+
+    /// Trusts one more issuer, with its own keys, validation and claim shape (see
+    /// [`Issuer`]); call it once per issuer. Tokens are then routed by their `iss`. The keys
+    /// and settings given to this builder directly form one issuer among them.
+    pub fn trust(mut self, issuer: Issuer) -> Self {
+        self.issuers.push(issuer);
         self
     }
 
@@ -342,6 +356,7 @@ impl EnforcerBuilder {
             self.key_files.push(KeyFile::ClientConfig(path));
         }
         self.check()?;
+        let has_own_issuer = self.has_own_keys();
         let trusted_proxies = TrustedProxies::parse(&self.trusted_proxies)
             .map_err(|e| Error::Config(format!("trusted proxies: {e}")))?;
         let acl = match (self.acl_file, self.acl) {
@@ -387,12 +402,32 @@ impl EnforcerBuilder {
             .map_or(ClaimShape::Tokenleader, |mapping| {
                 ClaimShape::Mapped(Box::new(mapping))
             });
+        let verifier = Verifier {
+            validation: self.validation,
+            shape,
+        };
+        let routes = match self.issuers.is_empty() {
+            true => None,
+            false => {
+                let own = has_own_issuer.then(|| Route {
+                    verifier: verifier.clone(),
+                    keys: None,
+                });
+                let trusted = self.issuers.into_iter().map(|issuer| Route {
+                    verifier: Verifier {
+                        validation: issuer.validation,
+                        shape: issuer.shape,
+                    },
+                    keys: Some(KeySet::new(issuer.keys, self.token_cache)),
+                });
+                let routes = own.into_iter().chain(trusted).collect();
+                Some(IssuerRoutes::new(routes).map_err(Error::Config)?)
+            }
+        };
         Ok(Enforcer {
             inner: Arc::new(Inner {
-                verifier: Verifier {
-                    validation: self.validation,
-                    shape,
-                },
+                verifier,
+                routes,
                 live: reloader.live.clone(),
                 reloader,
                 admin_role: self.admin_role.map(String::into_boxed_str),

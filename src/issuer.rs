@@ -1,0 +1,137 @@
+//! [`Issuer`]: one unit of trust (its keys, its validation settings, its claim shape), for
+//! services that trust several issuers at once.
+//!
+//! ```
+//! use tokenleader_rbac::{Algorithm, AclMap, Enforcer, Issuer, claims::ClaimMapping};
+//! use tokenleader_rbac::test_util::TestIssuer;
+//!
+//! let tokenleader = TestIssuer::new(); // stands for the tokenleader server
+//! let keycloak = TestIssuer::es256();  // stands for a Keycloak realm
+//! let enforcer = Enforcer::builder()
+//!     .trust(Issuer::tokenleader().public_key(tokenleader.public_key()))
+//!     .trust(
+//!         Issuer::new("https://kc.example/realms/acme")
+//!             .public_key(keycloak.public_key())
+//!             .algorithms([Algorithm::ES256])
+//!             .audience("micros1")
+//!             .claim_mapping(ClaimMapping::new().username("/preferred_username").roles("/realm_access/roles")),
+//!     )
+//!     .acl(AclMap::from_yaml_str("- name: role1\n  allow: [micros1.entries.list]\n")?)
+//!     .build()?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! A token is routed by its `iss` claim to exactly one issuer, through an index: it is only
+//! ever checked with that issuer's keys, algorithms and claim shape, so a token signed by one
+//! issuer that names another in `iss` fails the other's signature check. A token whose `iss`
+//! names no trusted issuer is a 401 that names it. tokenleader's tokens carry no `iss`: at
+//! most one issuer ([`Issuer::tokenleader`]) takes tokens without one.
+//!
+//! The single-issuer methods of [`EnforcerBuilder`](crate::EnforcerBuilder) (`.public_key`,
+//! `.public_key_file`, `.jwks_url`, `.client_config`, `.issuer(iss)`, `.claim_mapping` …) still
+//! describe one issuer; with [`trust`](crate::EnforcerBuilder::trust) it becomes one issuer
+//! among the others, taking the tokens of the `iss` its `.issuer(..)` names (or those without
+//! `iss` when it names none). (`.issuer(str)` keeps its meaning, the issuer's `iss`; that is why
+//! adding an issuer is `.trust(..)`.) Issuers given to `.trust` hold static keys (PEM, JWK,
+//! JWKS text, HMAC secrets) for now: keys fetched from a JWKS URL or by OIDC discovery belong
+//! to the single-issuer form.
+//!
+//! Only with several issuers does a request pay for routing: the token's payload is read for
+//! its `iss` before the cache is asked.
+
+use std::time::Duration;
+
+use jsonwebtoken::Algorithm;
+
+use crate::claims::{ClaimMapping, ClaimShape};
+use crate::keys::{PublicKey, SecretKey};
+use crate::token::Validation;
+
+/// One trusted issuer: the `iss` it signs as (or none, for tokenleader), its keys, its
+/// validation settings and where its tokens put the user, roles and wfc.
+#[derive(Debug, Clone)]
+pub struct Issuer {
+    pub(crate) keys: Vec<PublicKey>,
+    pub(crate) validation: Validation,
+    pub(crate) shape: ClaimShape,
+}
+
+impl Issuer {
+    /// An issuer whose tokens name `iss` exactly (an OIDC issuer URL). Defaults: RS256 alone
+    /// (OIDC's default signing algorithm; change it with [`algorithms`](Self::algorithms)),
+    /// the claim shape of a [`ClaimMapping::new`] (user in `sub`), the validation defaults.
+    pub fn new(iss: impl Into<String>) -> Self {
+        let validation = Validation {
+            issuer: Some(iss.into()),
+            algorithms: vec![Algorithm::RS256],
+            ..Validation::default()
+        };
+        Issuer {
+            keys: Vec::new(),
+            validation,
+            shape: ClaimShape::Mapped(Box::new(ClaimMapping::new())),
+        }
+    }
+
+    /// The tokenleader server: tokens without `iss`, tokenleader's claim shape, RS512 alone.
+    pub fn tokenleader() -> Self {
+        Issuer {
+            keys: Vec::new(),
+            validation: Validation::default(),
+            shape: ClaimShape::Tokenleader,
+        }
+    }
+
+    /// The `iss` this issuer's tokens name; `None` for tokens without one.
+    pub fn iss(&self) -> Option<&str> {
+        self.validation.issuer.as_deref()
+    }
+
+    /// Adds a public key.
+    pub fn public_key(mut self, key: PublicKey) -> Self {
+        self.keys.push(key);
+        self
+    }
+
+    /// Adds several public keys (e.g. [`PublicKey::from_jwks`]).
+    pub fn public_keys(mut self, keys: impl IntoIterator<Item = PublicKey>) -> Self {
+        self.keys.extend(keys);
+        self
+    }
+
+    /// Adds an HMAC secret; an issuer with secrets holds no public keys.
+    pub fn secret_key(mut self, secret: SecretKey) -> Self {
+        self.keys.push(secret.into_verifying_key());
+        self
+    }
+
+    /// The signature algorithms this issuer's tokens may use.
+    pub fn algorithms(mut self, algorithms: impl IntoIterator<Item = Algorithm>) -> Self {
+        self.validation.algorithms = algorithms.into_iter().collect();
+        self
+    }
+
+    /// An audience the service accepts from this issuer (call it once per audience).
+    pub fn audience(mut self, audience: impl Into<String>) -> Self {
+        self.validation.audiences.push(audience.into());
+        self
+    }
+
+    /// Clock skew tolerated on `exp`, `nbf` and `iat` (default 30 s).
+    pub fn leeway(mut self, leeway: Duration) -> Self {
+        self.validation.leeway = leeway;
+        self
+    }
+
+    /// The longest lifetime a token may claim (default 24 h).
+    pub fn max_lifetime(mut self, max_lifetime: Duration) -> Self {
+        self.validation.max_lifetime = max_lifetime;
+        self
+    }
+
+    /// Where this issuer's tokens put the user, roles and wfc.
+    pub fn claim_mapping(mut self, mapping: ClaimMapping) -> Self {
+        self.shape = ClaimShape::Mapped(Box::new(mapping));
+        self
+    }
+}
