@@ -32,9 +32,9 @@
 //! describe one issuer; with [`trust`](crate::EnforcerBuilder::trust) it becomes one issuer
 //! among the others, taking the tokens of the `iss` its `.issuer(..)` names (or those without
 //! `iss` when it names none). (`.issuer(str)` keeps its meaning, the issuer's `iss`; that is why
-//! adding an issuer is `.trust(..)`.) Issuers given to `.trust` hold static keys (PEM, JWK,
-//! JWKS text, HMAC secrets) for now: keys fetched from a JWKS URL or by OIDC discovery belong
-//! to the single-issuer form.
+//! adding an issuer is `.trust(..)`.) An issuer's keys are static (PEM, JWK, JWKS text, HMAC
+//! secrets), fetched from a JWKS URL, or found by OIDC discovery ([`Issuer::discover`],
+//! feature `jwks`).
 //!
 //! Only with several issuers does a request pay for routing: the token's payload is read for
 //! its `iss` before the cache is asked.
@@ -54,6 +54,8 @@ pub struct Issuer {
     pub(crate) keys: Vec<PublicKey>,
     pub(crate) validation: Validation,
     pub(crate) shape: ClaimShape,
+    #[cfg(feature = "jwks")]
+    pub(crate) jwks: Option<crate::reload::jwks::JwksConfig>,
 }
 
 impl Issuer {
@@ -70,7 +72,43 @@ impl Issuer {
             keys: Vec::new(),
             validation,
             shape: ClaimShape::Mapped(Box::new(ClaimMapping::new())),
+            #[cfg(feature = "jwks")]
+            jwks: None,
         }
+    }
+
+    /// An OIDC issuer found by discovery (feature `jwks`): `build()` reads
+    /// `{issuer_url}/.well-known/openid-configuration`, whose `issuer` must be `issuer_url`
+    /// exactly, and fetches the keys of its `jwks_uri`, kept fresh like
+    /// [`jwks_url`](Self::jwks_url)'s. The defaults of [`new`](Self::new) otherwise.
+    #[cfg(feature = "jwks")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "jwks")))]
+    pub fn discover(issuer_url: impl Into<String>) -> Self {
+        let issuer_url = issuer_url.into();
+        let mut config = crate::reload::jwks::JwksConfig::new(issuer_url.clone());
+        config.discover = true;
+        Issuer {
+            jwks: Some(config),
+            ..Issuer::new(issuer_url)
+        }
+    }
+
+    /// Keys from a JWKS URL (feature `jwks`), fetched by `build()` (which fails when that
+    /// fails), refreshed every 5 minutes and fetched again, at most every 10 s, when a token
+    /// names an unknown `kid`. Static keys given as well stay beside them.
+    #[cfg(feature = "jwks")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "jwks")))]
+    pub fn jwks_url(mut self, url: impl Into<String>) -> Self {
+        self.jwks = Some(crate::reload::jwks::JwksConfig::new(url.into()));
+        self
+    }
+
+    /// Whether keys come from a JWKS URL or discovery.
+    pub(crate) fn has_key_source(&self) -> bool {
+        #[cfg(feature = "jwks")]
+        return self.jwks.is_some();
+        #[cfg(not(feature = "jwks"))]
+        false
     }
 
     /// The tokenleader server: tokens without `iss`, tokenleader's claim shape, RS512 alone.
@@ -79,6 +117,8 @@ impl Issuer {
             keys: Vec::new(),
             validation: Validation::default(),
             shape: ClaimShape::Tokenleader,
+            #[cfg(feature = "jwks")]
+            jwks: None,
         }
     }
 

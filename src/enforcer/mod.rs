@@ -139,8 +139,8 @@ impl Enforcer {
     pub fn verify_jws(&self, token: &str) -> Result<Vec<u8>, TokenError> {
         if let Some(routes) = &self.inner.routes {
             let route = routes.route(token)?;
-            if let Some(key_set) = &route.keys {
-                return route.verifier.verify_jws(&key_set.keys, token);
+            if let Some(keys) = &route.keys {
+                return route.verifier.verify_jws(&keys.live.load().keys, token);
             }
         }
         let key_set = self.inner.live.keys.load();
@@ -267,8 +267,13 @@ impl Enforcer {
     fn verify_at(&self, token: &str, now: u64) -> Result<Verified, TokenError> {
         if let Some(routes) = &self.inner.routes {
             let route = routes.route(token)?;
-            if let Some(key_set) = &route.keys {
-                return route.verifier.verify(key_set, token, now);
+            if let Some(keys) = &route.keys {
+                let verified = route.verifier.verify(&keys.live.load(), token, now);
+                #[cfg(feature = "jwks")]
+                if let (Err(TokenError::UnknownKeyId), Some(jwks)) = (&verified, &route.jwks) {
+                    jwks.request_refetch();
+                }
+                return verified;
             }
         }
         let key_set = self.inner.live.keys.load();

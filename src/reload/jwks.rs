@@ -64,6 +64,14 @@ pub enum JwksError {
         /// What is wrong with the keys.
         source: KeyError,
     },
+    /// The OpenID configuration is unusable: not JSON, another `issuer`, no `jwks_uri`.
+    #[error("OpenID discovery {url}: {message}")]
+    Discovery {
+        /// The configuration's URL.
+        url: String,
+        /// What is wrong with it.
+        message: String,
+    },
     /// The first fetch did not finish in time.
     #[error("JWKS {url}: the first fetch did not finish in time")]
     FirstFetchTimedOut {
@@ -78,7 +86,10 @@ pub enum JwksError {
 /// Settings of a JWKS key source.
 #[derive(Debug, Clone)]
 pub(crate) struct JwksConfig {
+    /// The JWKS URL, or with `discover` the issuer whose OpenID configuration names it.
     pub(crate) url: String,
+    /// Whether `url` is an issuer to discover (`/.well-known/openid-configuration`).
+    pub(crate) discover: bool,
     pub(crate) refresh_interval: Duration,
     pub(crate) min_refetch_interval: Duration,
     pub(crate) timeout: Duration,
@@ -88,10 +99,41 @@ impl JwksConfig {
     pub(crate) fn new(url: String) -> Self {
         JwksConfig {
             url,
+            discover: false,
             refresh_interval: Duration::from_secs(300),
             min_refetch_interval: Duration::from_secs(10),
             timeout: Duration::from_secs(10),
         }
+    }
+}
+
+/// Where fetched keys go: the enforcer's own key set, or a trusted issuer's.
+pub(crate) trait KeyTarget: Send + Sync {
+    /// Swaps in a fetched key set.
+    fn set_remote_keys(&self, keys: Vec<PublicKey>);
+    /// A fetch failed: the keys in force stay.
+    fn remote_keys_failed(&self, error: ReloadError);
+}
+
+impl KeyTarget for Reloader {
+    fn set_remote_keys(&self, keys: Vec<PublicKey>) {
+        Reloader::set_remote_keys(self, keys);
+    }
+
+    fn remote_keys_failed(&self, error: ReloadError) {
+        Reloader::remote_keys_failed(self, error);
+    }
+}
+
+impl KeyTarget for crate::token::IssuerKeys {
+    fn set_remote_keys(&self, keys: Vec<PublicKey>) {
+        let count = keys.len();
+        self.set_fetched(keys);
+        tracing::info!(issuer = %self.name, keys = count, "fetched the issuer's keys");
+    }
+
+    fn remote_keys_failed(&self, error: ReloadError) {
+        tracing::warn!(issuer = %self.name, %error, "the issuer's keys could not be fetched; the keys in force stay");
     }
 }
 
@@ -113,19 +155,24 @@ impl JwksSource {
 
 /// Fetches once, swaps the keys in, and starts the thread that keeps them fresh. Fails when
 /// the first fetch fails.
-pub(crate) fn start(config: JwksConfig, reloader: &Arc<Reloader>) -> Result<JwksSource, JwksError> {
+pub(crate) fn start<T: KeyTarget + 'static>(
+    config: JwksConfig,
+    target: &Arc<T>,
+) -> Result<JwksSource, JwksError> {
     let (first_tx, first_rx) = mpsc::channel();
     let (refetch, requests) = mpsc::sync_channel(1);
-    let target = Arc::downgrade(reloader);
-    let wait = config.timeout + Duration::from_secs(1);
+    let weak: Weak<dyn KeyTarget> = Arc::downgrade(target) as Weak<dyn KeyTarget>;
+    // Discovery and the first fetch each have the timeout.
+    let requests_before_keys = if config.discover { 2 } else { 1 };
+    let wait = config.timeout * requests_before_keys + Duration::from_secs(1);
     let url = config.url.clone();
     std::thread::Builder::new()
         .name("tl-rbac-jwks".into())
-        .spawn(move || run(&config, &target, &requests, &first_tx))
+        .spawn(move || run(&config, &weak, &requests, &first_tx))
         .map_err(|e| JwksError::Start(e.to_string()))?;
     match first_rx.recv_timeout(wait) {
         Ok(Ok(keys)) => {
-            reloader.set_remote_keys(keys);
+            target.set_remote_keys(keys);
             Ok(JwksSource { refetch })
         }
         Ok(Err(error)) => Err(error),
@@ -135,7 +182,7 @@ pub(crate) fn start(config: JwksConfig, reloader: &Arc<Reloader>) -> Result<Jwks
 
 fn run(
     config: &JwksConfig,
-    target: &Weak<Reloader>,
+    target: &Weak<dyn KeyTarget>,
     requests: &mpsc::Receiver<()>,
     first: &mpsc::Sender<Result<Vec<PublicKey>, JwksError>>,
 ) {
@@ -157,7 +204,17 @@ fn run(
             return;
         }
     };
-    let fetch = || runtime.block_on(fetch_keys(&http, &config.url));
+    let jwks_url = match config.discover {
+        true => match runtime.block_on(discover(&http, &config.url)) {
+            Ok(url) => url,
+            Err(error) => {
+                let _ = first.send(Err(error));
+                return;
+            }
+        },
+        false => config.url.clone(),
+    };
+    let fetch = || runtime.block_on(fetch_keys(&http, &jwks_url));
     if first.send(fetch()).is_err() {
         return;
     }
@@ -174,18 +231,60 @@ fn run(
         if !due {
             continue;
         }
-        let Some(reloader) = target.upgrade() else {
+        let Some(target) = target.upgrade() else {
             return;
         };
         last_fetch = Instant::now();
         match fetch() {
-            Ok(keys) => reloader.set_remote_keys(keys),
-            Err(error) => reloader.remote_keys_failed(ReloadError::Jwks(error)),
+            Ok(keys) => target.set_remote_keys(keys),
+            Err(error) => target.remote_keys_failed(ReloadError::Jwks(error)),
         }
     }
 }
 
-async fn fetch_keys(http: &reqwest::Client, url: &str) -> Result<Vec<PublicKey>, JwksError> {
+/// The `jwks_uri` of `issuer`'s OpenID configuration, whose `issuer` must be `issuer`
+/// exactly (OpenID Connect Discovery 1.0, section 4.3).
+async fn discover(http: &reqwest::Client, issuer: &str) -> Result<String, JwksError> {
+    #[derive(serde::Deserialize)]
+    struct Configuration {
+        issuer: Option<String>,
+        jwks_uri: Option<String>,
+    }
+    let url = format!(
+        "{}/.well-known/openid-configuration",
+        issuer.trim_end_matches('/')
+    );
+    let refused = |message: String| JwksError::Discovery {
+        url: url.clone(),
+        message,
+    };
+    let body = fetch_body(http, &url).await?;
+    let configuration: Configuration = serde_json::from_slice(&body)
+        .map_err(|e| refused(format!("not an OpenID configuration (JSON): {e}")))?;
+    match configuration.issuer {
+        Some(found) if found == issuer => {}
+        Some(found) => {
+            return Err(refused(format!(
+                "its `issuer` is `{}`, not `{issuer}`",
+                found.chars().take(200).collect::<String>()
+            )));
+        }
+        None => return Err(refused("no `issuer`".into())),
+    }
+    let jwks_uri = configuration
+        .jwks_uri
+        .ok_or_else(|| refused("no `jwks_uri`".into()))?;
+    let scheme = jwks_uri.split_once("://").map(|(scheme, _)| scheme);
+    if !matches!(scheme, Some("https" | "http")) {
+        return Err(refused(format!(
+            "`jwks_uri` {jwks_uri} is not an http(s) URL"
+        )));
+    }
+    Ok(jwks_uri)
+}
+
+/// A successful answer's body, at most [`MAX_JWKS_BYTES`].
+async fn fetch_body(http: &reqwest::Client, url: &str) -> Result<Vec<u8>, JwksError> {
     let request_error = |source| JwksError::Request {
         url: url.to_owned(),
         source,
@@ -207,6 +306,11 @@ async fn fetch_keys(http: &reqwest::Client, url: &str) -> Result<Vec<PublicKey>,
         }
         body.extend_from_slice(&chunk);
     }
+    Ok(body)
+}
+
+async fn fetch_keys(http: &reqwest::Client, url: &str) -> Result<Vec<PublicKey>, JwksError> {
+    let body = fetch_body(http, url).await?;
     let keys_error = |source| JwksError::Keys {
         url: url.to_owned(),
         source,

@@ -2,6 +2,9 @@
 //! an index, and checked only with that issuer's keys, validation and claim shape.
 
 use std::collections::HashMap;
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -9,6 +12,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::{KeySet, TokenError, Verifier};
+use crate::keys::PublicKey;
 
 /// How much of an unknown `iss` a refusal quotes.
 const QUOTED_ISS_CHARS: usize = 64;
@@ -17,8 +21,42 @@ const QUOTED_ISS_CHARS: usize = 64;
 pub(crate) struct Route {
     pub(crate) verifier: Verifier,
     /// `None`: the enforcer's live key set (the single-issuer form, kept fresh by its key
-    /// files or JWKS source); otherwise this issuer's static keys and their cache.
-    pub(crate) keys: Option<KeySet>,
+    /// files or JWKS source); otherwise this issuer's own keys and their cache.
+    pub(crate) keys: Option<Arc<IssuerKeys>>,
+    /// The issuer's JWKS source, asked to fetch again when a token names an unknown `kid`.
+    #[cfg(feature = "jwks")]
+    pub(crate) jwks: Option<crate::reload::jwks::JwksSource>,
+}
+
+/// A trusted issuer's keys: its static keys, and those its JWKS source fetched last, swapped
+/// whole.
+// Without the `jwks` feature nothing is fetched: only `live` is read.
+#[cfg_attr(not(feature = "jwks"), allow(dead_code))]
+pub(crate) struct IssuerKeys {
+    pub(crate) name: String,
+    pub(crate) static_keys: Vec<PublicKey>,
+    pub(crate) cache_capacity: usize,
+    pub(crate) live: ArcSwap<KeySet>,
+}
+
+impl IssuerKeys {
+    pub(crate) fn new(name: String, static_keys: Vec<PublicKey>, cache_capacity: usize) -> Self {
+        let live = ArcSwap::from_pointee(KeySet::new(static_keys.clone(), cache_capacity));
+        IssuerKeys {
+            name,
+            static_keys,
+            cache_capacity,
+            live,
+        }
+    }
+
+    /// The static keys and `fetched`, with an empty cache (a removed key stops at once).
+    #[cfg(feature = "jwks")]
+    pub(crate) fn set_fetched(&self, fetched: Vec<PublicKey>) {
+        let keys = self.static_keys.iter().cloned().chain(fetched).collect();
+        self.live
+            .store(Arc::new(KeySet::new(keys, self.cache_capacity)));
+    }
 }
 
 /// The trusted issuers, indexed by `iss`.

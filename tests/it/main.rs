@@ -10,6 +10,7 @@ mod claim_mapping;
 mod cli;
 mod client;
 mod client_parity;
+mod discovery;
 mod example_microservice;
 mod forged_tokens;
 mod headers;

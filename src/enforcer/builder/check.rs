@@ -42,12 +42,17 @@ impl EnforcerBuilder {
                 Some(iss) => format!("issuer `{iss}`: "),
                 None => "the issuer of tokens without `iss`: ".to_owned(),
             };
-            if issuer.keys.is_empty() {
+            if issuer.keys.is_empty() && !issuer.has_key_source() {
                 return Err(Error::Config(format!(
                     "{name}no key: give it `.public_key(..)`"
                 )));
             }
-            check_keys(&issuer.keys, &issuer.validation.algorithms, false, &name)?;
+            check_keys(
+                &issuer.keys,
+                &issuer.validation.algorithms,
+                issuer.has_key_source(),
+                &name,
+            )?;
         }
         if self.admin_role.as_deref() == Some("") {
             return Err(Error::Config(

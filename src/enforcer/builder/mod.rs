@@ -2,6 +2,7 @@
 //! [`build`](EnforcerBuilder::build).
 
 mod check;
+mod routes;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -23,9 +24,7 @@ use crate::reload::{
 };
 use crate::response::{DenyResponse, JsonDenyResponse};
 use crate::revocation::Revocation;
-use crate::token::{
-    DEFAULT_TOKEN_SOURCES, IssuerRoutes, KeySet, Route, TokenSource, Validation, Verifier,
-};
+use crate::token::{DEFAULT_TOKEN_SOURCES, TokenSource, Validation, Verifier};
 
 /// Builds an [`Enforcer`]. Defaults: those of [`Validation`] (RS512 only, leeway 30 s,
 /// maximum lifetime 24 h, tokens up to 8 KiB), admin role `admin`, tokens from `X-Auth-Token`
@@ -176,6 +175,22 @@ impl EnforcerBuilder {
     /// tokenleader's shape). See [`ClaimMapping`].
     pub fn claim_mapping(mut self, mapping: ClaimMapping) -> Self {
         self.claim_mapping = Some(mapping);
+        self
+    }
+
+    /// Keys found by OpenID Connect discovery (feature `jwks`): [`build`](Self::build) reads
+    /// `{issuer_url}/.well-known/openid-configuration`, whose `issuer` must be `issuer_url`
+    /// exactly, and takes the keys of its `jwks_uri`, kept fresh like
+    /// [`jwks_url`](Self::jwks_url)'s. Tokens must name `issuer_url` in `iss`. Fails the build
+    /// when the configuration or the keys cannot be had.
+    #[cfg(feature = "jwks")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "jwks")))]
+    pub fn oidc_discovery(mut self, issuer_url: impl Into<String>) -> Self {
+        let issuer_url = issuer_url.into();
+        self.validation.issuer = Some(issuer_url.clone());
+        let mut config = crate::reload::jwks::JwksConfig::new(issuer_url);
+        config.discover = true;
+        self.jwks = Some(config);
         self
     }
 
@@ -406,24 +421,8 @@ impl EnforcerBuilder {
             validation: self.validation,
             shape,
         };
-        let routes = match self.issuers.is_empty() {
-            true => None,
-            false => {
-                let own = has_own_issuer.then(|| Route {
-                    verifier: verifier.clone(),
-                    keys: None,
-                });
-                let trusted = self.issuers.into_iter().map(|issuer| Route {
-                    verifier: Verifier {
-                        validation: issuer.validation,
-                        shape: issuer.shape,
-                    },
-                    keys: Some(KeySet::new(issuer.keys, self.token_cache)),
-                });
-                let routes = own.into_iter().chain(trusted).collect();
-                Some(IssuerRoutes::new(routes).map_err(Error::Config)?)
-            }
-        };
+        let own = has_own_issuer.then(|| verifier.clone());
+        let routes = routes::issuer_routes(own, self.issuers, self.token_cache)?;
         Ok(Enforcer {
             inner: Arc::new(Inner {
                 verifier,
