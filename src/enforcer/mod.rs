@@ -41,12 +41,21 @@ use crate::acl::{AclMap, Decision};
 use crate::claims::Claims;
 use crate::client_addr::TrustedProxies;
 use crate::error::Error;
-use crate::reload::{AclStatus, KeyStatus, LiveState, ReloadError, Reloader, WatchGuard};
+use crate::reload::{AclStatus, KeyStatus, KeysWait, LiveState, ReloadError, Reloader, WatchGuard};
 use crate::response::{Denial, DenyResponse};
 use crate::revocation::Revocation;
 use crate::rollout::{DryRunDenial, ShadowDifference};
 use crate::token::{IssuerRoutes, TokenError, TokenSource, Verified, Verifier, find_token};
 use record::Recorder;
+
+/// What the layer does with a request: it is decided, or it waits for the keys its token's
+/// unknown `kid` asked for (then it is decided once more, without waiting again).
+pub(crate) enum Authorization {
+    Decided(Result<Verified, Denial>),
+    // Only a JWKS source makes a wait.
+    #[cfg_attr(not(feature = "jwks"), allow(dead_code))]
+    WaitForKeys(KeysWait),
+}
 
 /// Verifies tokens and decides with the ACL map. Cheap to clone: everything is behind one
 /// `Arc`.
@@ -151,26 +160,30 @@ impl Enforcer {
     /// checks that one of its roles grants `rule`. Records one event per decision (never the
     /// token).
     pub fn authorize(&self, headers: &HeaderMap, rule: &str) -> Result<Arc<Claims>, Denial> {
-        self.authorize_request(headers, None, rule)
-            .0
-            .map(|verified| verified.claims)
+        match self.authorize_request(headers, None, rule, false).0 {
+            Authorization::Decided(outcome) => outcome.map(|verified| verified.claims),
+            Authorization::WaitForKeys(_) => Err(Denial::Unauthenticated(TokenError::UnknownKeyId)),
+        }
     }
 
     /// [`authorize`](Self::authorize) for a request from `peer`, also giving the token that
-    /// was verified, and the request's context either way.
+    /// was verified, and the request's context either way. With `may_wait`, a token whose
+    /// `kid` is unknown while its issuer's keys are being fetched is not refused: the caller
+    /// waits, then asks again without `may_wait`.
     pub(crate) fn authorize_request(
         &self,
         headers: &HeaderMap,
         peer: Option<IpAddr>,
         rule: &str,
-    ) -> (Result<Verified, Denial>, RequestContext) {
+        may_wait: bool,
+    ) -> (Authorization, RequestContext) {
         // One clock read per decision: the context's time is the time tokens are checked at.
         let context = RequestContext {
             request_id: RequestId::of(headers),
             decided_at: (self.inner.clock)(),
             client_addr: self.inner.trusted_proxies.client_addr(peer, headers),
         };
-        let outcome = self.decide_request(headers, rule, &context);
+        let outcome = self.decide_request(headers, rule, &context, may_wait);
         (outcome, context)
     }
 
@@ -179,23 +192,73 @@ impl Enforcer {
         headers: &HeaderMap,
         rule: &str,
         context: &RequestContext,
-    ) -> Result<Verified, Denial> {
+        may_wait: bool,
+    ) -> Authorization {
         let inner = &*self.inner;
-        let request_id = &context.request_id;
-        let verified = find_token(headers, &inner.token_sources)
-            .map_err(Denial::from)
-            .and_then(|token| self.verify_token_at(token, unix_secs(context.decided_at)?))
-            .inspect_err(|denial| inner.recorder.refused(rule, request_id, denial))?;
+        let token = match find_token(headers, &inner.token_sources) {
+            Ok(token) => token,
+            Err(error) => return self.refused(rule, context, error.into()),
+        };
+        let verified = match unix_secs(context.decided_at) {
+            Ok(now) => self.verify_token_at(token, now),
+            Err(denial) => Err(denial),
+        };
+        let verified = match verified {
+            Ok(verified) => verified,
+            Err(Denial::Unauthenticated(TokenError::UnknownKeyId)) if may_wait => {
+                return match self.keys_wait(token) {
+                    Some(wait) => Authorization::WaitForKeys(wait),
+                    None => self.refused(rule, context, TokenError::UnknownKeyId.into()),
+                };
+            }
+            Err(denial) => return self.refused(rule, context, denial),
+        };
         let claims = &verified.claims;
         let admin_role = inner.admin_role.as_deref();
         let acl = inner.live.acl.load();
         let decision = acl.decide(&claims.identity.roles, rule, admin_role);
         let candidate = inner.live.shadow_acl.as_ref().map(ArcSwap::load);
         let candidate = candidate.as_deref().map(Arc::as_ref);
-        inner
+        let recorded = inner.recorder.decided(
+            rule,
+            &context.request_id,
+            claims,
+            decision,
+            candidate,
+            admin_role,
+        );
+        Authorization::Decided(recorded.map(|()| verified))
+    }
+
+    /// A request refused before any decision, recorded.
+    fn refused(&self, rule: &str, context: &RequestContext, denial: Denial) -> Authorization {
+        self.inner
             .recorder
-            .decided(rule, request_id, claims, decision, candidate, admin_role)?;
-        Ok(verified)
+            .refused(rule, &context.request_id, &denial);
+        Authorization::Decided(Err(denial))
+    }
+
+    /// The wait for the keys of the issuer that `token` names, when a fetch of them is under
+    /// way (or starts now); `None` when the rate limit holds it back or keys are not fetched.
+    #[cfg(feature = "jwks")]
+    fn keys_wait(&self, token: &str) -> Option<KeysWait> {
+        let own = self.inner.jwks.as_ref();
+        let jwks = match &self.inner.routes {
+            Some(routes) => {
+                let route = routes.route(token).ok()?;
+                match route.keys {
+                    Some(_) => route.jwks.as_ref(),
+                    None => own,
+                }
+            }
+            None => own,
+        };
+        jwks?.request_refetch()
+    }
+
+    #[cfg(not(feature = "jwks"))]
+    fn keys_wait(&self, _token: &str) -> Option<KeysWait> {
+        None
     }
 
     /// The response for a denied request, from the builder's

@@ -25,6 +25,12 @@
 //! [`Identity`](crate::Identity) and [`Wfc`](crate::Wfc). The extractors read them back; they
 //! never look at the headers again. On deny the inner service is not called: the answer is
 //! 401, 403, 500 or 503 from the enforcer's deny response.
+//!
+//! One case waits: a token whose `kid` its issuer's JWKS does not hold yet (a key rotation)
+//! asks for a fetch, and the request waits for it, at most 2 s, before it is decided with the
+//! new keys (feature `jwks`; rate limited, see [`jwks_url`](crate::EnforcerBuilder::jwks_url)).
+//! For that the service moves the ready inner service into the response future and keeps a
+//! clone, as tower's `Buffer` does: the inner service must be `Clone` (axum's routes are).
 
 use std::borrow::Cow;
 use std::future::Future;
@@ -38,9 +44,10 @@ use pin_project_lite::pin_project;
 use tower_layer::Layer;
 use tower_service::Service;
 
-use crate::enforcer::Enforcer;
+use crate::enforcer::{Authorization, Enforcer, RequestContext};
+use crate::reload::KeysWait;
 use crate::response::{Denial, DenyResponse, JsonDenyResponse};
-use crate::token::Verified;
+use crate::token::{TokenError, Verified};
 
 /// Requires a rule on a route; the [`Enforcer`] comes from the request extensions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -121,8 +128,11 @@ impl<S> RequireRuleService<S> {
 
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for RequireRuleService<S>
 where
-    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
-    ResBody: From<Bytes>,
+    S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Send + 'static,
+    ReqBody: Send + 'static,
+    ResBody: From<Bytes> + Send + 'static,
 {
     type Response = Response<ResBody>;
     type Error = S::Error;
@@ -141,41 +151,97 @@ where
             match enforcer {
                 Some(enforcer) => {
                     let peer = peer_addr(request.extensions());
-                    let (outcome, context) =
-                        enforcer.authorize_request(request.headers(), peer, &self.rule);
-                    outcome
-                        .map(|verified| (verified, context))
-                        .map_err(|denial| enforcer.deny_response(&denial))
+                    let (authorization, context) =
+                        enforcer.authorize_request(request.headers(), peer, &self.rule, true);
+                    match authorization {
+                        Authorization::Decided(Ok(verified)) => Outcome::Allowed(verified, context),
+                        Authorization::Decided(Err(denial)) => {
+                            Outcome::Denied(enforcer.deny_response(&denial))
+                        }
+                        Authorization::WaitForKeys(wait) => Outcome::Wait(wait, enforcer.clone()),
+                    }
                 }
                 None => {
                     tracing::error!(
                         rule = %self.rule,
                         "RequireRule found no Enforcer in the request extensions: add `.layer(enforcer)` around the router"
                     );
-                    Err(JsonDenyResponse.respond(&Denial::NoEnforcer))
+                    Outcome::Denied(JsonDenyResponse.respond(&Denial::NoEnforcer))
                 }
             }
         };
-        match outcome {
-            Ok((Verified { claims, token }, context)) => {
-                // Reference counts only: the claims and the token are the cache's.
-                let extensions = request.extensions_mut();
-                extensions.insert(context);
-                extensions.insert(claims.identity.clone());
-                extensions.insert(claims.wfc.clone());
-                extensions.insert(token);
-                extensions.insert(claims);
-                ResponseFuture {
-                    kind: Kind::Allowed {
-                        future: self.inner.call(request),
-                    },
+        let kind = match outcome {
+            Outcome::Allowed(verified, context) => {
+                insert_verified(&mut request, verified, context);
+                Kind::Allowed {
+                    future: self.inner.call(request),
                 }
             }
-            Err(response) => ResponseFuture {
-                kind: Kind::Denied {
-                    response: Some(response.map(ResBody::from)),
-                },
+            Outcome::Denied(response) => Kind::Denied {
+                response: Some(response.map(ResBody::from)),
             },
+            Outcome::Wait(wait, enforcer) => {
+                // The ready service goes with the request; a clone takes its place.
+                let clone = self.inner.clone();
+                let inner = std::mem::replace(&mut self.inner, clone);
+                let rule = self.rule.clone();
+                Kind::WaitingForKeys {
+                    future: Box::pin(decide_after_wait(wait, enforcer, rule, request, inner)),
+                }
+            }
+        };
+        ResponseFuture { kind }
+    }
+}
+
+/// What `call` decided, before the request moves.
+enum Outcome {
+    Allowed(Verified, RequestContext),
+    Denied(Response<Bytes>),
+    Wait(KeysWait, Enforcer),
+}
+
+/// Puts what was verified into the request extensions: reference counts only, the claims and
+/// the token are the cache's.
+fn insert_verified<B>(request: &mut Request<B>, verified: Verified, context: RequestContext) {
+    let Verified { claims, token } = verified;
+    let extensions = request.extensions_mut();
+    extensions.insert(context);
+    extensions.insert(claims.identity.clone());
+    extensions.insert(claims.wfc.clone());
+    extensions.insert(token);
+    extensions.insert(claims);
+}
+
+/// A request whose token named an unknown `kid`: waits for its issuer's keys, then is decided
+/// again (refused this time if the `kid` is still unknown).
+async fn decide_after_wait<S, ReqBody, ResBody>(
+    wait: KeysWait,
+    enforcer: Enforcer,
+    rule: Cow<'static, str>,
+    mut request: Request<ReqBody>,
+    mut inner: S,
+) -> Result<Response<ResBody>, S::Error>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    ResBody: From<Bytes>,
+{
+    wait.0.await;
+    let peer = peer_addr(request.extensions());
+    let (authorization, context) =
+        enforcer.authorize_request(request.headers(), peer, &rule, false);
+    match authorization {
+        Authorization::Decided(Ok(verified)) => {
+            insert_verified(&mut request, verified, context);
+            inner.call(request).await
+        }
+        Authorization::Decided(Err(denial)) => {
+            Ok(enforcer.deny_response(&denial).map(ResBody::from))
+        }
+        // Never made without `may_wait`; refused like the unknown `kid` it stands for.
+        Authorization::WaitForKeys(_) => {
+            let denial = Denial::Unauthenticated(TokenError::UnknownKeyId);
+            Ok(enforcer.deny_response(&denial).map(ResBody::from))
         }
     }
 }
@@ -191,21 +257,22 @@ fn peer_addr(extensions: &http::Extensions) -> Option<IpAddr> {
 }
 
 pin_project! {
-    /// The response future of [`RequireRuleService`]: the inner service's future, or the
-    /// denial's response, ready at once.
-    pub struct ResponseFuture<F, B> {
+    /// The response future of [`RequireRuleService`]: the inner service's future, the
+    /// denial's response, ready at once, or (rarely) a request that waits for its issuer's
+    /// keys before it is decided.
+    pub struct ResponseFuture<F: Future, B> {
         #[pin]
         kind: Kind<F, B>,
     }
 }
 
 pin_project! {
-    // A verifier that must ask the network (introspection) becomes one more variant here,
-    // so the local path pays nothing for it.
+    // Only the rare waits are boxed, so the local path pays nothing for them.
     #[project = KindProj]
-    enum Kind<F, B> {
+    enum Kind<F: Future, B> {
         Allowed { #[pin] future: F },
         Denied { response: Option<Response<B>> },
+        WaitingForKeys { future: Pin<Box<dyn Future<Output = F::Output> + Send>> },
     }
 }
 
@@ -219,6 +286,7 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match self.project().kind.project() {
             KindProj::Allowed { future } => future.poll(cx),
+            KindProj::WaitingForKeys { future } => future.as_mut().poll(cx),
             KindProj::Denied { response } => {
                 // Polling again after completion breaks the `Future` contract; answer 500
                 // rather than panic.

@@ -11,22 +11,28 @@
 //! # Ok::<(), tokenleader_rbac::Error>(())
 //! ```
 //!
-//! The fetching runs on a thread of its own with its own small runtime: the request path never
-//! waits for the network. A token with an unknown `kid` is refused (401) and asks for a fetch;
-//! fetches so asked come at most once per minimum interval (10 s by default), so forged `kid`s
-//! cannot make the service hammer the key server. A response body is read up to 1 MiB and
+//! The fetching runs on a thread of its own with its own small runtime. A token with an
+//! unknown `kid` asks for a fetch; fetches so asked come at most once per minimum interval
+//! (10 s by default), so forged `kid`s cannot make the service hammer the key server. Through
+//! `RequireRule`, such a request waits for the fetch it asked for (or joins the one under way),
+//! at most 2 s, and is then decided with the new keys: a key rotation fails no request. This is
+//! the one wait on the network the request path has; a request whose `kid` is known never
+//! waits, and while a fetch is rate limited, unknown `kid`s get their 401 at once. A response body is read up to 1 MiB and
 //! refused beyond. A failed fetch keeps the keys in force and is reported in
 //! [`KeyStatus::last_error`](super::KeyStatus::last_error).
 
 use std::sync::mpsc::{self, RecvTimeoutError, SyncSender};
-use std::sync::{Arc, Weak};
+use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::{Duration, Instant};
 
-use super::{ReloadError, Reloader};
+use super::{KeysWait, ReloadError, Reloader};
 use crate::keys::{KeyError, PublicKey};
 
 /// The largest JWKS body read; a key set of a few keys is a few kilobytes.
 const MAX_JWKS_BYTES: usize = 1024 * 1024;
+
+/// How long requests whose token names an unknown `kid` wait for the fetch they asked for.
+pub(crate) const MAX_KEY_WAIT: Duration = Duration::from_secs(2);
 
 /// A JWKS that could not be fetched or used. The keys in force stay.
 #[derive(Debug, thiserror::Error)]
@@ -138,18 +144,66 @@ impl KeyTarget for crate::token::IssuerKeys {
 }
 
 /// The running key source; dropping it (with the last `Enforcer`) ends its thread.
-#[derive(Debug)]
 pub(crate) struct JwksSource {
     refetch: SyncSender<()>,
+    fetches: Arc<Fetches>,
+}
+
+impl std::fmt::Debug for JwksSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JwksSource").finish_non_exhaustive()
+    }
+}
+
+/// What the request path and the fetcher share: whether an asked-for fetch is under way, when
+/// the last one started, and a counter bumped when one ends (or its waiters' time is up).
+struct Fetches {
+    state: Mutex<FetchState>,
+    done: tokio::sync::watch::Sender<u64>,
+    min_refetch_interval: Duration,
+}
+
+struct FetchState {
+    /// An asked-for fetch is under way, and its waiters are still waiting.
+    pending: bool,
+    last_fetch: Instant,
+}
+
+impl Fetches {
+    fn lock(&self) -> std::sync::MutexGuard<'_, FetchState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Wakes the waiters: under the lock, so a request either joins before the wake or sees
+    /// the fetch over.
+    fn wake_waiters(&self) {
+        let mut state = self.lock();
+        state.pending = false;
+        self.done
+            .send_modify(|count| *count = count.wrapping_add(1));
+    }
 }
 
 impl JwksSource {
-    /// Asks for a fetch (a token named an unknown `kid`). Never blocks; the fetcher applies
-    /// the rate limit.
-    pub(crate) fn request_refetch(&self) {
-        // Full: a fetch is asked for already. Disconnected: the fetcher is gone with its
-        // enforcer. Either way there is nothing more to do.
-        let _ = self.refetch.try_send(());
+    /// Asks for a fetch (a token named an unknown `kid`); never blocks. `Some` wait when a
+    /// fetch is under way now (this ask started it, or joins it); `None` when the rate limit
+    /// holds the ask back.
+    pub(crate) fn request_refetch(&self) -> Option<KeysWait> {
+        let mut state = self.fetches.lock();
+        if !state.pending {
+            if state.last_fetch.elapsed() < self.fetches.min_refetch_interval {
+                return None;
+            }
+            state.pending = true;
+            state.last_fetch = Instant::now();
+            // Full: the fetcher has an ask already. Disconnected: it is gone with its
+            // enforcer, and the waiters wake when `done` is dropped.
+            let _ = self.refetch.try_send(());
+        }
+        let mut done = self.fetches.done.subscribe();
+        Some(KeysWait(Box::pin(async move {
+            let _ = done.changed().await;
+        })))
     }
 }
 
@@ -162,18 +216,27 @@ pub(crate) fn start<T: KeyTarget + 'static>(
     let (first_tx, first_rx) = mpsc::channel();
     let (refetch, requests) = mpsc::sync_channel(1);
     let weak: Weak<dyn KeyTarget> = Arc::downgrade(target) as Weak<dyn KeyTarget>;
+    let fetches = Arc::new(Fetches {
+        state: Mutex::new(FetchState {
+            pending: false,
+            last_fetch: Instant::now(),
+        }),
+        done: tokio::sync::watch::Sender::new(0),
+        min_refetch_interval: config.min_refetch_interval,
+    });
+    let shared = fetches.clone();
     // Discovery and the first fetch each have the timeout.
     let requests_before_keys = if config.discover { 2 } else { 1 };
     let wait = config.timeout * requests_before_keys + Duration::from_secs(1);
     let url = config.url.clone();
     std::thread::Builder::new()
         .name("tl-rbac-jwks".into())
-        .spawn(move || run(&config, &weak, &requests, &first_tx))
+        .spawn(move || run(&config, &weak, &requests, &first_tx, &shared))
         .map_err(|e| JwksError::Start(e.to_string()))?;
     match first_rx.recv_timeout(wait) {
         Ok(Ok(keys)) => {
             target.set_remote_keys(keys);
-            Ok(JwksSource { refetch })
+            Ok(JwksSource { refetch, fetches })
         }
         Ok(Err(error)) => Err(error),
         Err(_) => Err(JwksError::FirstFetchTimedOut { url }),
@@ -185,6 +248,7 @@ fn run(
     target: &Weak<dyn KeyTarget>,
     requests: &mpsc::Receiver<()>,
     first: &mpsc::Sender<Result<Vec<PublicKey>, JwksError>>,
+    fetches: &Fetches,
 ) {
     let setup = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -214,31 +278,48 @@ fn run(
         },
         false => config.url.clone(),
     };
-    let fetch = || runtime.block_on(fetch_keys(&http, &jwks_url));
-    if first.send(fetch()).is_err() {
+    if first
+        .send(runtime.block_on(fetch_keys(&http, &jwks_url)))
+        .is_err()
+    {
         return;
     }
-    let mut last_fetch = Instant::now();
+    let mut last_refresh = Instant::now();
     loop {
-        // The refresh is due at a fixed time after the last fetch, however many asks come in.
-        let until_refresh = config.refresh_interval.saturating_sub(last_fetch.elapsed());
-        let due = match requests.recv_timeout(until_refresh) {
-            // Asked for by an unknown `kid`: rate limited.
-            Ok(()) => last_fetch.elapsed() >= config.min_refetch_interval,
-            Err(RecvTimeoutError::Timeout) => true,
+        // The refresh is due at a fixed time after the last one, however many asks come in.
+        let until_refresh = config
+            .refresh_interval
+            .saturating_sub(last_refresh.elapsed());
+        let asked = match requests.recv_timeout(until_refresh) {
+            // Asked for by an unknown `kid`, the rate limit already applied by the asker.
+            Ok(()) => true,
+            Err(RecvTimeoutError::Timeout) => false,
             Err(RecvTimeoutError::Disconnected) => return,
         };
-        if !due {
-            continue;
-        }
         let Some(target) = target.upgrade() else {
             return;
         };
-        last_fetch = Instant::now();
-        match fetch() {
+        if !asked {
+            last_refresh = Instant::now();
+            fetches.lock().last_fetch = last_refresh;
+        }
+        let fetched = runtime.block_on(async {
+            let fetch = fetch_keys(&http, &jwks_url);
+            tokio::pin!(fetch);
+            tokio::select! {
+                fetched = &mut fetch => fetched,
+                () = tokio::time::sleep(MAX_KEY_WAIT) => {
+                    // The waiters' time is up: they are decided with the keys in force.
+                    fetches.wake_waiters();
+                    fetch.await
+                }
+            }
+        });
+        match fetched {
             Ok(keys) => target.set_remote_keys(keys),
             Err(error) => target.remote_keys_failed(ReloadError::Jwks(error)),
         }
+        fetches.wake_waiters();
     }
 }
 

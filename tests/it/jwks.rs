@@ -16,6 +16,8 @@ struct KeyServer {
     jwks: Mutex<String>,
     requests: AtomicUsize,
     down: AtomicBool,
+    /// Answers after 5 s.
+    slow: AtomicBool,
 }
 
 impl KeyServer {
@@ -35,6 +37,9 @@ async fn jwks(State(server): State<Arc<KeyServer>>) -> (StatusCode, String) {
     server.requests.fetch_add(1, Ordering::SeqCst);
     if server.down.load(Ordering::SeqCst) {
         return (StatusCode::SERVICE_UNAVAILABLE, "down".into());
+    }
+    if server.slow.load(Ordering::SeqCst) {
+        tokio::time::sleep(Duration::from_secs(5)).await;
     }
     (StatusCode::OK, server.jwks.lock().unwrap().clone())
 }
@@ -196,5 +201,98 @@ async fn build_fails_when_the_first_fetch_fails() {
             .to_string()
             .contains("no RSA, EC or Ed25519 signing key"),
         "{error}"
+    );
+}
+
+/// Sends `tokens` to `/first` all at once; gives the statuses.
+async fn send_all(app: &axum::Router, tokens: Vec<String>) -> Vec<StatusCode> {
+    let requests = tokens.into_iter().map(|token| {
+        let app = app.clone();
+        tokio::spawn(async move { get_with_token(&app, "/first", &token).await.status })
+    });
+    let mut statuses = Vec::new();
+    for request in requests {
+        statuses.push(request.await.unwrap());
+    }
+    statuses
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_rotation_fails_no_request() {
+    let (server, url) = key_server(&[TRUSTED]).await;
+    let interval = Duration::from_millis(300);
+    let enforcer = build(builder(&url).jwks_min_refetch_interval(interval))
+        .await
+        .unwrap();
+    let app = app(enforcer);
+    tokio::time::sleep(interval + Duration::from_millis(100)).await;
+    // The identity provider rotates; tokens of the new key arrive at once, all together.
+    server.serve(&[TRUSTED, NEXT]);
+    let tokens = vec![token_of("next-2026", &attacker_issuer()); 50];
+    let statuses = send_all(&app, tokens).await;
+    assert!(
+        statuses.iter().all(|status| *status == StatusCode::OK),
+        "{statuses:?}"
+    );
+    // They shared one fetch; known kids never wait or fetch.
+    assert_eq!(server.requests(), 2);
+    let statuses = send_all(&app, vec![token_of("trusted-2026", &trusted_issuer()); 20]).await;
+    assert!(statuses.iter().all(|status| *status == StatusCode::OK));
+    assert_eq!(server.requests(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_of_random_kids_waits_for_one_fetch_and_is_refused() {
+    let (server, url) = key_server(&[TRUSTED]).await;
+    let interval = Duration::from_secs(5);
+    let enforcer = build(builder(&url).jwks_min_refetch_interval(interval))
+        .await
+        .unwrap();
+    let app = app(enforcer.clone());
+    // Within the interval after the first fetch: refused at once, nothing fetched.
+    let started = Instant::now();
+    let statuses = send_all(&app, vec![token_of("random-1", &trusted_issuer())]).await;
+    assert_eq!(statuses, [StatusCode::UNAUTHORIZED]);
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "no wait while rate limited"
+    );
+    assert_eq!(server.requests(), 1);
+
+    // After it: one fetch for the whole flood, every request refused.
+    tokio::time::sleep(interval).await;
+    let forged = (0..100)
+        .map(|i| token_of(&format!("random-{i}"), &trusted_issuer()))
+        .collect();
+    let statuses = send_all(&app, forged).await;
+    assert!(
+        statuses
+            .iter()
+            .all(|status| *status == StatusCode::UNAUTHORIZED)
+    );
+    assert_eq!(server.requests(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_waits_at_most_two_seconds_for_keys() {
+    let (server, url) = key_server(&[TRUSTED]).await;
+    let interval = Duration::from_millis(100);
+    let enforcer = build(builder(&url).jwks_min_refetch_interval(interval))
+        .await
+        .unwrap();
+    let app = app(enforcer);
+    tokio::time::sleep(interval * 2).await;
+    server.slow.store(true, Ordering::SeqCst);
+    let started = Instant::now();
+    let statuses = send_all(&app, vec![token_of("next-2026", &attacker_issuer())]).await;
+    let waited = started.elapsed();
+    assert_eq!(statuses, [StatusCode::UNAUTHORIZED]);
+    assert!(
+        waited >= Duration::from_millis(1900),
+        "it waited: {waited:?}"
+    );
+    assert!(
+        waited < Duration::from_secs(8),
+        "not for the whole fetch: {waited:?}"
     );
 }

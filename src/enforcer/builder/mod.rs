@@ -196,7 +196,9 @@ impl EnforcerBuilder {
 
     /// Keys from a JWKS URL (feature `jwks`): fetched by [`build`](Self::build) (which fails
     /// if that fetch fails), refreshed every 5 minutes, and fetched again when a token names
-    /// an unknown `kid` (at most once per 10 s). Works beside, or instead of, other keys.
+    /// an unknown `kid` (at most once per 10 s): through `RequireRule` that request waits for
+    /// the fetch, at most 2 s, and is decided with the new keys. Works beside, or instead of,
+    /// other keys.
     #[cfg(feature = "jwks")]
     #[cfg_attr(docsrs, doc(cfg(feature = "jwks")))]
     pub fn jwks_url(mut self, url: impl Into<String>) -> Self {
