@@ -25,6 +25,7 @@ use std::sync::mpsc::{self, RecvTimeoutError, SyncSender};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::{Duration, Instant};
 
+use super::key_cache::KeyCache;
 use super::{KeysWait, ReloadError, Reloader};
 use crate::keys::{KeyError, PublicKey};
 
@@ -96,6 +97,8 @@ pub(crate) struct JwksConfig {
     pub(crate) url: String,
     /// Whether `url` is an issuer to discover (`/.well-known/openid-configuration`).
     pub(crate) discover: bool,
+    /// Where good key sets are kept for a start while the source is down.
+    pub(crate) cache: Option<Arc<KeyCache>>,
     pub(crate) refresh_interval: Duration,
     pub(crate) min_refetch_interval: Duration,
     pub(crate) timeout: Duration,
@@ -106,6 +109,7 @@ impl JwksConfig {
         JwksConfig {
             url,
             discover: false,
+            cache: None,
             refresh_interval: Duration::from_secs(300),
             min_refetch_interval: Duration::from_secs(10),
             timeout: Duration::from_secs(10),
@@ -117,6 +121,8 @@ impl JwksConfig {
 pub(crate) trait KeyTarget: Send + Sync {
     /// Swaps in a fetched key set.
     fn set_remote_keys(&self, keys: Vec<PublicKey>);
+    /// Swaps in the key cache file's keys, fetched at `fetched_at` (the fetch at start failed).
+    fn set_cached_keys(&self, keys: Vec<PublicKey>, fetched_at: std::time::SystemTime);
     /// A fetch failed: the keys in force stay.
     fn remote_keys_failed(&self, error: ReloadError);
 }
@@ -124,6 +130,10 @@ pub(crate) trait KeyTarget: Send + Sync {
 impl KeyTarget for Reloader {
     fn set_remote_keys(&self, keys: Vec<PublicKey>) {
         Reloader::set_remote_keys(self, keys);
+    }
+
+    fn set_cached_keys(&self, keys: Vec<PublicKey>, fetched_at: std::time::SystemTime) {
+        Reloader::set_cached_keys(self, keys, fetched_at);
     }
 
     fn remote_keys_failed(&self, error: ReloadError) {
@@ -136,6 +146,10 @@ impl KeyTarget for crate::token::IssuerKeys {
         let count = keys.len();
         self.set_fetched(keys);
         tracing::info!(issuer = %self.name, keys = count, "fetched the issuer's keys");
+    }
+
+    fn set_cached_keys(&self, keys: Vec<PublicKey>, _fetched_at: std::time::SystemTime) {
+        self.set_fetched(keys);
     }
 
     fn remote_keys_failed(&self, error: ReloadError) {
@@ -229,18 +243,32 @@ pub(crate) fn start<T: KeyTarget + 'static>(
     let requests_before_keys = if config.discover { 2 } else { 1 };
     let wait = config.timeout * requests_before_keys + Duration::from_secs(1);
     let url = config.url.clone();
+    let cache = config.cache.clone();
     std::thread::Builder::new()
         .name("tl-rbac-jwks".into())
         .spawn(move || run(&config, &weak, &requests, &first_tx, &shared))
         .map_err(|e| JwksError::Start(e.to_string()))?;
-    match first_rx.recv_timeout(wait) {
+    let error = match first_rx.recv_timeout(wait) {
         Ok(Ok(keys)) => {
             target.set_remote_keys(keys);
-            Ok(JwksSource { refetch, fetches })
+            return Ok(JwksSource { refetch, fetches });
         }
-        Ok(Err(error)) => Err(error),
-        Err(_) => Err(JwksError::FirstFetchTimedOut { url }),
-    }
+        Ok(Err(error)) => error,
+        Err(_) => JwksError::FirstFetchTimedOut { url: url.clone() },
+    };
+    let Some((keys, fetched_at)) = cache.and_then(|cache| cache.load(&url)) else {
+        return Err(error);
+    };
+    let age_secs = fetched_at.elapsed().unwrap_or_default().as_secs();
+    tracing::warn!(
+        source = %url,
+        %error,
+        age_secs,
+        "the keys could not be fetched at start: using those of the key cache file, fetching again in the background"
+    );
+    target.set_cached_keys(keys, fetched_at);
+    target.remote_keys_failed(ReloadError::Jwks(error));
+    Ok(JwksSource { refetch, fetches })
 }
 
 fn run(
@@ -268,28 +296,25 @@ fn run(
             return;
         }
     };
-    let jwks_url = match config.discover {
-        true => match runtime.block_on(discover(&http, &config.url)) {
-            Ok(url) => url,
-            Err(error) => {
-                let _ = first.send(Err(error));
-                return;
-            }
-        },
-        false => config.url.clone(),
+    let source = Source {
+        config,
+        http: &http,
+        jwks_url: std::cell::RefCell::new(None),
     };
-    if first
-        .send(runtime.block_on(fetch_keys(&http, &jwks_url)))
-        .is_err()
-    {
+    let first_fetch = runtime.block_on(source.fetch());
+    // While fetches fail (after a start from the key cache file), the next comes sooner.
+    let next_wait = |ok: bool| match ok {
+        true => config.refresh_interval,
+        false => config.min_refetch_interval,
+    };
+    let mut refresh_wait = next_wait(first_fetch.is_ok());
+    if first.send(first_fetch).is_err() {
         return;
     }
     let mut last_refresh = Instant::now();
     loop {
         // The refresh is due at a fixed time after the last one, however many asks come in.
-        let until_refresh = config
-            .refresh_interval
-            .saturating_sub(last_refresh.elapsed());
+        let until_refresh = refresh_wait.saturating_sub(last_refresh.elapsed());
         let asked = match requests.recv_timeout(until_refresh) {
             // Asked for by an unknown `kid`, the rate limit already applied by the asker.
             Ok(()) => true,
@@ -304,7 +329,7 @@ fn run(
             fetches.lock().last_fetch = last_refresh;
         }
         let fetched = runtime.block_on(async {
-            let fetch = fetch_keys(&http, &jwks_url);
+            let fetch = source.fetch();
             tokio::pin!(fetch);
             tokio::select! {
                 fetched = &mut fetch => fetched,
@@ -315,11 +340,42 @@ fn run(
                 }
             }
         });
+        refresh_wait = next_wait(fetched.is_ok());
         match fetched {
             Ok(keys) => target.set_remote_keys(keys),
             Err(error) => target.remote_keys_failed(ReloadError::Jwks(error)),
         }
         fetches.wake_waiters();
+    }
+}
+
+/// One JWKS source as the fetcher thread sees it.
+struct Source<'a> {
+    config: &'a JwksConfig,
+    http: &'a reqwest::Client,
+    /// The JWKS URL once known (discovered on the first fetch that gets that far).
+    jwks_url: std::cell::RefCell<Option<String>>,
+}
+
+impl Source<'_> {
+    /// Discovers the JWKS URL if needed, fetches the keys, and keeps them in the key cache
+    /// file.
+    async fn fetch(&self) -> Result<Vec<PublicKey>, JwksError> {
+        let known = self.jwks_url.borrow().clone();
+        let jwks_url = match (known, self.config.discover) {
+            (Some(url), _) => url,
+            (None, true) => {
+                let url = discover(self.http, &self.config.url).await?;
+                *self.jwks_url.borrow_mut() = Some(url.clone());
+                url
+            }
+            (None, false) => self.config.url.clone(),
+        };
+        let (keys, text) = fetch_keys(self.http, &jwks_url).await?;
+        if let Some(cache) = &self.config.cache {
+            cache.store(&self.config.url, &text);
+        }
+        Ok(keys)
     }
 }
 
@@ -390,7 +446,11 @@ async fn fetch_body(http: &reqwest::Client, url: &str) -> Result<Vec<u8>, JwksEr
     Ok(body)
 }
 
-async fn fetch_keys(http: &reqwest::Client, url: &str) -> Result<Vec<PublicKey>, JwksError> {
+/// The keys of the JWKS at `url`, and its text (for the key cache file).
+async fn fetch_keys(
+    http: &reqwest::Client,
+    url: &str,
+) -> Result<(Vec<PublicKey>, String), JwksError> {
     let body = fetch_body(http, url).await?;
     let keys_error = |source| JwksError::Keys {
         url: url.to_owned(),
@@ -398,5 +458,6 @@ async fn fetch_keys(http: &reqwest::Client, url: &str) -> Result<Vec<PublicKey>,
     };
     let text = String::from_utf8(body)
         .map_err(|_| keys_error(KeyError::format("JWK", "the body is not UTF-8 text")))?;
-    PublicKey::from_jwks(&text).map_err(keys_error)
+    let keys = PublicKey::from_jwks(&text).map_err(keys_error)?;
+    Ok((keys, text))
 }

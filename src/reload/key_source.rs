@@ -124,6 +124,7 @@ impl KeySource {
             keys: keys.len(),
             cached_tokens: 0,
             last_error: None,
+            keys_from_cache: None,
         };
         let source = KeySource {
             static_keys,
@@ -198,11 +199,27 @@ impl KeySource {
         reporter: &Reporter,
     ) {
         let mut state = lock(&self.state);
+        state.status.keys_from_cache = None;
         if state.remote_keys == keys {
             state.status.last_error = None;
             return;
         }
         state.remote_keys = keys;
+        self.publish(target, state, reporter);
+    }
+
+    /// Puts the key cache file's keys in force (the fetch at start failed).
+    #[cfg(feature = "jwks")]
+    pub(crate) fn set_cached_keys(
+        &self,
+        target: &ArcSwap<KeySet>,
+        keys: Vec<PublicKey>,
+        fetched_at: SystemTime,
+        reporter: &Reporter,
+    ) {
+        let mut state = lock(&self.state);
+        state.remote_keys = keys;
+        state.status.keys_from_cache = Some(fetched_at);
         self.publish(target, state, reporter);
     }
 

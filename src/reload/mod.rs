@@ -39,6 +39,8 @@
 mod acl_source;
 #[cfg(feature = "jwks")]
 pub(crate) mod jwks;
+#[cfg(feature = "jwks")]
+pub(crate) mod key_cache;
 mod key_source;
 mod live;
 mod source;
@@ -170,6 +172,12 @@ impl Reloader {
     pub(crate) fn set_remote_keys(&self, keys: Vec<PublicKey>) {
         self.keys
             .set_remote_keys(&self.live.keys, keys, &self.reporter);
+    }
+
+    #[cfg(feature = "jwks")]
+    pub(crate) fn set_cached_keys(&self, keys: Vec<PublicKey>, fetched_at: std::time::SystemTime) {
+        self.keys
+            .set_cached_keys(&self.live.keys, keys, fetched_at, &self.reporter);
     }
 
     #[cfg(feature = "jwks")]

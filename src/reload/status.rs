@@ -123,4 +123,7 @@ pub struct KeyStatus {
     /// Why the newest version of a key input was refused; `None` once good ones are in
     /// force.
     pub last_error: Option<Arc<ReloadError>>,
+    /// When the JWKS keys in force were fetched, if they came from the key cache file because
+    /// the fetch at start failed (they may be stale); `None` once a fetch succeeds.
+    pub keys_from_cache: Option<SystemTime>,
 }

@@ -296,3 +296,67 @@ async fn a_request_waits_at_most_two_seconds_for_keys() {
         "not for the whole fetch: {waited:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_cache_file_lets_the_service_start_while_the_provider_is_down() {
+    let (server, url) = key_server(&[TRUSTED]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("jwks-cache.json");
+    let token = token_of("trusted-2026", &trusted_issuer());
+
+    // Up: the keys are fetched and kept in the cache file.
+    let enforcer = build(builder(&url).jwks_cache_file(&cache)).await.unwrap();
+    assert!(enforcer.verify(&token).is_ok());
+    assert_eq!(enforcer.key_status().keys_from_cache, None);
+    let written = std::fs::read_to_string(&cache).unwrap();
+    assert!(
+        written.contains(&url) && written.contains("trusted-2026"),
+        "{written}"
+    );
+    drop(enforcer);
+
+    // Down: without the cache file the build fails; with it, the cached keys decide.
+    server.down.store(true, Ordering::SeqCst);
+    assert!(build(builder(&url)).await.is_err());
+    let enforcer = build(
+        builder(&url)
+            .jwks_cache_file(&cache)
+            .jwks_min_refetch_interval(Duration::from_millis(200)),
+    )
+    .await
+    .unwrap();
+    assert!(enforcer.verify(&token).is_ok());
+    let status = enforcer.key_status();
+    assert!(status.keys_from_cache.is_some());
+    assert!(status.last_error.is_some());
+
+    // Back up: the background fetch replaces the cached keys.
+    server.down.store(false, Ordering::SeqCst);
+    eventually_async("fetched again in the background", || {
+        enforcer.key_status().keys_from_cache.is_none()
+    })
+    .await;
+    assert!(enforcer.verify(&token).is_ok());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broken_key_cache_file_is_no_key() {
+    let (server, url) = key_server(&[TRUSTED]).await;
+    server.down.store(true, Ordering::SeqCst);
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("jwks-cache.json");
+    for content in [
+        "not json".to_owned(),
+        serde_json::json!({"sources": {url.clone(): {"fetched_at": 1, "jwks": {"keys": []}}}})
+            .to_string(),
+        serde_json::json!({"sources": {"https://other.example/certs": {"fetched_at": 1,
+            "jwks": serde_json::from_str::<Value>(&fixture(TRUSTED)).unwrap()}}})
+        .to_string(),
+    ] {
+        std::fs::write(&cache, &content).unwrap();
+        let error = build(builder(&url).jwks_cache_file(&cache))
+            .await
+            .unwrap_err();
+        assert!(error.to_string().contains("HTTP 503"), "{content}: {error}");
+    }
+}

@@ -2,6 +2,8 @@
 //! [`build`](EnforcerBuilder::build).
 
 mod check;
+#[cfg(feature = "jwks")]
+mod jwks;
 mod routes;
 
 use std::fmt;
@@ -53,6 +55,8 @@ pub struct EnforcerBuilder {
     revocation: Option<Box<dyn Revocation>>,
     #[cfg(feature = "jwks")]
     jwks: Option<crate::reload::jwks::JwksConfig>,
+    #[cfg(feature = "jwks")]
+    key_cache_file: Option<PathBuf>,
 }
 
 impl Default for EnforcerBuilder {
@@ -80,6 +84,8 @@ impl Default for EnforcerBuilder {
             revocation: None,
             #[cfg(feature = "jwks")]
             jwks: None,
+            #[cfg(feature = "jwks")]
+            key_cache_file: None,
         }
     }
 }
@@ -175,56 +181,6 @@ impl EnforcerBuilder {
     /// tokenleader's shape). See [`ClaimMapping`].
     pub fn claim_mapping(mut self, mapping: ClaimMapping) -> Self {
         self.claim_mapping = Some(mapping);
-        self
-    }
-
-    /// Keys found by OpenID Connect discovery (feature `jwks`): [`build`](Self::build) reads
-    /// `{issuer_url}/.well-known/openid-configuration`, whose `issuer` must be `issuer_url`
-    /// exactly, and takes the keys of its `jwks_uri`, kept fresh like
-    /// [`jwks_url`](Self::jwks_url)'s. Tokens must name `issuer_url` in `iss`. Fails the build
-    /// when the configuration or the keys cannot be had.
-    #[cfg(feature = "jwks")]
-    #[cfg_attr(docsrs, doc(cfg(feature = "jwks")))]
-    pub fn oidc_discovery(mut self, issuer_url: impl Into<String>) -> Self {
-        let issuer_url = issuer_url.into();
-        self.validation.issuer = Some(issuer_url.clone());
-        let mut config = crate::reload::jwks::JwksConfig::new(issuer_url);
-        config.discover = true;
-        self.jwks = Some(config);
-        self
-    }
-
-    /// Keys from a JWKS URL (feature `jwks`): fetched by [`build`](Self::build) (which fails
-    /// if that fetch fails), refreshed every 5 minutes, and fetched again when a token names
-    /// an unknown `kid` (at most once per 10 s): through `RequireRule` that request waits for
-    /// the fetch, at most 2 s, and is decided with the new keys. Works beside, or instead of,
-    /// other keys.
-    #[cfg(feature = "jwks")]
-    #[cfg_attr(docsrs, doc(cfg(feature = "jwks")))]
-    pub fn jwks_url(mut self, url: impl Into<String>) -> Self {
-        self.jwks = Some(crate::reload::jwks::JwksConfig::new(url.into()));
-        self
-    }
-
-    /// How often the JWKS is fetched again (default 5 minutes). Needs
-    /// [`jwks_url`](Self::jwks_url) first.
-    #[cfg(feature = "jwks")]
-    #[cfg_attr(docsrs, doc(cfg(feature = "jwks")))]
-    pub fn jwks_refresh_interval(mut self, interval: Duration) -> Self {
-        if let Some(jwks) = &mut self.jwks {
-            jwks.refresh_interval = interval;
-        }
-        self
-    }
-
-    /// The least time between two fetches asked for by unknown `kid`s (default 10 s). Needs
-    /// [`jwks_url`](Self::jwks_url) first.
-    #[cfg(feature = "jwks")]
-    #[cfg_attr(docsrs, doc(cfg(feature = "jwks")))]
-    pub fn jwks_min_refetch_interval(mut self, interval: Duration) -> Self {
-        if let Some(jwks) = &mut self.jwks {
-            jwks.min_refetch_interval = interval;
-        }
         self
     }
 
@@ -373,6 +329,8 @@ impl EnforcerBuilder {
             self.key_files.push(KeyFile::ClientConfig(path));
         }
         self.check()?;
+        #[cfg(feature = "jwks")]
+        self.share_key_cache();
         let has_own_issuer = self.has_own_keys();
         let trusted_proxies = TrustedProxies::parse(&self.trusted_proxies)
             .map_err(|e| Error::Config(format!("trusted proxies: {e}")))?;
