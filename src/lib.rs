@@ -111,6 +111,6 @@ pub use error::Error;
 pub use issuer::Issuer;
 pub use jsonwebtoken::Algorithm;
 pub use keys::PublicKey;
-pub use layer::RequireRule;
+pub use layer::{Authenticate, RequireRule};
 pub use response::Denial;
 pub use token::{AuthToken, TokenError};

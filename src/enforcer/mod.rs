@@ -48,10 +48,25 @@ use crate::rollout::{DryRunDenial, ShadowDifference};
 use crate::token::{IssuerRoutes, TokenError, TokenSource, Verified, Verifier, find_token};
 use record::Recorder;
 
-/// What the layer does with a request: it is decided, or it waits for the keys its token's
-/// unknown `kid` asked for (then it is decided once more, without waiting again).
+/// The parts of a request the enforcer reads.
+#[derive(Clone, Copy)]
+pub(crate) struct Incoming<'r> {
+    pub(crate) headers: &'r HeaderMap,
+    /// For query-parameter token sources; `None` where there is no request URI.
+    pub(crate) uri: Option<&'r http::Uri>,
+    /// The connection's peer, for the client address.
+    pub(crate) peer: Option<IpAddr>,
+}
+
+/// How optional authentication appears in the decision's log event, in place of a rule.
+const AUTHENTICATE_ONLY: &str = "(authenticate)";
+
+/// What the layer does with a request: it is decided, passes without a token (optional
+/// authentication), or waits for the keys its token's unknown `kid` asked for (then it is
+/// decided once more, without waiting again).
 pub(crate) enum Authorization {
     Decided(Result<Verified, Denial>),
+    Anonymous,
     // Only a JWKS source makes a wait.
     #[cfg_attr(not(feature = "jwks"), allow(dead_code))]
     WaitForKeys(KeysWait),
@@ -159,45 +174,63 @@ impl Enforcer {
     /// The whole decision for one request: finds the token in `headers`, verifies it, and
     /// checks that one of its roles grants `rule`. Records one event per decision (never the
     /// token).
+    /// Query-parameter token sources find nothing here (there is no URI); use the layers for
+    /// them.
     pub fn authorize(&self, headers: &HeaderMap, rule: &str) -> Result<Arc<Claims>, Denial> {
-        match self.authorize_request(headers, None, rule, false).0 {
+        let incoming = Incoming {
+            headers,
+            uri: None,
+            peer: None,
+        };
+        match self.authorize_request(incoming, Some(rule), false).0 {
             Authorization::Decided(outcome) => outcome.map(|verified| verified.claims),
+            // Neither is made for a rule without `may_wait`.
+            Authorization::Anonymous => Err(Denial::Unauthenticated(TokenError::Missing)),
             Authorization::WaitForKeys(_) => Err(Denial::Unauthenticated(TokenError::UnknownKeyId)),
         }
     }
 
-    /// [`authorize`](Self::authorize) for a request from `peer`, also giving the token that
-    /// was verified, and the request's context either way. With `may_wait`, a token whose
-    /// `kid` is unknown while its issuer's keys are being fetched is not refused: the caller
-    /// waits, then asks again without `may_wait`.
+    /// [`authorize`](Self::authorize) for a request, also giving the token that was verified,
+    /// and the request's context either way. With `rule` `None`, only a token that is there is
+    /// verified (optional authentication): without one the request is anonymous. With
+    /// `may_wait`, a token whose `kid` is unknown while its issuer's keys are being fetched is
+    /// not refused: the caller waits, then asks again without `may_wait`.
     pub(crate) fn authorize_request(
         &self,
-        headers: &HeaderMap,
-        peer: Option<IpAddr>,
-        rule: &str,
+        incoming: Incoming<'_>,
+        rule: Option<&str>,
         may_wait: bool,
     ) -> (Authorization, RequestContext) {
+        let headers = incoming.headers;
         // One clock read per decision: the context's time is the time tokens are checked at.
         let context = RequestContext {
             request_id: RequestId::of(headers),
             decided_at: (self.inner.clock)(),
-            client_addr: self.inner.trusted_proxies.client_addr(peer, headers),
+            client_addr: self
+                .inner
+                .trusted_proxies
+                .client_addr(incoming.peer, headers),
         };
-        let outcome = self.decide_request(headers, rule, &context, may_wait);
+        let outcome = self.decide_request(incoming, rule, &context, may_wait);
         (outcome, context)
     }
 
     fn decide_request(
         &self,
-        headers: &HeaderMap,
-        rule: &str,
+        incoming: Incoming<'_>,
+        rule: Option<&str>,
         context: &RequestContext,
         may_wait: bool,
     ) -> Authorization {
         let inner = &*self.inner;
-        let token = match find_token(headers, &inner.token_sources) {
+        let recorded_rule = rule.unwrap_or(AUTHENTICATE_ONLY);
+        let token = match find_token(incoming.headers, incoming.uri, &inner.token_sources) {
             Ok(token) => token,
-            Err(error) => return self.refused(rule, context, error.into()),
+            Err(TokenError::Missing) if rule.is_none() => {
+                inner.recorder.anonymous(&context.request_id);
+                return Authorization::Anonymous;
+            }
+            Err(error) => return self.refused(recorded_rule, context, error.into()),
         };
         let verified = match unix_secs(context.decided_at) {
             Ok(now) => self.verify_token_at(token, now),
@@ -208,10 +241,16 @@ impl Enforcer {
             Err(Denial::Unauthenticated(TokenError::UnknownKeyId)) if may_wait => {
                 return match self.keys_wait(token) {
                     Some(wait) => Authorization::WaitForKeys(wait),
-                    None => self.refused(rule, context, TokenError::UnknownKeyId.into()),
+                    None => self.refused(recorded_rule, context, TokenError::UnknownKeyId.into()),
                 };
             }
-            Err(denial) => return self.refused(rule, context, denial),
+            Err(denial) => return self.refused(recorded_rule, context, denial),
+        };
+        let Some(rule) = rule else {
+            inner
+                .recorder
+                .authenticated(&context.request_id, &verified.claims);
+            return Authorization::Decided(Ok(verified));
         };
         let claims = &verified.claims;
         let admin_role = inner.admin_role.as_deref();

@@ -28,6 +28,19 @@ impl Recorder {
         telemetry::decision(outcome, denial.reason());
     }
 
+    /// Optional authentication: a request without a token, let through as anonymous.
+    pub(crate) fn anonymous(&self, request_id: &RequestId) {
+        tracing::debug!(%request_id, outcome = "allowed", reason = "no token: anonymous");
+        telemetry::decision("allowed", "anonymous");
+    }
+
+    /// Optional authentication: a request whose token verified; no rule is decided.
+    pub(crate) fn authenticated(&self, request_id: &RequestId, claims: &Claims) {
+        let user = &*claims.identity.username;
+        tracing::debug!(%request_id, user, outcome = "allowed", reason = "token verified");
+        telemetry::decision("allowed", "authenticated");
+    }
+
     /// The decision for a verified caller; `Err` when the request is refused.
     pub(crate) fn decided(
         &self,

@@ -46,4 +46,4 @@ pub use enforcer_service::EnforcerService;
 #[cfg(feature = "axum")]
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub use extract::MissingRequireRule;
-pub use require::{RequireRule, RequireRuleLayer, RequireRuleService};
+pub use require::{Authenticate, RequireRule, RequireRuleLayer, RequireRuleService};

@@ -44,7 +44,7 @@ use pin_project_lite::pin_project;
 use tower_layer::Layer;
 use tower_service::Service;
 
-use crate::enforcer::{Authorization, Enforcer, RequestContext};
+use crate::enforcer::{Authorization, Enforcer, Incoming, RequestContext};
 use crate::reload::KeysWait;
 use crate::response::{Denial, DenyResponse, JsonDenyResponse};
 use crate::token::{TokenError, Verified};
@@ -59,16 +59,51 @@ impl<S> Layer<S> for RequireRule {
     fn layer(&self, inner: S) -> Self::Service {
         RequireRuleService {
             inner,
-            rule: Cow::Borrowed(self.0),
+            rule: Some(Cow::Borrowed(self.0)),
             enforcer: None,
         }
     }
 }
 
-/// Requires a rule with a given [`Enforcer`]; made by [`Enforcer::require`].
+/// Optional authentication, for routes that serve anonymous callers and signed-in users
+/// differently: a request without a token goes through with no [`Identity`](crate::Identity)
+/// (take `Option<Identity>`), a token that is there must be valid (a bad one is a 401, never
+/// an anonymous caller), and no rule is decided. The [`Enforcer`] comes from the request
+/// extensions; [`Enforcer::authenticate`] gives the same layer bound to one enforcer.
+///
+/// ```
+/// use axum::{Router, routing::get};
+/// use tokenleader_rbac::{Identity, layer::Authenticate};
+///
+/// async fn home(who: Option<Identity>) -> String {
+///     match who {
+///         Some(who) => format!("hello {}", who.username),
+///         None => "hello stranger".to_owned(),
+///     }
+/// }
+///
+/// let routes: Router = Router::new().route("/", get(home).route_layer(Authenticate));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Authenticate;
+
+impl<S> Layer<S> for Authenticate {
+    type Service = RequireRuleService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        RequireRuleService {
+            inner,
+            rule: None,
+            enforcer: None,
+        }
+    }
+}
+
+/// Requires a rule (or, from [`Enforcer::authenticate`], a valid token when there is one)
+/// with a given [`Enforcer`]; made by [`Enforcer::require`].
 #[derive(Debug, Clone)]
 pub struct RequireRuleLayer {
-    rule: Cow<'static, str>,
+    rule: Option<Cow<'static, str>>,
     enforcer: Enforcer,
 }
 
@@ -78,7 +113,15 @@ impl Enforcer {
     /// `.layer(enforcer)`.
     pub fn require(&self, rule: impl Into<Cow<'static, str>>) -> RequireRuleLayer {
         RequireRuleLayer {
-            rule: rule.into(),
+            rule: Some(rule.into()),
+            enforcer: self.clone(),
+        }
+    }
+
+    /// A layer of optional authentication (see [`Authenticate`]) that uses this enforcer.
+    pub fn authenticate(&self) -> RequireRuleLayer {
+        RequireRuleLayer {
+            rule: None,
             enforcer: self.clone(),
         }
     }
@@ -96,18 +139,19 @@ impl<S> Layer<S> for RequireRuleLayer {
     }
 }
 
-/// The service of [`RequireRule`] and [`RequireRuleLayer`].
+/// The service of [`RequireRule`], [`Authenticate`] and [`RequireRuleLayer`].
 #[derive(Debug, Clone)]
 pub struct RequireRuleService<S> {
     inner: S,
-    rule: Cow<'static, str>,
+    /// `None`: optional authentication.
+    rule: Option<Cow<'static, str>>,
     enforcer: Option<Enforcer>,
 }
 
 impl<S> RequireRuleService<S> {
-    /// The rule this service requires.
-    pub fn rule(&self) -> &str {
-        &self.rule
+    /// The rule this service requires; `None` for optional authentication.
+    pub fn rule(&self) -> Option<&str> {
+        self.rule.as_deref()
     }
 
     /// The inner service.
@@ -150,11 +194,16 @@ where
                 .or_else(|| request.extensions().get::<Enforcer>());
             match enforcer {
                 Some(enforcer) => {
-                    let peer = peer_addr(request.extensions());
+                    let incoming = Incoming {
+                        headers: request.headers(),
+                        uri: Some(request.uri()),
+                        peer: peer_addr(request.extensions()),
+                    };
                     let (authorization, context) =
-                        enforcer.authorize_request(request.headers(), peer, &self.rule, true);
+                        enforcer.authorize_request(incoming, self.rule.as_deref(), true);
                     match authorization {
                         Authorization::Decided(Ok(verified)) => Outcome::Allowed(verified, context),
+                        Authorization::Anonymous => Outcome::Anonymous(context),
                         Authorization::Decided(Err(denial)) => {
                             Outcome::Denied(enforcer.deny_response(&denial))
                         }
@@ -163,7 +212,7 @@ where
                 }
                 None => {
                     tracing::error!(
-                        rule = %self.rule,
+                        rule = self.rule.as_deref().unwrap_or("(authenticate)"),
                         "RequireRule found no Enforcer in the request extensions: add `.layer(enforcer)` around the router"
                     );
                     Outcome::Denied(JsonDenyResponse.respond(&Denial::NoEnforcer))
@@ -173,6 +222,12 @@ where
         let kind = match outcome {
             Outcome::Allowed(verified, context) => {
                 insert_verified(&mut request, verified, context);
+                Kind::Allowed {
+                    future: self.inner.call(request),
+                }
+            }
+            Outcome::Anonymous(context) => {
+                request.extensions_mut().insert(context);
                 Kind::Allowed {
                     future: self.inner.call(request),
                 }
@@ -197,6 +252,7 @@ where
 /// What `call` decided, before the request moves.
 enum Outcome {
     Allowed(Verified, RequestContext),
+    Anonymous(RequestContext),
     Denied(Response<Bytes>),
     Wait(KeysWait, Enforcer),
 }
@@ -218,7 +274,7 @@ fn insert_verified<B>(request: &mut Request<B>, verified: Verified, context: Req
 async fn decide_after_wait<S, ReqBody, ResBody>(
     wait: KeysWait,
     enforcer: Enforcer,
-    rule: Cow<'static, str>,
+    rule: Option<Cow<'static, str>>,
     mut request: Request<ReqBody>,
     mut inner: S,
 ) -> Result<Response<ResBody>, S::Error>
@@ -227,12 +283,19 @@ where
     ResBody: From<Bytes>,
 {
     wait.0.await;
-    let peer = peer_addr(request.extensions());
-    let (authorization, context) =
-        enforcer.authorize_request(request.headers(), peer, &rule, false);
+    let incoming = Incoming {
+        headers: request.headers(),
+        uri: Some(request.uri()),
+        peer: peer_addr(request.extensions()),
+    };
+    let (authorization, context) = enforcer.authorize_request(incoming, rule.as_deref(), false);
     match authorization {
         Authorization::Decided(Ok(verified)) => {
             insert_verified(&mut request, verified, context);
+            inner.call(request).await
+        }
+        Authorization::Anonymous => {
+            request.extensions_mut().insert(context);
             inner.call(request).await
         }
         Authorization::Decided(Err(denial)) => {

@@ -39,7 +39,7 @@ mod verifier;
 pub(crate) use cache::KeySet;
 pub use error::TokenError;
 pub(crate) use routes::{IssuerKeys, IssuerRoutes, Route};
-pub use source::{AuthToken, TokenSource};
+pub use source::{AuthToken, TokenExtractor, TokenSource};
 pub(crate) use source::{DEFAULT_TOKEN_SOURCES, find_token};
 pub use validation::Validation;
 pub(crate) use verifier::{Verified, Verifier};

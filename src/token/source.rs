@@ -1,16 +1,42 @@
 //! Where the token is found in a request ([`TokenSource`]), and the token itself once found
 //! ([`AuthToken`]).
 
+use std::borrow::Cow;
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
-use http::{HeaderMap, HeaderName};
+use http::{HeaderMap, HeaderName, Uri};
 
 use super::TokenError;
 
 /// Where the enforcer looks for the token. All sources that carry a token must carry the same
-/// one; a header sent twice is refused.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// one; a header, cookie or query parameter sent twice is refused.
+///
+/// ```
+/// use std::sync::{Arc, LazyLock};
+/// use http::{HeaderMap, Uri};
+/// use tokenleader_rbac::token::{TokenExtractor, TokenSource};
+///
+/// /// A WebSocket client that can only send its token as a sub-protocol:
+/// /// `Sec-WebSocket-Protocol: access_token, <token>`.
+/// #[derive(Debug)]
+/// struct WebSocketProtocol;
+///
+/// impl TokenExtractor for WebSocketProtocol {
+///     fn extract<'r>(&self, headers: &'r HeaderMap, _uri: &'r Uri) -> Option<&'r str> {
+///         let value = headers.get("sec-websocket-protocol")?.to_str().ok()?;
+///         value.strip_prefix("access_token, ")
+///     }
+/// }
+///
+/// let sources = [
+///     TokenSource::XAuthToken,
+///     TokenSource::Cookie("session".into()),
+///     TokenSource::Custom(Arc::new(WebSocketProtocol)),
+/// ];
+/// # let _ = sources;
+/// ```
+#[derive(Debug, Clone)]
 #[non_exhaustive]
 pub enum TokenSource {
     /// The `X-Auth-Token` header, as tokenleader clients send it.
@@ -19,6 +45,41 @@ pub enum TokenSource {
     AuthorizationBearer,
     /// The raw token in another header.
     Header(HeaderName),
+    /// The cookie of this name (a web page's session cookie). Cookies go with every request
+    /// the browser makes to the site, so a state-changing route that takes them needs CSRF
+    /// protection of its own (`SameSite`, a CSRF token).
+    Cookie(Cow<'static, str>),
+    /// The query parameter of this name (`?access_token=…`). Off unless given: URLs end up in
+    /// access logs, proxy logs, browser history and `Referer` headers, so a token in one leaks
+    /// to whoever reads them. Use it only where nothing else can carry the token (an `<img>`
+    /// or server-sent events URL), with short-lived tokens. The value must not be
+    /// percent-encoded (tokens never need it).
+    Query(Cow<'static, str>),
+    /// A source of the service's own ([`TokenExtractor`]).
+    Custom(Arc<dyn TokenExtractor>),
+}
+
+impl PartialEq for TokenSource {
+    fn eq(&self, other: &Self) -> bool {
+        use TokenSource::*;
+        match (self, other) {
+            (XAuthToken, XAuthToken) | (AuthorizationBearer, AuthorizationBearer) => true,
+            (Header(a), Header(b)) => a == b,
+            (Cookie(a), Cookie(b)) | (Query(a), Query(b)) => a == b,
+            (Custom(a), Custom(b)) => Arc::ptr_eq(a, b),
+            _ => false,
+        }
+    }
+}
+
+impl Eq for TokenSource {}
+
+/// Finds a token where the built-in [`TokenSource`]s do not look: a WebSocket sub-protocol
+/// header, an API gateway's own header format. Return the token as it appears in the request
+/// (no copy), or `None` when this source carries none.
+pub trait TokenExtractor: fmt::Debug + Send + Sync {
+    /// The token in the request with `headers` and `uri`, if this source carries one.
+    fn extract<'r>(&self, headers: &'r HeaderMap, uri: &'r Uri) -> Option<&'r str>;
 }
 
 static X_AUTH_TOKEN: HeaderName = HeaderName::from_static("x-auth-token");
@@ -28,17 +89,48 @@ pub(crate) const DEFAULT_TOKEN_SOURCES: [TokenSource; 2] =
     [TokenSource::XAuthToken, TokenSource::AuthorizationBearer];
 
 /// Finds the token among `sources`. Two sources with different tokens, or a repeated header,
-/// are refused rather than guessed between.
+/// cookie or query parameter, are refused rather than guessed between. Without a `uri`
+/// (`Enforcer::authorize`), query sources find nothing.
 pub(crate) fn find_token<'h>(
     headers: &'h HeaderMap,
+    uri: Option<&'h Uri>,
     sources: &[TokenSource],
 ) -> Result<&'h str, TokenError> {
     let mut found: Option<&str> = None;
+    let mut take = |token: &'h str| match found {
+        Some(previous) if previous != token => Err(TokenError::Ambiguous(
+            "the token sources carry different tokens",
+        )),
+        _ => {
+            found = Some(token);
+            Ok(())
+        }
+    };
     for source in sources {
         let name = match source {
             TokenSource::XAuthToken => &X_AUTH_TOKEN,
             TokenSource::AuthorizationBearer => &http::header::AUTHORIZATION,
             TokenSource::Header(name) => name,
+            TokenSource::Cookie(name) => {
+                if let Some(token) = cookie_token(headers, name)? {
+                    take(token)?;
+                }
+                continue;
+            }
+            TokenSource::Query(name) => {
+                if let Some(token) = uri.map(|uri| query_token(uri, name)).transpose()?.flatten() {
+                    take(token)?;
+                }
+                continue;
+            }
+            TokenSource::Custom(extractor) => {
+                // Without a request URI, a custom source sees `/`.
+                static ROOT: LazyLock<Uri> = LazyLock::new(Uri::default);
+                if let Some(token) = extractor.extract(headers, uri.unwrap_or(&ROOT)) {
+                    take(token)?;
+                }
+                continue;
+            }
         };
         let mut values = headers.get_all(name).iter();
         let Some(value) = values.next() else {
@@ -64,19 +156,59 @@ pub(crate) fn find_token<'h>(
             },
             _ => value,
         };
-        match found {
-            Some(previous) if previous != token => {
-                return Err(TokenError::Ambiguous(
-                    "the token headers carry different tokens",
-                ));
-            }
-            _ => found = Some(token),
-        }
+        take(token)?;
     }
     match found {
         Some(token) if !token.is_empty() => Ok(token),
         _ => Err(TokenError::Missing),
     }
+}
+
+/// The value of cookie `name` in the `Cookie` headers; the same cookie twice is refused.
+fn cookie_token<'h>(headers: &'h HeaderMap, name: &str) -> Result<Option<&'h str>, TokenError> {
+    let mut found = None;
+    for header in headers.get_all(http::header::COOKIE) {
+        let Ok(header) = std::str::from_utf8(header.as_bytes()) else {
+            continue;
+        };
+        let values = cookie::Cookie::split_parse(header)
+            .filter_map(Result::ok)
+            .filter(|cookie| cookie.name_raw() == Some(name))
+            .filter_map(|cookie| cookie.value_raw());
+        for value in values {
+            if found.replace(value).is_some() {
+                return Err(TokenError::Ambiguous(
+                    "the token cookie is sent more than once",
+                ));
+            }
+        }
+    }
+    Ok(found)
+}
+
+/// The value of query parameter `name`, as it is in the URI (a percent-encoded one is
+/// refused); the parameter twice is refused.
+fn query_token<'u>(uri: &'u Uri, name: &str) -> Result<Option<&'u str>, TokenError> {
+    let Some(query) = uri.query() else {
+        return Ok(None);
+    };
+    let mut found = None;
+    for (key, value) in form_urlencoded::parse(query.as_bytes()) {
+        if key != name {
+            continue;
+        }
+        let Cow::Borrowed(value) = value else {
+            return Err(TokenError::Malformed(
+                "the token query parameter is percent-encoded; tokens never need it".into(),
+            ));
+        };
+        if found.replace(value).is_some() {
+            return Err(TokenError::Ambiguous(
+                "the token query parameter is sent more than once",
+            ));
+        }
+    }
+    Ok(found)
 }
 
 /// The token of an `Authorization: Bearer <token>` value; `None` for other schemes.
@@ -149,15 +281,15 @@ mod tests {
     #[test]
     fn the_same_token_twice_is_one_token_and_two_tokens_are_refused() {
         let same = headers(&[("x-auth-token", "t"), ("authorization", "Bearer t")]);
-        assert_eq!(find_token(&same, &DEFAULT_TOKEN_SOURCES), Ok("t"));
+        assert_eq!(find_token(&same, None, &DEFAULT_TOKEN_SOURCES), Ok("t"));
         let different = headers(&[("x-auth-token", "t"), ("authorization", "Bearer u")]);
         assert!(matches!(
-            find_token(&different, &DEFAULT_TOKEN_SOURCES),
+            find_token(&different, None, &DEFAULT_TOKEN_SOURCES),
             Err(TokenError::Ambiguous(_))
         ));
         let repeated = headers(&[("x-auth-token", "t"), ("x-auth-token", "t")]);
         assert!(matches!(
-            find_token(&repeated, &DEFAULT_TOKEN_SOURCES),
+            find_token(&repeated, None, &DEFAULT_TOKEN_SOURCES),
             Err(TokenError::Ambiguous(_))
         ));
     }
@@ -166,13 +298,17 @@ mod tests {
     fn only_the_configured_sources_are_read() {
         let custom = [TokenSource::Header(HeaderName::from_static("x-custom"))];
         let both = headers(&[("x-custom", "c"), ("x-auth-token", "t")]);
-        assert_eq!(find_token(&both, &custom), Ok("c"));
+        assert_eq!(find_token(&both, None, &custom), Ok("c"));
         assert_eq!(
-            find_token(&headers(&[("x-auth-token", "t")]), &custom),
+            find_token(&headers(&[("x-auth-token", "t")]), None, &custom),
             Err(TokenError::Missing)
         );
         assert_eq!(
-            find_token(&headers(&[("x-auth-token", "")]), &DEFAULT_TOKEN_SOURCES),
+            find_token(
+                &headers(&[("x-auth-token", "")]),
+                None,
+                &DEFAULT_TOKEN_SOURCES
+            ),
             Err(TokenError::Missing)
         );
     }

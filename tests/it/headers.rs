@@ -76,7 +76,7 @@ async fn both_headers_with_different_tokens_are_401() {
     .await;
     assert_eq!(
         assert_invalid_token(&answer),
-        "ambiguous token: the token headers carry different tokens"
+        "ambiguous token: the token sources carry different tokens"
     );
 }
 

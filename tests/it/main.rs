@@ -29,6 +29,7 @@ mod review_defects;
 mod revocation;
 mod security_tokens;
 mod shadow;
+mod sources;
 mod test_kit;
 mod token_cache;
 mod wycheproof;
