@@ -169,6 +169,27 @@ impl Issuer {
         self
     }
 
+    /// A claim value this issuer's tokens must carry (e.g. `/typ` = `access`).
+    pub fn require_claim(mut self, path: &str, value: impl Into<serde_json::Value>) -> Self {
+        let requirement = crate::token::ClaimRequirement::equals(path, value);
+        self.validation.claim_requirements.push(requirement);
+        self
+    }
+
+    /// A claim this issuer's tokens must not carry.
+    pub fn forbid_claim(mut self, path: &str) -> Self {
+        let requirement = crate::token::ClaimRequirement::absent(path);
+        self.validation.claim_requirements.push(requirement);
+        self
+    }
+
+    /// Binds this issuer's tokens to the caller's address through the claim at `path` (see
+    /// [`EnforcerBuilder::bind_to_ip`](crate::EnforcerBuilder::bind_to_ip)).
+    pub fn bind_to_ip(mut self, path: &str) -> Self {
+        self.validation.ip_claim = Some(path.to_owned());
+        self
+    }
+
     /// Where this issuer's tokens put the user, roles and wfc.
     pub fn claim_mapping(mut self, mapping: ClaimMapping) -> Self {
         self.shape = ClaimShape::Mapped(Box::new(mapping));

@@ -44,6 +44,8 @@ enum RolesSource {
     Array(String),
     /// A string of space-separated names (`scope`).
     SpaceSeparated(String),
+    /// The entries of an array of strings that start with a prefix, stripped of it.
+    Prefixed { path: String, prefix: String },
 }
 
 /// Where to read the user, the roles and the work function context in a token that is not
@@ -96,6 +98,18 @@ impl ClaimMapping {
     pub fn roles_space_separated(mut self, path: &str) -> Self {
         self.roles
             .push(RolesSource::SpaceSeparated(path.to_owned()));
+        self
+    }
+
+    /// Roles from the entries of an array of strings (directory groups) that start with
+    /// `prefix`, the prefix stripped; the others are ignored. py_auth_micro's groups:
+    /// `.roles_with_prefix("/groups", "API_PERM_")` makes `API_PERM_reports` the role
+    /// `reports`.
+    pub fn roles_with_prefix(mut self, path: &str, prefix: &str) -> Self {
+        self.roles.push(RolesSource::Prefixed {
+            path: path.to_owned(),
+            prefix: prefix.to_owned(),
+        });
         self
     }
 
@@ -161,6 +175,15 @@ impl ClaimMapping {
                             .split_whitespace()
                             .map(str::to_owned),
                     );
+                }
+                RolesSource::Prefixed { path, prefix } => {
+                    let groups = string_array(claims, path)?;
+                    roles.extend(groups.into_iter().filter_map(|group| {
+                        group
+                            .strip_prefix(prefix.as_str())
+                            .filter(|role| !role.is_empty())
+                            .map(str::to_owned)
+                    }));
                 }
             }
         }

@@ -246,6 +246,11 @@ impl Enforcer {
             }
             Err(denial) => return self.refused(recorded_rule, context, denial),
         };
+        if let Some(binding) = verified.ip_binding
+            && let Err(error) = binding.check(context.client_addr)
+        {
+            return self.refused(recorded_rule, context, error.into());
+        }
         let Some(rule) = rule else {
             inner
                 .recorder

@@ -260,7 +260,7 @@ enum Outcome {
 /// Puts what was verified into the request extensions: reference counts only, the claims and
 /// the token are the cache's.
 fn insert_verified<B>(request: &mut Request<B>, verified: Verified, context: RequestContext) {
-    let Verified { claims, token } = verified;
+    let Verified { claims, token, .. } = verified;
     let extensions = request.extensions_mut();
     extensions.insert(context);
     extensions.insert(claims.identity.clone());

@@ -141,6 +141,7 @@ mod tests {
         Verified {
             claims: claims(username),
             token: AuthToken::new(token),
+            ip_binding: None,
         }
     }
 
@@ -212,6 +213,7 @@ mod tests {
             cache.insert(Verified {
                 claims: shared.clone(),
                 token: AuthToken::new(format!("token-{i}")),
+                ip_binding: None,
             });
             assert!(
                 cache.len() <= 10_000,

@@ -73,6 +73,16 @@ pub enum TokenError {
     /// one.
     #[error("token has no `iss` claim, and no trusted issuer takes tokens without one")]
     NoIssuer,
+    /// A claim that tells token kinds apart has the wrong value, or is there when it must
+    /// not be (a refresh token on an API route).
+    #[error("token is not accepted here: {0}")]
+    ClaimRequirement(String),
+    /// The token is bound to another address than the caller's.
+    #[error("token is bound to another address than the caller's")]
+    WrongAddress,
+    /// The token is bound to an address, and the caller's is not known.
+    #[error("token is bound to an address, and the caller's address is not known")]
+    NoClientAddress,
     /// `aud` names none of the configured audiences.
     #[error("token is not meant for this service (`aud`)")]
     WrongAudience,
@@ -107,6 +117,8 @@ impl TokenError {
             | TokenError::UnknownIssuer(_)
             | TokenError::NoIssuer => "issuer",
             TokenError::WrongAudience => "audience",
+            TokenError::ClaimRequirement(_) => "claim_requirement",
+            TokenError::WrongAddress | TokenError::NoClientAddress => "address",
             TokenError::InvalidClaims(_) => "invalid_claims",
             TokenError::Revoked => "revoked",
         }

@@ -31,6 +31,7 @@
 mod cache;
 mod error;
 mod jws;
+mod requirements;
 mod routes;
 mod source;
 mod validation;
@@ -38,6 +39,8 @@ mod verifier;
 
 pub(crate) use cache::KeySet;
 pub use error::TokenError;
+pub use requirements::ClaimRequirement;
+pub(crate) use requirements::IpBinding;
 pub(crate) use routes::{IssuerKeys, IssuerRoutes, Route};
 pub use source::{AuthToken, TokenExtractor, TokenSource};
 pub(crate) use source::{DEFAULT_TOKEN_SOURCES, find_token};

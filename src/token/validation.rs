@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use jsonwebtoken::Algorithm;
 
-use super::TokenError;
+use super::{ClaimRequirement, TokenError};
 use crate::claims::RegisteredClaims;
 
 /// How tokens are validated. The defaults are tokenleader's: RS512 only, a leeway of 30 s, a
@@ -38,6 +38,14 @@ pub struct Validation {
     pub issuer: Option<String>,
     /// The audiences this service accepts in `aud`; with any set, a token must name one.
     pub audiences: Vec<String>,
+    /// Claim values a token must (or must not) carry, to tell access tokens from refresh,
+    /// e-mail or password-reset tokens signed with the same key.
+    pub claim_requirements: Vec<ClaimRequirement>,
+    /// The claim (a JSON Pointer, e.g. `/ip`) that binds a token to the caller's address
+    /// (`*` binds it to none): checked on every request against the client address, the
+    /// peer's or the one the nearest trusted proxy saw. A token without the claim, or a
+    /// request whose client address is unknown, is refused.
+    pub ip_claim: Option<String>,
 }
 
 impl Default for Validation {
@@ -49,11 +57,18 @@ impl Default for Validation {
             max_token_bytes: 8 * 1024,
             issuer: None,
             audiences: Vec::new(),
+            claim_requirements: Vec::new(),
+            ip_claim: None,
         }
     }
 }
 
 impl Validation {
+    /// Whether a check reads claims that no claim shape keeps (requirements, the address).
+    pub(crate) fn reads_raw_claims(&self) -> bool {
+        !self.claim_requirements.is_empty() || self.ip_claim.is_some()
+    }
+
     /// Checks the registered claims of a token whose signature verified; `now` is seconds
     /// since the Unix epoch.
     pub(crate) fn check(&self, claims: &RegisteredClaims, now: u64) -> Result<(), TokenError> {

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use super::cache::KeySet;
 use super::jws::Jws;
-use super::{AuthToken, TokenError, Validation};
+use super::{AuthToken, IpBinding, TokenError, Validation};
 use crate::claims::{ClaimShape, Claims};
 use crate::keys::PublicKey;
 use crate::telemetry;
@@ -16,6 +16,8 @@ use crate::telemetry;
 pub(crate) struct Verified {
     pub(crate) claims: Arc<Claims>,
     pub(crate) token: AuthToken,
+    /// The address the token is bound to, when its issuer binds tokens.
+    pub(crate) ip_binding: Option<IpBinding>,
 }
 
 /// Verifies the tokens of one issuer: its validation settings and its claim shape. The keys
@@ -67,21 +69,40 @@ impl Verifier {
         now: u64,
     ) -> Result<Verified, TokenError> {
         let timer = telemetry::VerificationTimer::start();
-        let claims = self.pipeline(keys, token, now);
+        let verified = self.pipeline(keys, token, now);
         timer.stop();
+        let (claims, ip_binding) = verified?;
         Ok(Verified {
-            claims: Arc::new(claims?),
+            claims: Arc::new(claims),
             token: AuthToken::new(token),
+            ip_binding,
         })
     }
 
-    fn pipeline(&self, keys: &[PublicKey], token: &str, now: u64) -> Result<Claims, TokenError> {
+    fn pipeline(
+        &self,
+        keys: &[PublicKey],
+        token: &str,
+        now: u64,
+    ) -> Result<(Claims, Option<IpBinding>), TokenError> {
         let jws = Jws::parse(token, &self.validation, keys)?;
         let payload = self.shape.parse(&jws.payload)?;
         jws.check_signature(keys)?;
         let registered = payload.registered()?;
         self.validation.check(&registered, now)?;
-        Ok(payload.into_claims(&self.shape, &registered)?)
+        let mut ip_binding = None;
+        if self.validation.reads_raw_claims() {
+            // Only issuers that require claim values or bind addresses pay for this parse.
+            let raw: serde_json::Value = serde_json::from_slice(&jws.payload)
+                .map_err(|e| TokenError::Malformed(format!("payload is not valid JSON: {e}")))?;
+            for requirement in &self.validation.claim_requirements {
+                requirement.check(&raw)?;
+            }
+            if let Some(path) = &self.validation.ip_claim {
+                ip_binding = Some(IpBinding::read(&raw, path)?);
+            }
+        }
+        Ok((payload.into_claims(&self.shape, &registered)?, ip_binding))
     }
 
     /// Verifies the JWS layer only (structure, header, algorithm, key, signature) and returns

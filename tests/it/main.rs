@@ -32,4 +32,5 @@ mod shadow;
 mod sources;
 mod test_kit;
 mod token_cache;
+mod token_kinds;
 mod wycheproof;

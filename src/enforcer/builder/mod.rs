@@ -26,7 +26,7 @@ use crate::reload::{
 };
 use crate::response::{DenyResponse, JsonDenyResponse};
 use crate::revocation::Revocation;
-use crate::token::{DEFAULT_TOKEN_SOURCES, TokenSource, Validation, Verifier};
+use crate::token::{ClaimRequirement, DEFAULT_TOKEN_SOURCES, TokenSource, Validation, Verifier};
 
 /// Builds an [`Enforcer`]. Defaults: those of [`Validation`] (RS512 only, leeway 30 s,
 /// maximum lifetime 24 h, tokens up to 8 KiB), admin role `admin`, tokens from `X-Auth-Token`
@@ -201,6 +201,32 @@ impl EnforcerBuilder {
     /// The issuer tokens must name in `iss` (exact match); a token without `iss` is refused.
     pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
         self.validation.issuer = Some(issuer.into());
+        self
+    }
+
+    /// A claim value tokens must carry (call it once per claim): `.require_claim("/typ",
+    /// "access")` refuses the refresh, e-mail or password-reset tokens the same key signs,
+    /// with a 401 that names the claim.
+    pub fn require_claim(mut self, path: &str, value: impl Into<serde_json::Value>) -> Self {
+        let requirement = ClaimRequirement::equals(path, value);
+        self.validation.claim_requirements.push(requirement);
+        self
+    }
+
+    /// A claim tokens must not carry (e.g. `/refresh_claim`).
+    pub fn forbid_claim(mut self, path: &str) -> Self {
+        let requirement = ClaimRequirement::absent(path);
+        self.validation.claim_requirements.push(requirement);
+        self
+    }
+
+    /// Binds tokens to the caller's address: the claim at `path` (e.g. `/ip`) must be the
+    /// client address (the peer's, or with [`trusted_proxies`](Self::trusted_proxies) the
+    /// one the nearest trusted proxy saw; `X-Forwarded-For` is never trusted otherwise), or
+    /// `*`. A token without the claim, or a request whose address is unknown (a server that
+    /// does not record the peer: use `into_make_service_with_connect_info`), is a 401.
+    pub fn bind_to_ip(mut self, path: &str) -> Self {
+        self.validation.ip_claim = Some(path.to_owned());
         self
     }
 
