@@ -91,6 +91,9 @@ mod client_config;
 pub mod enforcer;
 pub mod error;
 mod file;
+#[cfg(feature = "introspection")]
+#[cfg_attr(docsrs, doc(cfg(feature = "introspection")))]
+pub mod introspection;
 pub mod issuer;
 pub mod keys;
 pub mod layer;

@@ -45,6 +45,9 @@ pub enum Denial {
     NoEnforcer,
     /// The revocation store cannot answer, and fails closed: 503.
     RevocationUnavailable,
+    /// The introspection endpoint cannot answer usably (unreachable, timeout, 5xx, HTML,
+    /// malformed), and fails closed: 503.
+    IntrospectionUnavailable,
     /// The server's clock reads before the Unix epoch, so no token time can be checked: 500.
     ClockBeforeEpoch,
 }
@@ -56,7 +59,9 @@ impl Denial {
             Denial::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
             Denial::Forbidden { .. } => StatusCode::FORBIDDEN,
             Denial::NoEnforcer | Denial::ClockBeforeEpoch => StatusCode::INTERNAL_SERVER_ERROR,
-            Denial::RevocationUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Denial::RevocationUnavailable | Denial::IntrospectionUnavailable => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
         }
     }
 
@@ -76,6 +81,7 @@ impl Denial {
             Denial::Forbidden { .. } => "no_grant",
             Denial::NoEnforcer => "no_enforcer",
             Denial::RevocationUnavailable => "revocation_unavailable",
+            Denial::IntrospectionUnavailable => "introspection_unavailable",
             Denial::ClockBeforeEpoch => "clock",
         }
     }
@@ -123,6 +129,9 @@ impl fmt::Display for Denial {
             ),
             Denial::RevocationUnavailable => {
                 f.write_str("cannot check revocations now; try again")
+            }
+            Denial::IntrospectionUnavailable => {
+                f.write_str("cannot ask the token's issuer now; try again")
             }
             Denial::ClockBeforeEpoch => f.write_str("server clock is before the Unix epoch"),
         }

@@ -287,3 +287,47 @@ async fn the_users_api_of_the_real_server() {
     ));
     assert_eq!(admin.list_users().await.unwrap().len(), 4);
 }
+
+/// An enforcer without the server's key asks `verify_token` and decides every user's token
+/// as the local enforcer does.
+#[cfg(feature = "introspection")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a tokenleader server: TOKENLEADER_URL"]
+async fn asking_the_server_decides_as_the_local_key_does() {
+    use tokenleader_rbac::introspection::Introspection;
+    let client = Client::builder(server_url()).build().unwrap();
+    let local = Enforcer::from_client_config(conf_dir().join("client_configs.yml")).unwrap();
+    let remote = Enforcer::builder()
+        .introspection(Introspection::tokenleader(server_url()))
+        .acl_file(conf_dir().join("role_to_acl_map.yml"))
+        .watch(false)
+        .build()
+        .unwrap();
+    let (local_app, remote_app) = (app(local.clone()), app(remote.clone()));
+    let mut tokens = Vec::new();
+    for user in ["user1", "user2", "user3", "admin"] {
+        tokens.push(
+            client
+                .get_token(user, user)
+                .await
+                .unwrap()
+                .auth_token
+                .as_str()
+                .to_owned(),
+        );
+    }
+    tokens.push(mint(&user1_claims())); // signed by another key
+    tokens.push("not-a-token".to_owned());
+    for token in &tokens {
+        for path in ["/first", "/third"] {
+            let local_answer = get_with_token(&local_app, path, token).await;
+            let remote_answer = get_with_token(&remote_app, path, token).await;
+            assert_eq!(local_answer.status, remote_answer.status, "{path}");
+            assert_eq!(
+                local_answer.body["username"],
+                remote_answer.body["username"]
+            );
+            assert_eq!(local_answer.body["wfc"], remote_answer.body["wfc"]);
+        }
+    }
+}

@@ -4,13 +4,16 @@
 //! cargo run --example microservice --features client     # demo keys, demo token issuer, example ACL
 //! cargo run --example microservice --features client -- --public-key /etc/tokenleader/id_rsa.pub \
 //!     --acl-file /etc/tokenleader/role_to_acl_map.yml --port 8080
+//! cargo run --example microservice --features client,introspection -- \
+//!     --verify-remote http://127.0.0.1:5001 --acl-file role_to_acl_map.example.yml
 //! ```
 //!
 //! With its embedded defaults it verifies tokens with the DEMO-ONLY key pair of
 //! `examples/demo/` and issues them itself at `POST /token/gettoken` for the demo users
 //! (user1/user1 role1, user2/user2 role1+role2, user3/user3 role2, admin/admin admin).
 //! Given `--public-key`, it verifies the tokens of a real tokenleader server instead, and
-//! issues none. Its routes require `micros1.*` rules (`examples/microservice/rules.txt`):
+//! issues none; given `--verify-remote URL` (feature `introspection`), it has no key and asks
+//! that server (`GET /token/verify_token`) about each token, its answers cached. Its routes require `micros1.*` rules (`examples/microservice/rules.txt`):
 //! against a real server, run it with `--acl-file role_to_acl_map.example.yml`, or add those
 //! rules to your roles in the server's map; the start-up banner says which role reaches which
 //! route with the map actually loaded.
@@ -41,6 +44,11 @@ struct Args {
     /// The ACL file. Default: the embedded role_to_acl_map.example.yml.
     #[arg(long, env = "TL_ACL_FILE")]
     acl_file: Option<PathBuf>,
+    /// Ask this tokenleader server about each token (`/token/verify_token`) instead of
+    /// checking it with a key.
+    #[cfg(feature = "introspection")]
+    #[arg(long, env = "TL_VERIFY_REMOTE", conflicts_with = "public_key")]
+    verify_remote: Option<String>,
 }
 
 #[tokio::main]
@@ -68,11 +76,24 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let base_url = format!("http://{}", listener.local_addr()?);
 
     // Files given by path are watched and hot-reloaded; the embedded defaults are not.
+    #[cfg(feature = "introspection")]
+    let remote = args.verify_remote.as_deref();
+    #[cfg(not(feature = "introspection"))]
+    let remote: Option<&str> = None;
+    let demo = args.public_key.is_none() && remote.is_none();
     let builder = match &args.public_key {
         Some(path) => Enforcer::builder().public_key_file(path),
         None => {
             Enforcer::builder().public_key(PublicKey::from_pem(issuer::DEMO_PUBLIC_KEY.as_bytes())?)
         }
+    };
+    #[cfg(feature = "introspection")]
+    let builder = match remote {
+        Some(url) => {
+            let server = tokenleader_rbac::introspection::Introspection::tokenleader(url);
+            Enforcer::builder().introspection(server)
+        }
+        None => builder,
     };
     let enforcer = match &args.acl_file {
         Some(path) => builder.acl_file(path),
@@ -81,11 +102,10 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     .revocation(MemoryRevocation::new())
     .build()?;
     reload_on_sighup(enforcer.clone());
-    let issuer = match args.public_key {
-        Some(_) => None,
-        None => Some(issuer::DemoIssuer::new(base_url.clone())?),
+    let issuer = match demo {
+        true => Some(issuer::DemoIssuer::new(base_url.clone())?),
+        false => None,
     };
-    let demo = issuer.is_some();
 
     print_walkthrough(&base_url, demo);
     print_access(&enforcer.acl());

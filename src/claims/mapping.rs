@@ -156,7 +156,12 @@ impl ClaimMapping {
         claims: &Value,
         registered: &RegisteredClaims,
     ) -> Result<Claims, ClaimsError> {
-        let username = required_string(claims, self.username.as_deref().unwrap_or("/sub"))?;
+        // A numeric user id (Flarecast's `uid`) is its own name.
+        let username_path = self.username.as_deref().unwrap_or("/sub");
+        let username = match claims.pointer(username_path) {
+            Some(Value::Number(id)) => id.to_string(),
+            _ => required_string(claims, username_path)?,
+        };
         let email = match &self.email {
             Some(path) => required_string(claims, path)?,
             None => username.clone(),

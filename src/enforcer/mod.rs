@@ -41,11 +41,13 @@ use crate::acl::{AclMap, Decision};
 use crate::claims::Claims;
 use crate::client_addr::TrustedProxies;
 use crate::error::Error;
-use crate::reload::{AclStatus, KeyStatus, KeysWait, LiveState, ReloadError, Reloader, WatchGuard};
+use crate::reload::{AclStatus, KeyStatus, LiveState, ReloadError, Reloader, WatchGuard};
 use crate::response::{Denial, DenyResponse};
 use crate::revocation::Revocation;
 use crate::rollout::{DryRunDenial, ShadowDifference};
-use crate::token::{IssuerRoutes, TokenError, TokenSource, Verified, Verifier, find_token};
+use crate::token::{
+    IssuerRoutes, TokenError, TokenSource, Verified, Verifier, VerifyWait, find_token,
+};
 use record::Recorder;
 
 /// The parts of a request the enforcer reads.
@@ -67,9 +69,12 @@ const AUTHENTICATE_ONLY: &str = "(authenticate)";
 pub(crate) enum Authorization {
     Decided(Result<Verified, Denial>),
     Anonymous,
-    // Only a JWKS source makes a wait.
-    #[cfg_attr(not(feature = "jwks"), allow(dead_code))]
-    WaitForKeys(KeysWait),
+    // Only a JWKS source or introspection makes a wait.
+    #[cfg_attr(
+        not(any(feature = "jwks", feature = "introspection")),
+        allow(dead_code)
+    )]
+    Wait(VerifyWait),
 }
 
 /// Verifies tokens and decides with the ACL map. Cheap to clone: everything is behind one
@@ -87,6 +92,13 @@ struct Inner {
     verifier: Verifier,
     /// With issuers added by `trust`: every issuer, indexed by `iss`.
     routes: Option<IssuerRoutes>,
+    /// Opaque tokens, asked of their issuer.
+    #[cfg(feature = "introspection")]
+    introspector: Option<Arc<crate::introspection::Introspector>>,
+    /// Whether tokens that look like JWTs are introspected too: only when no local issuer
+    /// could verify them.
+    #[cfg(feature = "introspection")]
+    introspect_jws: bool,
     /// What the request path reads: ACL snapshot, shadow snapshot, key set.
     live: Arc<LiveState>,
     reloader: Arc<Reloader>,
@@ -143,10 +155,53 @@ impl Enforcer {
             .map(|verified| verified.claims)
     }
 
+    /// The request path's verification: local, or by introspection. `Err(None)`: not decided
+    /// yet, the request may wait (its keys are being fetched, its issuer is being asked).
+    fn verify_step(
+        &self,
+        token: &str,
+        now: u64,
+        may_wait: bool,
+    ) -> Result<Verified, Option<Denial>> {
+        #[cfg(feature = "introspection")]
+        if let Some(introspector) = &self.inner.introspector
+            && (self.inner.introspect_jws || !looks_like_jws(token))
+        {
+            return match introspector.cached(token, now) {
+                Some(Ok(verified)) => self.not_revoked(verified, token, now).map_err(Some),
+                Some(Err(denial)) => Err(Some(denial)),
+                None if may_wait => Err(None),
+                None => Err(Some(Denial::IntrospectionUnavailable)),
+            };
+        }
+        match self.verify_token_at(token, now) {
+            Err(Denial::Unauthenticated(TokenError::UnknownKeyId)) if may_wait => Err(None),
+            other => other.map_err(Some),
+        }
+    }
+
+    /// The wait of a request whose token [`verify_step`](Self::verify_step) could not decide
+    /// yet: its introspection call, or its issuer's key fetch; `None` when nothing is under
+    /// way (the rate limit held the fetch back).
+    fn pending_wait(&self, token: &str) -> Option<VerifyWait> {
+        #[cfg(feature = "introspection")]
+        if let Some(introspector) = &self.inner.introspector
+            && (self.inner.introspect_jws || !looks_like_jws(token))
+        {
+            return Some(introspector.wait(token, self.now().ok()?));
+        }
+        self.keys_wait(token)
+    }
+
     /// Verification and the revocation check at `now`, seconds since the Unix epoch; the
     /// token comes back too (shared with the cache).
     fn verify_token_at(&self, token: &str, now: u64) -> Result<Verified, Denial> {
         let verified = self.verify_at(token, now)?;
+        self.not_revoked(verified, token, now)
+    }
+
+    /// `verified`, unless the revocation store says it is revoked (or cannot say).
+    fn not_revoked(&self, verified: Verified, token: &str, now: u64) -> Result<Verified, Denial> {
         match &self.inner.revocation {
             Some(revocation) => match revocation.is_revoked(&verified.claims, token, now) {
                 Ok(false) => Ok(verified),
@@ -186,7 +241,7 @@ impl Enforcer {
             Authorization::Decided(outcome) => outcome.map(|verified| verified.claims),
             // Neither is made for a rule without `may_wait`.
             Authorization::Anonymous => Err(Denial::Unauthenticated(TokenError::Missing)),
-            Authorization::WaitForKeys(_) => Err(Denial::Unauthenticated(TokenError::UnknownKeyId)),
+            Authorization::Wait(_) => Err(Denial::Unauthenticated(TokenError::UnknownKeyId)),
         }
     }
 
@@ -232,19 +287,20 @@ impl Enforcer {
             }
             Err(error) => return self.refused(recorded_rule, context, error.into()),
         };
-        let verified = match unix_secs(context.decided_at) {
-            Ok(now) => self.verify_token_at(token, now),
-            Err(denial) => Err(denial),
+        let step = match unix_secs(context.decided_at) {
+            Ok(now) => self.verify_step(token, now, may_wait),
+            Err(denial) => Err(Some(denial)),
         };
-        let verified = match verified {
+        let verified = match step {
             Ok(verified) => verified,
-            Err(Denial::Unauthenticated(TokenError::UnknownKeyId)) if may_wait => {
-                return match self.keys_wait(token) {
-                    Some(wait) => Authorization::WaitForKeys(wait),
+            Err(Some(denial)) => return self.refused(recorded_rule, context, denial),
+            Err(None) => {
+                // `verify_step` only declines to decide when it may wait.
+                return match self.pending_wait(token) {
+                    Some(wait) => Authorization::Wait(wait),
                     None => self.refused(recorded_rule, context, TokenError::UnknownKeyId.into()),
                 };
             }
-            Err(denial) => return self.refused(recorded_rule, context, denial),
         };
         if let Some(binding) = verified.ip_binding
             && let Err(error) = binding.check(context.client_addr)
@@ -285,7 +341,7 @@ impl Enforcer {
     /// The wait for the keys of the issuer that `token` names, when a fetch of them is under
     /// way (or starts now); `None` when the rate limit holds it back or keys are not fetched.
     #[cfg(feature = "jwks")]
-    fn keys_wait(&self, token: &str) -> Option<KeysWait> {
+    fn keys_wait(&self, token: &str) -> Option<VerifyWait> {
         let own = self.inner.jwks.as_ref();
         let jwks = match &self.inner.routes {
             Some(routes) => {
@@ -301,7 +357,7 @@ impl Enforcer {
     }
 
     #[cfg(not(feature = "jwks"))]
-    fn keys_wait(&self, _token: &str) -> Option<KeysWait> {
+    fn keys_wait(&self, _token: &str) -> Option<VerifyWait> {
         None
     }
 
@@ -391,6 +447,19 @@ impl Enforcer {
         }
         verified
     }
+}
+
+/// Whether `token` looks like a JWS (three parts, a JSON object for header): such tokens are
+/// never sent out while a local issuer could verify them.
+#[cfg(feature = "introspection")]
+fn looks_like_jws(token: &str) -> bool {
+    use base64::Engine as _;
+    let mut parts = token.split('.');
+    let header = parts.next().unwrap_or_default();
+    parts.count() == 2
+        && base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(header)
+            .is_ok_and(|json| json.trim_ascii_start().starts_with(b"{"))
 }
 
 /// Seconds since the Unix epoch; a clock before it can check nothing.

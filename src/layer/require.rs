@@ -45,9 +45,8 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use crate::enforcer::{Authorization, Enforcer, Incoming, RequestContext};
-use crate::reload::KeysWait;
 use crate::response::{Denial, DenyResponse, JsonDenyResponse};
-use crate::token::{TokenError, Verified};
+use crate::token::{TokenError, Verified, VerifyWait};
 
 /// Requires a rule on a route; the [`Enforcer`] comes from the request extensions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -207,7 +206,7 @@ where
                         Authorization::Decided(Err(denial)) => {
                             Outcome::Denied(enforcer.deny_response(&denial))
                         }
-                        Authorization::WaitForKeys(wait) => Outcome::Wait(wait, enforcer.clone()),
+                        Authorization::Wait(wait) => Outcome::Wait(wait, enforcer.clone()),
                     }
                 }
                 None => {
@@ -254,7 +253,7 @@ enum Outcome {
     Allowed(Verified, RequestContext),
     Anonymous(RequestContext),
     Denied(Response<Bytes>),
-    Wait(KeysWait, Enforcer),
+    Wait(VerifyWait, Enforcer),
 }
 
 /// Puts what was verified into the request extensions: reference counts only, the claims and
@@ -272,7 +271,7 @@ fn insert_verified<B>(request: &mut Request<B>, verified: Verified, context: Req
 /// A request whose token named an unknown `kid`: waits for its issuer's keys, then is decided
 /// again (refused this time if the `kid` is still unknown).
 async fn decide_after_wait<S, ReqBody, ResBody>(
-    wait: KeysWait,
+    wait: VerifyWait,
     enforcer: Enforcer,
     rule: Option<Cow<'static, str>>,
     mut request: Request<ReqBody>,
@@ -302,7 +301,7 @@ where
             Ok(enforcer.deny_response(&denial).map(ResBody::from))
         }
         // Never made without `may_wait`; refused like the unknown `kid` it stands for.
-        Authorization::WaitForKeys(_) => {
+        Authorization::Wait(_) => {
             let denial = Denial::Unauthenticated(TokenError::UnknownKeyId);
             Ok(enforcer.deny_response(&denial).map(ResBody::from))
         }

@@ -26,8 +26,9 @@ use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::{Duration, Instant};
 
 use super::key_cache::KeyCache;
-use super::{KeysWait, ReloadError, Reloader};
+use super::{ReloadError, Reloader};
 use crate::keys::{KeyError, PublicKey};
+use crate::token::VerifyWait;
 
 /// The largest JWKS body read; a key set of a few keys is a few kilobytes.
 const MAX_JWKS_BYTES: usize = 1024 * 1024;
@@ -202,7 +203,7 @@ impl JwksSource {
     /// Asks for a fetch (a token named an unknown `kid`); never blocks. `Some` wait when a
     /// fetch is under way now (this ask started it, or joins it); `None` when the rate limit
     /// holds the ask back.
-    pub(crate) fn request_refetch(&self) -> Option<KeysWait> {
+    pub(crate) fn request_refetch(&self) -> Option<VerifyWait> {
         let mut state = self.fetches.lock();
         if !state.pending {
             if state.last_fetch.elapsed() < self.fetches.min_refetch_interval {
@@ -215,7 +216,7 @@ impl JwksSource {
             let _ = self.refetch.try_send(());
         }
         let mut done = self.fetches.done.subscribe();
-        Some(KeysWait(Box::pin(async move {
+        Some(VerifyWait(Box::pin(async move {
             let _ = done.changed().await;
         })))
     }

@@ -68,10 +68,6 @@ pub(crate) use watcher::{WatchGuard, spawn_watcher};
 use crate::acl::AclMap;
 use crate::keys::PublicKey;
 
-/// A request's wait for the keys its token's unknown `kid` asked for (feature `jwks`): ends
-/// when the fetch ends, or after at most 2 s.
-pub(crate) struct KeysWait(pub(crate) std::pin::Pin<Box<dyn Future<Output = ()> + Send>>);
-
 /// Every reloadable input of one enforcer, and the live state they publish into.
 pub(crate) struct Reloader {
     pub(crate) live: Arc<LiveState>,

@@ -89,6 +89,10 @@ pub enum TokenError {
     /// A claim has the wrong type or shape.
     #[error("token claims are invalid: {0}")]
     InvalidClaims(String),
+    /// The issuer says the token is not active (introspection: "inactive", "No such
+    /// token", "Invalid token").
+    #[error("token is not active (its issuer says so)")]
+    Inactive,
     /// The token, or its user, was revoked.
     #[error("token has been revoked")]
     Revoked,
@@ -121,6 +125,7 @@ impl TokenError {
             TokenError::WrongAddress | TokenError::NoClientAddress => "address",
             TokenError::InvalidClaims(_) => "invalid_claims",
             TokenError::Revoked => "revoked",
+            TokenError::Inactive => "inactive",
         }
     }
 }

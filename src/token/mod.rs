@@ -38,6 +38,8 @@ mod validation;
 mod verifier;
 
 pub(crate) use cache::KeySet;
+#[cfg(feature = "introspection")]
+pub(crate) use cache::TailHash;
 pub use error::TokenError;
 pub use requirements::ClaimRequirement;
 pub(crate) use requirements::IpBinding;
@@ -46,3 +48,8 @@ pub use source::{AuthToken, TokenExtractor, TokenSource};
 pub(crate) use source::{DEFAULT_TOKEN_SOURCES, find_token};
 pub use validation::Validation;
 pub(crate) use verifier::{Verified, Verifier};
+
+/// A request's wait before its token can be decided: for the keys its unknown `kid` asked
+/// for (feature `jwks`, at most 2 s), or for its issuer's introspection answer (feature
+/// `introspection`, at most the call's timeout). The token is then decided again.
+pub(crate) struct VerifyWait(pub(crate) std::pin::Pin<Box<dyn Future<Output = ()> + Send>>);

@@ -156,9 +156,10 @@ fn each_missing_mapped_claim_is_named() {
 #[test]
 fn each_mistyped_mapped_claim_is_named() {
     for (pointer, bad, expected) in [
+        // A number is a name (a numeric user id); anything else is not.
         (
             "/preferred_username",
-            json!(42),
+            json!(true),
             "/preferred_username: expected a string",
         ),
         (

@@ -16,6 +16,7 @@ mod forged_tokens;
 mod headers;
 mod hostile_acl;
 mod hot_reload;
+mod introspection;
 mod issuers;
 mod jwks;
 mod key_types;

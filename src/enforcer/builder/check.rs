@@ -24,7 +24,11 @@ impl EnforcerBuilder {
 
     /// The settings that cannot work, refused before anything is loaded.
     pub(super) fn check(&self) -> Result<(), Error> {
-        if !self.has_own_keys() && self.issuers.is_empty() {
+        #[cfg(feature = "introspection")]
+        let has_introspection = self.has_introspection();
+        #[cfg(not(feature = "introspection"))]
+        let has_introspection = false;
+        if !self.has_own_keys() && self.issuers.is_empty() && !has_introspection {
             return Err(Error::Config(
                 "no public key: call `.public_key(..)` with the tokenleader server's key".into(),
             ));

@@ -2,6 +2,8 @@
 //! [`build`](EnforcerBuilder::build).
 
 mod check;
+#[cfg(feature = "introspection")]
+mod introspection;
 #[cfg(feature = "jwks")]
 mod jwks;
 mod routes;
@@ -57,6 +59,8 @@ pub struct EnforcerBuilder {
     jwks: Option<crate::reload::jwks::JwksConfig>,
     #[cfg(feature = "jwks")]
     key_cache_file: Option<PathBuf>,
+    #[cfg(feature = "introspection")]
+    introspection: Option<crate::introspection::Introspection>,
 }
 
 impl Default for EnforcerBuilder {
@@ -86,6 +90,8 @@ impl Default for EnforcerBuilder {
             jwks: None,
             #[cfg(feature = "jwks")]
             key_cache_file: None,
+            #[cfg(feature = "introspection")]
+            introspection: None,
         }
     }
 }
@@ -358,6 +364,10 @@ impl EnforcerBuilder {
         #[cfg(feature = "jwks")]
         self.share_key_cache();
         let has_own_issuer = self.has_own_keys();
+        #[cfg(feature = "introspection")]
+        let introspect_jws = !has_own_issuer && self.issuers.is_empty();
+        #[cfg(feature = "introspection")]
+        let introspector = self.start_introspection()?;
         let trusted_proxies = TrustedProxies::parse(&self.trusted_proxies)
             .map_err(|e| Error::Config(format!("trusted proxies: {e}")))?;
         let acl = match (self.acl_file, self.acl) {
@@ -413,6 +423,10 @@ impl EnforcerBuilder {
             inner: Arc::new(Inner {
                 verifier,
                 routes,
+                #[cfg(feature = "introspection")]
+                introspector,
+                #[cfg(feature = "introspection")]
+                introspect_jws,
                 live: reloader.live.clone(),
                 reloader,
                 admin_role: self.admin_role.map(String::into_boxed_str),
