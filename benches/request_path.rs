@@ -189,5 +189,52 @@ fn layer(c: &mut Criterion) {
     group.finish();
 }
 
+/// An opaque token whose introspection answer is cached, beside a cached JWT: one request
+/// each through the same layers (`cargo bench --features introspection --bench request_path`).
+#[cfg(feature = "introspection")]
+fn introspected(c: &mut Criterion) {
+    use axum::{Json, Router, routing::post};
+    use tokenleader_rbac::introspection::Introspection;
+
+    // An RFC 7662 stand-in on loopback that says every token is active.
+    let server = tokio::runtime::Runtime::new().expect("runtime");
+    let url = server.block_on(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let url = format!("http://{}/introspect", listener.local_addr().expect("addr"));
+        let answer = serde_json::json!({"active": true, "sub": "user2", "scope": "role1", "exp": NOW + 3600});
+        let app = Router::new().route("/introspect", post(move || async move { Json(answer) }));
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        url
+    });
+    let enforcer = Enforcer::builder()
+        .introspection(Introspection::rfc7662(url))
+        .acl(AclMap::from_yaml_str(ACL).expect("ACL"))
+        .clock(clock)
+        .build()
+        .expect("enforcer");
+    let guarded = ServiceBuilder::new()
+        .layer(enforcer)
+        .layer(RequireRule(RULE))
+        .service(service_fn(handler));
+    let opaque = "0paque-4ccess-t0ken-5f0c2a7e9b3d41c8a6e2f7b9d0c3a1e4";
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("runtime");
+    let warm = server.block_on(guarded.clone().oneshot(request(opaque)));
+    assert_eq!(warm.expect("infallible").status(), 200);
+    c.bench_function("layer/allow_introspected_cached", |b| {
+        b.to_async(&runtime).iter_batched(
+            || request(opaque),
+            |req| guarded.clone().oneshot(req),
+            BatchSize::SmallInput,
+        )
+    });
+}
+
+#[cfg(feature = "introspection")]
+criterion_group!(benches, verify, acl_decide, layer, introspected);
+#[cfg(not(feature = "introspection"))]
 criterion_group!(benches, verify, acl_decide, layer);
 criterion_main!(benches);
