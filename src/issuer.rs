@@ -47,6 +47,25 @@ use crate::claims::{ClaimMapping, ClaimShape};
 use crate::keys::{PublicKey, SecretKey};
 use crate::token::Validation;
 
+/// How a trusted issuer's keys stand (see `Enforcer::issuer_key_status`).
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct IssuerKeyStatus {
+    /// 1 for the keys loaded by `build()`, one more for each key set swapped in since.
+    pub generation: u64,
+    /// When the keys in force were loaded.
+    pub loaded_at: std::time::SystemTime,
+    /// Keys in force.
+    pub keys: usize,
+    /// Tokens in the verified-token cache of the keys in force.
+    pub cached_tokens: usize,
+    /// When the keys in force were fetched, if they came from the key cache file because a
+    /// fetch failed (they may be stale); `None` once a fetch succeeds.
+    pub keys_from_cache: Option<std::time::SystemTime>,
+    /// Why the last fetch or reload failed; `None` once one succeeds.
+    pub last_error: Option<String>,
+}
+
 /// One trusted issuer: the `iss` it signs as (or none, for tokenleader), its keys, its
 /// validation settings and where its tokens put the user, roles and wfc.
 #[derive(Debug, Clone)]

@@ -41,6 +41,7 @@ use crate::acl::{AclMap, Decision};
 use crate::claims::Claims;
 use crate::client_addr::TrustedProxies;
 use crate::error::Error;
+use crate::issuer::IssuerKeyStatus;
 use crate::reload::{AclStatus, KeyStatus, LiveState, ReloadError, Reloader, WatchGuard};
 use crate::response::{Denial, DenyResponse};
 use crate::revocation::Revocation;
@@ -419,6 +420,42 @@ impl Enforcer {
     /// The keys in force and how their last reload went.
     pub fn key_status(&self) -> KeyStatus {
         self.inner.reloader.key_status()
+    }
+
+    /// The keys of the issuer whose tokens name `iss` (`None`: tokens without `iss`), and
+    /// whether they are stale (taken from the key cache file); `None` when no issuer takes
+    /// such tokens. For the builder's own issuer, the figures of
+    /// [`key_status`](Self::key_status).
+    pub fn issuer_key_status(&self, iss: Option<&str>) -> Option<IssuerKeyStatus> {
+        let own = || {
+            let status = self.key_status();
+            IssuerKeyStatus {
+                generation: status.generation,
+                loaded_at: status.loaded_at,
+                keys: status.keys,
+                cached_tokens: status.cached_tokens,
+                keys_from_cache: status.keys_from_cache,
+                last_error: status.last_error.map(|error| error.to_string()),
+            }
+        };
+        let Some(routes) = &self.inner.routes else {
+            let own_iss = self.inner.verifier.validation.issuer.as_deref();
+            return (own_iss.is_none() || own_iss == iss).then(own);
+        };
+        let route = routes.find(iss)?;
+        let Some(keys) = &route.keys else {
+            return Some(own());
+        };
+        let state = keys.state();
+        let live = keys.live.load();
+        Some(IssuerKeyStatus {
+            generation: state.generation,
+            loaded_at: state.loaded_at,
+            keys: live.keys.len(),
+            cached_tokens: live.cache.as_ref().map_or(0, |cache| cache.len()),
+            keys_from_cache: state.keys_from_cache,
+            last_error: state.last_error,
+        })
     }
 
     /// Seconds since the Unix epoch, by the configured clock.

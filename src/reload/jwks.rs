@@ -145,16 +145,17 @@ impl KeyTarget for Reloader {
 impl KeyTarget for crate::token::IssuerKeys {
     fn set_remote_keys(&self, keys: Vec<PublicKey>) {
         let count = keys.len();
-        self.set_fetched(keys);
+        self.set_fetched(keys, None);
         tracing::info!(issuer = %self.name, keys = count, "fetched the issuer's keys");
     }
 
-    fn set_cached_keys(&self, keys: Vec<PublicKey>, _fetched_at: std::time::SystemTime) {
-        self.set_fetched(keys);
+    fn set_cached_keys(&self, keys: Vec<PublicKey>, fetched_at: std::time::SystemTime) {
+        self.set_fetched(keys, Some(fetched_at));
     }
 
     fn remote_keys_failed(&self, error: ReloadError) {
         tracing::warn!(issuer = %self.name, %error, "the issuer's keys could not be fetched; the keys in force stay");
+        self.failed(error.to_string());
     }
 }
 

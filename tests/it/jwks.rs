@@ -360,3 +360,54 @@ async fn a_broken_key_cache_file_is_no_key() {
         assert!(error.to_string().contains("HTTP 503"), "{content}: {error}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_trusted_issuers_stale_keys_are_reported() {
+    let (server, url) = key_server(&[TRUSTED]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("jwks-cache.json");
+    let iss = "https://kc.example/realms/acme";
+    let trusted = |url: &str| {
+        Enforcer::builder()
+            .trust(
+                tokenleader_rbac::Issuer::new(iss)
+                    .jwks_url(url)
+                    .algorithms([jsonwebtoken::Algorithm::RS512]),
+            )
+            .acl(fixture_acl())
+            .clock(at(NOW))
+            .jwks_cache_file(&cache)
+            .jwks_min_refetch_interval(Duration::from_millis(200))
+    };
+    let enforcer = build(trusted(&url)).await.unwrap();
+    let status = enforcer.issuer_key_status(Some(iss)).unwrap();
+    assert_eq!((status.keys, status.keys_from_cache), (1, None));
+    assert!(
+        enforcer
+            .issuer_key_status(Some("https://other.example"))
+            .is_none()
+    );
+    drop(enforcer);
+
+    server.down.store(true, Ordering::SeqCst);
+    let enforcer = build(trusted(&url)).await.unwrap();
+    let status = enforcer.issuer_key_status(Some(iss)).unwrap();
+    assert!(status.keys_from_cache.is_some());
+    assert!(
+        status
+            .last_error
+            .as_deref()
+            .is_some_and(|e| e.contains("503")),
+        "{status:?}"
+    );
+    let mut claims = user1_claims();
+    claims["iss"] = serde_json::json!(iss);
+    claims["sub"] = serde_json::json!("alice");
+    let token = mint_raw(
+        r#"{"alg":"RS512","kid":"trusted-2026"}"#,
+        &claims.to_string(),
+        &trusted_issuer(),
+        jsonwebtoken::Algorithm::RS512,
+    );
+    assert!(enforcer.verify(&token).is_ok(), "the cached keys decide");
+}
