@@ -155,7 +155,9 @@ where
 }
 
 /// The default deny response: `{"status": …, "message": …}` as `application/json`, with
-/// `WWW-Authenticate: Bearer` on a 401 (and `error="invalid_token"` when a token was sent).
+/// `WWW-Authenticate: Bearer` on a 401 (and `error="invalid_token"` when a token was sent),
+/// and on a 403 `Bearer error="insufficient_scope"` with the rule in `scope` and
+/// `error_description` (RFC 6750, section 3.1).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct JsonDenyResponse;
 
@@ -166,19 +168,36 @@ impl DenyResponse for JsonDenyResponse {
             denial.status_word(),
             &denial.to_string(),
             |headers| {
-                if let Denial::Unauthenticated(error) = denial {
-                    let challenge = match error {
-                        TokenError::Missing => "Bearer",
-                        _ => r#"Bearer error="invalid_token""#,
-                    };
-                    headers.insert(
-                        header::WWW_AUTHENTICATE,
-                        HeaderValue::from_static(challenge),
-                    );
-                }
+                let challenge = match denial {
+                    Denial::Unauthenticated(TokenError::Missing) => {
+                        HeaderValue::from_static("Bearer")
+                    }
+                    Denial::Unauthenticated(_) => {
+                        HeaderValue::from_static(r#"Bearer error="invalid_token""#)
+                    }
+                    Denial::Forbidden { rule, .. } => insufficient_scope(rule),
+                    _ => return,
+                };
+                headers.insert(header::WWW_AUTHENTICATE, challenge);
             },
         )
     }
+}
+
+/// `Bearer error="insufficient_scope"` naming `rule`; without the rule if it cannot be a
+/// quoted string (a rule is the service's own text, not the caller's, but may hold anything).
+fn insufficient_scope(rule: &str) -> HeaderValue {
+    let plain = || HeaderValue::from_static(r#"Bearer error="insufficient_scope""#);
+    if rule
+        .chars()
+        .any(|c| c == '"' || c == '\\' || !(c == ' ' || c.is_ascii_graphic()))
+    {
+        return plain();
+    }
+    let value = format!(
+        r#"Bearer error="insufficient_scope", scope="{rule}", error_description="no role of the caller grants the rule {rule}""#
+    );
+    HeaderValue::from_str(&value).unwrap_or_else(|_| plain())
 }
 
 /// A `{"status": …, "message": …}` JSON response.

@@ -4,6 +4,7 @@ use crate::common::*;
 use axum::body::Body;
 use axum::http::{HeaderValue, Request};
 use http::StatusCode;
+use tokenleader_rbac::response::DenyResponse;
 use tokenleader_rbac::token::TokenSource;
 
 fn fixture_app() -> axum::Router {
@@ -139,4 +140,28 @@ async fn token_sources_can_be_restricted_and_extended() {
         .body(Body::empty())
         .unwrap();
     assert_eq!(send(&custom, request).await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_403_names_the_rule_in_an_insufficient_scope_challenge() {
+    // user3's role2 does not grant /first's rule.
+    let answer = send_headers(&[("x-auth-token", value(&fixture_token("token_user3")))]).await;
+    assert_eq!(answer.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        answer.headers["www-authenticate"],
+        format!(
+            r#"Bearer error="insufficient_scope", scope="{FIRST_RULE}", error_description="no role of the caller grants the rule {FIRST_RULE}""#
+        )
+    );
+    // A rule that cannot sit in a quoted string leaves the challenge without it.
+    let response = tokenleader_rbac::response::JsonDenyResponse.respond(
+        &tokenleader_rbac::Denial::Forbidden {
+            rule: "a \"quoted\" rule".into(),
+            username: "user3".into(),
+        },
+    );
+    assert_eq!(
+        response.headers()["www-authenticate"],
+        r#"Bearer error="insufficient_scope""#
+    );
 }
