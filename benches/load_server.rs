@@ -5,6 +5,7 @@
 //! ```text
 //! load_server bare PORT                  # GET /entries -> "ok", no auth
 //! load_server ours PORT [CACHE]          # the same behind Enforcer + RequireRule; the handler takes Wfc + Identity
+//! load_server introspected PORT          # ours, opaque tokens asked of an RFC 7662 stand-in (feature introspection)
 //! load_server tokens FILE COUNT [flat]   # COUNT distinct users' tokens, one per line (flat: for the peer)
 //! ```
 
@@ -45,6 +46,56 @@ fn router(mode: &str, cache: usize) -> Result<Router, String> {
         }
         other => Err(format!("unknown server `{other}`")),
     }
+}
+
+/// Ours with no key: every token is asked of an RFC 7662 stand-in on loopback that says it is
+/// active for the next hour (so after the first request, the answer comes from the cache).
+#[cfg(feature = "introspection")]
+async fn introspected() -> Result<Router, String> {
+    use axum::{Json, routing::post};
+    use tokenleader_rbac::Enforcer;
+    use tokenleader_rbac::claims::ClaimMapping;
+    use tokenleader_rbac::introspection::Introspection;
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(|e| e.to_string())?;
+    let url = format!(
+        "http://{}/introspect",
+        listener.local_addr().map_err(|e| e.to_string())?
+    );
+    let stand_in = Router::new().route(
+        "/introspect",
+        post(|| async {
+            let exp = SystemTime::now()
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .unwrap_or_default()
+                .as_secs()
+                + 3600;
+            Json(serde_json::json!({"active": true, "sub": "user1", "scope": "reader", "exp": exp}))
+        }),
+    );
+    tokio::spawn(async move { axum::serve(listener, stand_in).await });
+    let acl = AclMap::from_yaml_str(&format!("- name: reader
+  allow: [{RULE}]
+"))
+        .map_err(|e| e.to_string())?;
+    let introspection = Introspection::rfc7662(url)
+        .claim_mapping(ClaimMapping::new().roles_space_separated("/scope"))
+        .max_ttl(Duration::from_secs(3600));
+    let enforcer = Enforcer::builder()
+        .introspection(introspection)
+        .acl(acl)
+        .build()
+        .map_err(|e| e.to_string())?;
+    Ok(Router::new()
+        .route("/entries", get(guarded).route_layer(RequireRule(RULE)))
+        .layer(enforcer))
+}
+
+#[cfg(not(feature = "introspection"))]
+async fn introspected() -> Result<Router, String> {
+    Err("build with `--features introspection`".into())
 }
 
 /// `count` tokens of distinct users, valid for the next 23 hours.
@@ -112,7 +163,7 @@ fn main() {
             .parse()
             .map_err(|e| format!("COUNT: {e}"))
             .and_then(|count| tokens(path, count, rest.first() == Some(&"flat"))),
-        [mode @ ("bare" | "ours"), port, rest @ ..] => {
+        [mode @ ("bare" | "ours" | "introspected"), port, rest @ ..] => {
             let cache = rest.first().and_then(|c| c.parse().ok()).unwrap_or(10_000);
             serve(mode, port, cache)
         }
@@ -128,12 +179,15 @@ fn main() {
 }
 
 fn serve(mode: &str, port: &str, cache: usize) -> Result<(), String> {
-    let router = router(mode, cache)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| e.to_string())?;
     runtime.block_on(async {
+        let router = match mode {
+            "introspected" => introspected().await?,
+            mode => router(mode, cache)?,
+        };
         let listener = tokio::net::TcpListener::bind(format!("127.0.0.1:{port}"))
             .await
             .map_err(|e| format!("port {port}: {e}"))?;

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""The load test: a bare axum service, ours (token cache on and off) and jwt-authorizer, the
-same route and response body, measured in turn for several rounds (A B C D, A B C D, ...) so
+"""The load test: a bare axum service, ours (token cache on and off, and with an opaque token
+verified by introspection, its answer cached) and jwt-authorizer, the same route and response
+body, measured in turn for several rounds (A B C D, A B C D, ...) so
 that the machine's drift hits all alike. Prints req/s, the ratio to bare and p50/p99 latency
 (medians over the rounds), then a flood of 100,000 distinct users' tokens through ours.
 
@@ -26,6 +27,7 @@ WORK = ROOT / "target" / "load"
 LUA = Path(__file__).resolve().parent / "rotate.lua"
 PEER = Path(__file__).resolve().parent / "jwt-authorizer"
 TEST_KEY = ROOT / "src" / "test_util" / "test_only_public_key.pem"
+OPAQUE = "0paque-load-t0ken-5f0c2a7e9b3d41c8a6e2f7b9d0c3a1e4"
 
 
 def run(command, **kwargs):
@@ -41,7 +43,7 @@ def ensure_wrk():
 
 def build():
     out = run(
-        ["cargo", "bench", "--bench", "load_server", "--no-run"],
+        ["cargo", "bench", "--bench", "load_server", "--features", "introspection", "--no-run"],
         cwd=ROOT, capture_output=True,
     )
     match = re.search(r"\((\S*load_server-[0-9a-f]+)\)", out.stderr)
@@ -129,6 +131,7 @@ def main():
         "ours": Server([str(server), "ours", "18082", "10000"], 18082),
         "ours_nocache": Server([str(server), "ours", "18083", "0"], 18083),
         "peer": Server([str(peer), str(TEST_KEY), "18084"], 18084),
+        "introspected": Server([str(server), "introspected", "18086"], 18086),
     }
     rotate = [str(users), "X-Auth-Token"]
     runs = {
@@ -136,6 +139,7 @@ def main():
         "ours, one token (cache on)": lambda d: wrk(servers["ours"].url(), d, args.connections, "X-Auth-Token: " + one),
         "ours, one token (cache off)": lambda d: wrk(servers["ours_nocache"].url(), d, args.connections, "X-Auth-Token: " + one),
         "jwt-authorizer 0.15, one token": lambda d: wrk(servers["peer"].url(), d, args.connections, "Authorization: Bearer " + flat),
+        "ours, one opaque token by introspection (answer cached)": lambda d: wrk(servers["introspected"].url(), d, args.connections, "X-Auth-Token: " + OPAQUE),
         "bare axum, 1,000 users' tokens in rotation": lambda d: wrk(servers["bare"].url(), d, args.connections, rotate=rotate),
         "ours, 1,000 users' tokens in rotation (cache on)": lambda d: wrk(servers["ours"].url(), d, args.connections, rotate=rotate),
     }
