@@ -76,10 +76,12 @@ async fn introspected() -> Result<Router, String> {
         }),
     );
     tokio::spawn(async move { axum::serve(listener, stand_in).await });
-    let acl = AclMap::from_yaml_str(&format!("- name: reader
+    let acl = AclMap::from_yaml_str(&format!(
+        "- name: reader
   allow: [{RULE}]
-"))
-        .map_err(|e| e.to_string())?;
+"
+    ))
+    .map_err(|e| e.to_string())?;
     let introspection = Introspection::rfc7662(url)
         .claim_mapping(ClaimMapping::new().roles_space_separated("/scope"))
         .max_ttl(Duration::from_secs(3600));

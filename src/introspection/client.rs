@@ -106,12 +106,19 @@ impl Introspector {
         let token: Arc<str> = token.into();
         VerifyWait(Box::pin(async move {
             let call = this.call(token.clone(), now);
-            let _ = this
+            let shared = this
                 .cache
                 .get_or_insert_async::<_, std::convert::Infallible>(&token, async {
                     Ok(call.await)
                 })
                 .await;
+            // A waiter gets the answer even when the cache did not keep it (its placeholder
+            // was replaced): put it back, so the decision that follows finds it.
+            if let Ok(entry) = shared
+                && this.cache.get(&token).is_none()
+            {
+                this.cache.insert(token, entry);
+            }
         }))
     }
 
