@@ -122,6 +122,63 @@ fn acl_decide(c: &mut Criterion) {
     group.finish();
 }
 
+/// A map of `rules` patterns (`service{n}.api{m}.*`), a deny in every role, and the probe
+/// role granting the rule by a pattern.
+fn pattern_map(rules: usize) -> AclMap {
+    let teams = (0..rules / 10).map(|role| {
+        let patterns = (0..10).map(move |rule| format!("service{role}.api{rule}.*"));
+        (format!("team{role}"), patterns.collect::<Vec<_>>())
+    });
+    let probe = std::iter::once(("role1".to_owned(), vec!["service1:first_api:*".to_owned()]));
+    AclMap::from_grants(teams.chain(probe)).expect("generated map")
+}
+
+/// A YAML map of `rules` rules where the probe role inherits the rule through three levels
+/// of `includes`, and a deny of another rule beside it.
+fn inherited_map(rules: usize) -> AclMap {
+    let mut yaml = String::new();
+    for role in 0..rules / 10 {
+        let allow: Vec<String> = (0..10).map(|rule| format!("s{role}.a{rule}")).collect();
+        yaml += &format!("- {{name: team{role}, allow: [{}]}}\n", allow.join(", "));
+    }
+    yaml += &format!("- {{name: base, allow: ['{RULE}']}}\n");
+    yaml += "- {name: middle, includes: [base], deny: [service1:other:rule]}\n";
+    yaml += "- {name: role1, includes: [middle, team0]}\n";
+    AclMap::from_yaml_str(&yaml).expect("generated map")
+}
+
+/// A bench group: its name, the map for a number of rules, and the numbers of rules.
+type Variant = (&'static str, fn(usize) -> AclMap, &'static [usize]);
+
+/// `acl_decide` with patterns, and with inherited grants and denies: the same flat cost.
+fn acl_decide_extended(c: &mut Criterion) {
+    let roles = vec!["team3".to_owned(), "role1".to_owned()];
+    let variants: [Variant; 2] = [
+        ("acl_decide_patterns", pattern_map, &[10, 1_000, 100_000]),
+        // A YAML map is at most 1 MiB: about 50,000 rules in this form.
+        ("acl_decide_inherited", inherited_map, &[10, 1_000, 10_000]),
+    ];
+    for (name, map, sizes) in variants {
+        let mut group = c.benchmark_group(name);
+        for &rules in sizes {
+            let enforcer = builder(PUBLIC_2048)
+                .acl(map(rules))
+                .build()
+                .expect("enforcer");
+            group.bench_function(BenchmarkId::from_parameter(rules), |b| {
+                b.iter(|| {
+                    assert!(
+                        enforcer
+                            .decide(black_box(&roles), black_box(RULE))
+                            .is_allowed()
+                    )
+                })
+            });
+        }
+        group.finish();
+    }
+}
+
 fn request(token: &str) -> Request<Full<Bytes>> {
     Request::get("/entries")
         .header("x-auth-token", token)
@@ -234,7 +291,14 @@ fn introspected(c: &mut Criterion) {
 }
 
 #[cfg(feature = "introspection")]
-criterion_group!(benches, verify, acl_decide, layer, introspected);
+criterion_group!(
+    benches,
+    verify,
+    acl_decide,
+    acl_decide_extended,
+    layer,
+    introspected
+);
 #[cfg(not(feature = "introspection"))]
-criterion_group!(benches, verify, acl_decide, layer);
+criterion_group!(benches, verify, acl_decide, acl_decide_extended, layer);
 criterion_main!(benches);

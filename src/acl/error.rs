@@ -87,6 +87,17 @@ pub enum AclProblem {
     /// A rule is empty.
     #[error("role `{0}` allows an empty rule")]
     EmptyRule(String),
+    /// A role includes a role the map does not list.
+    #[error("role `{role}` includes `{included}`, which the map does not list")]
+    UnknownInclude {
+        /// The including role.
+        role: String,
+        /// The missing role.
+        included: String,
+    },
+    /// Roles include each other in a circle.
+    #[error("roles include each other in a circle: {0}")]
+    IncludeCycle(String),
 }
 
 /// The line of a YAML error and its message without the location that serde-saphyr appends

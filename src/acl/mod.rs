@@ -15,11 +15,30 @@
 //! # Ok::<(), tokenleader_rbac::acl::AclError>(())
 //! ```
 //!
-//! Rules are opaque strings matched exactly (`a:b:c` and `pkg.module.fn` spellings both occur).
-//! The map is compiled into a hash index once, so a decision costs a lookup per role of the
-//! caller, whatever the size of the map.
+//! Rules are strings matched exactly (`a:b:c` and `pkg.module.fn` spellings both occur). The
+//! tokenleader format (`- name: role / allow: [rules]`) means what it always meant; three
+//! opt-in keys extend it:
+//!
+//! ```yaml
+//! - name: reader
+//!   allow: [micros1.entries.list, micros1.entries.show]
+//! - name: writer
+//!   allow: ["micros1.entries.*"]        # `*`: one segment; a final `**`: one or more
+//! - name: moderator
+//!   includes: [reader, writer]          # the grants (and denies) of these roles too
+//!   deny: [micros1.entries.delete]      # beats every allow of the caller's roles
+//! ```
+//!
+//! Segments are split on `.` and `:`, and a pattern never matches across a separator other
+//! than its own. A deny from any of the caller's roles (inherited ones included) refuses the
+//! request, whatever the others allow; the admin role still bypasses the map (with
+//! `admin_role(None)` nothing does). Inheritance is resolved at load (a cycle or an unknown
+//! role is refused with the line), exact rules are indexed by hash and patterns kept in a
+//! segment trie, so a decision costs a few lookups per role of the caller, whatever the size
+//! of the map.
 
 mod error;
+mod pattern;
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
@@ -30,6 +49,7 @@ use serde_saphyr::Spanned;
 
 pub use error::{AclError, AclProblem};
 pub(crate) use error::{AclOrigin, yaml_error};
+use pattern::{PatternSet, check_pattern, is_pattern};
 
 use crate::file::{ReadFileError, read_bounded};
 
@@ -41,12 +61,68 @@ pub const MAX_ACL_FILE_BYTES: u64 = 1024 * 1024;
 pub struct AclMap {
     // foldhash: the keys are role and rule names from the operator's file and from verified
     // tokens, so a fast hasher is safe here and keeps a decision in tens of nanoseconds.
-    rules_by_role: HashMap<Box<str>, Rules, RandomState>,
+    roles: HashMap<Box<str>, RoleGrants, RandomState>,
     /// The `description` of each role that has one (kept for reports, never decided on).
     descriptions: HashMap<Box<str>, Box<str>, RandomState>,
+    /// Whether any role denies anything: without denies, a decision skips that check.
+    has_denies: bool,
 }
 
 type Rules = HashSet<Box<str>, RandomState>;
+
+/// What one role grants and denies, its inherited roles' included.
+#[derive(Debug, Clone, Default)]
+struct RoleGrants {
+    /// The `allow` entries (exact rules and patterns) as written, inherited ones included:
+    /// for reports.
+    listed: Vec<Box<str>>,
+    allow: Rules,
+    allow_patterns: PatternSet,
+    deny: Rules,
+    deny_patterns: PatternSet,
+}
+
+impl RoleGrants {
+    fn allows(&self, rule: &str) -> bool {
+        self.allow.contains(rule) || self.allow_patterns.matches(rule)
+    }
+
+    fn denies(&self, rule: &str) -> bool {
+        self.deny.contains(rule) || self.deny_patterns.matches(rule)
+    }
+
+    fn add(&mut self, entry: &str, deny: bool) {
+        match (is_pattern(entry), deny) {
+            (false, false) => {
+                if self.allow.insert(entry.into()) {
+                    self.listed.push(entry.into());
+                }
+            }
+            (true, false) => {
+                if !self.listed.iter().any(|listed| &**listed == entry) {
+                    self.allow_patterns.insert(entry);
+                    self.listed.push(entry.into());
+                }
+            }
+            (false, true) => {
+                self.deny.insert(entry.into());
+            }
+            (true, true) => self.deny_patterns.insert(entry),
+        }
+    }
+
+    fn has_denies(&self) -> bool {
+        !self.deny.is_empty() || self.deny_patterns.len() > 0
+    }
+}
+
+/// A role as the file (or `from_grants`) gives it, each name with its line when it has one.
+struct RawRole {
+    name: (String, Option<u64>),
+    allow: Vec<(String, Option<u64>)>,
+    deny: Vec<(String, Option<u64>)>,
+    includes: Vec<(String, Option<u64>)>,
+}
 
 /// The outcome of a decision, with its reason.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,12 +139,17 @@ pub enum Decision<'a> {
     },
     /// Denied: no role of the caller grants the rule.
     Denied,
+    /// Denied: this role of the caller denies the rule (`deny:`), whatever the others allow.
+    DeniedBy {
+        /// The first of the caller's roles that denies the rule.
+        role: &'a str,
+    },
 }
 
 impl Decision<'_> {
     /// True for [`Decision::Admin`] and [`Decision::Granted`].
     pub fn is_allowed(&self) -> bool {
-        !matches!(self, Decision::Denied)
+        matches!(self, Decision::Admin { .. } | Decision::Granted { .. })
     }
 }
 
@@ -95,7 +176,24 @@ struct RoleEntry {
     name: Spanned<String>,
     /// Free text for people (the Python enforcer ignored extra keys; this one is known).
     description: Option<String>,
-    allow: Vec<Spanned<String>>,
+    /// Required unless the role has `deny` or `includes`: a role cut off before its `allow`
+    /// (a truncated file) is refused, not read as granting nothing.
+    #[serde(default, deserialize_with = "present")]
+    allow: Option<Vec<Spanned<String>>>,
+    /// Rules or patterns this role refuses, whatever any role allows.
+    #[serde(default)]
+    deny: Vec<Spanned<String>>,
+    /// Roles whose grants and denies this role has too.
+    #[serde(default)]
+    includes: Vec<Spanned<String>>,
+}
+
+/// A key that is there must hold a list: `allow:` with nothing after it (null) is refused
+/// where it stands, as before `allow` became optional.
+fn present<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Vec<Spanned<String>>>, D::Error> {
+    Vec::deserialize(deserializer).map(Some)
 }
 
 impl AclMap {
@@ -117,8 +215,9 @@ impl AclMap {
     /// that only verify tokens, and for tests.
     pub fn empty() -> Self {
         AclMap {
-            rules_by_role: HashMap::default(),
+            roles: HashMap::default(),
             descriptions: HashMap::default(),
+            has_denies: false,
         }
     }
 
@@ -161,17 +260,29 @@ impl AclMap {
                 Some((entry.name.value.as_str().into(), description.into()))
             })
             .collect();
-        let entries = entries.into_iter().map(|entry| {
-            let allow = entry
-                .allow
-                .into_iter()
-                .map(|rule| (rule.value, Some(rule.referenced.line())));
-            (
-                (entry.name.value, Some(entry.name.referenced.line())),
-                allow,
-            )
-        });
-        let mut map = Self::compile(entries, origin)?;
+        let lines = |list: Vec<Spanned<String>>| {
+            list.into_iter()
+                .map(|item| (item.value, Some(item.referenced.line())))
+                .collect()
+        };
+        let mut raw = Vec::with_capacity(entries.len());
+        for entry in entries {
+            let line = Some(entry.name.referenced.line());
+            if entry.allow.is_none() && entry.deny.is_empty() && entry.includes.is_empty() {
+                let problem = AclProblem::Invalid(format!(
+                    "role `{}` has no `allow` (nor `deny` or `includes`): write `allow: []` for a role that allows nothing",
+                    entry.name.value
+                ));
+                return Err(error(line, problem));
+            }
+            raw.push(RawRole {
+                name: (entry.name.value, line),
+                allow: lines(entry.allow.unwrap_or_default()),
+                deny: lines(entry.deny),
+                includes: lines(entry.includes),
+            });
+        }
+        let mut map = Self::compile(raw, origin)?;
         map.descriptions = descriptions;
         Ok(map)
     }
@@ -185,46 +296,105 @@ impl AclMap {
         I: IntoIterator,
         I::Item: Into<String>,
     {
-        let entries = grants.into_iter().map(|(role, rules)| {
-            let allow = rules.into_iter().map(|rule| (rule.into(), None));
-            ((role.into(), None), allow)
+        let entries = grants.into_iter().map(|(role, rules)| RawRole {
+            name: (role.into(), None),
+            allow: rules.into_iter().map(|rule| (rule.into(), None)).collect(),
+            deny: Vec::new(),
+            includes: Vec::new(),
         });
         Self::compile(entries, AclOrigin::Text)
     }
 
-    /// Validates the entries (each name with the line it is on, when it has one) and builds
-    /// the index.
-    fn compile<I>(
-        entries: impl IntoIterator<Item = ((String, Option<u64>), I)>,
+    /// Validates the entries and builds the index: inheritance resolved, exact rules hashed,
+    /// patterns in tries.
+    fn compile(
+        entries: impl IntoIterator<Item = RawRole>,
         origin: AclOrigin,
-    ) -> Result<Self, AclError>
-    where
-        I: IntoIterator<Item = (String, Option<u64>)>,
-    {
+    ) -> Result<Self, AclError> {
         let error = |line, problem| AclError::new(origin.clone(), line, problem);
-        let mut rules_by_role: HashMap<Box<str>, Rules, RandomState> = HashMap::default();
-        for ((name, line), allow) in entries {
+        let mut raw: Vec<RawRole> = Vec::new();
+        let mut index: HashMap<String, usize, RandomState> = HashMap::default();
+        for role in entries {
+            let (name, line) = &role.name;
             if name.is_empty() {
-                return Err(error(line, AclProblem::EmptyRoleName));
+                return Err(error(*line, AclProblem::EmptyRoleName));
             }
-            if rules_by_role.contains_key(name.as_str()) {
-                return Err(error(line, AclProblem::DuplicateRole(name)));
+            if index.contains_key(name) {
+                return Err(error(*line, AclProblem::DuplicateRole(name.clone())));
             }
-            let mut rules = Rules::default();
-            for (rule, rule_line) in allow {
+            for (rule, rule_line) in role.allow.iter().chain(&role.deny) {
                 if rule.is_empty() {
-                    return Err(error(rule_line, AclProblem::EmptyRule(name)));
+                    return Err(error(*rule_line, AclProblem::EmptyRule(name.clone())));
                 }
-                rules.insert(rule.into_boxed_str());
+                if is_pattern(rule) {
+                    check_pattern(rule)
+                        .map_err(|message| error(*rule_line, AclProblem::Invalid(message)))?;
+                }
             }
-            rules_by_role.insert(name.into_boxed_str(), rules);
+            index.insert(name.clone(), raw.len());
+            raw.push(role);
         }
-        if rules_by_role.is_empty() {
+        if raw.is_empty() {
             return Err(error(None, AclProblem::Empty));
         }
+        for role in &raw {
+            for (included, line) in &role.includes {
+                if !index.contains_key(included) {
+                    let problem = AclProblem::UnknownInclude {
+                        role: role.name.0.clone(),
+                        included: included.clone(),
+                    };
+                    return Err(error(*line, problem));
+                }
+            }
+        }
+        let mut roles: HashMap<Box<str>, RoleGrants, RandomState> = HashMap::default();
+        for (start, role) in raw.iter().enumerate() {
+            let mut grants = RoleGrants::default();
+            // Depth first through the includes; a role met again on the current path is a
+            // cycle.
+            let mut path = vec![start];
+            let mut pending = vec![(start, 0usize)];
+            let mut done = vec![false; raw.len()];
+            while let Some((current, next)) = pending.pop() {
+                if next == 0 {
+                    if done[current] {
+                        path.pop();
+                        continue;
+                    }
+                    let entry = &raw[current];
+                    for (rule, _) in &entry.allow {
+                        grants.add(rule, false);
+                    }
+                    for (rule, _) in &entry.deny {
+                        grants.add(rule, true);
+                    }
+                }
+                let Some((included, line)) = raw[current].includes.get(next) else {
+                    done[current] = true;
+                    path.pop();
+                    continue;
+                };
+                pending.push((current, next + 1));
+                let included = index[included.as_str()];
+                if path.contains(&included) {
+                    let mut cycle: Vec<String> =
+                        path.iter().map(|i| raw[*i].name.0.clone()).collect();
+                    cycle.push(raw[included].name.0.clone());
+                    return Err(error(*line, AclProblem::IncludeCycle(cycle.join(" -> "))));
+                }
+                if !done[included] {
+                    path.push(included);
+                    pending.push((included, 0));
+                }
+            }
+            roles.insert(role.name.0.as_str().into(), grants);
+        }
+        let has_denies = roles.values().any(RoleGrants::has_denies);
         Ok(AclMap {
-            rules_by_role,
+            roles,
             descriptions: HashMap::default(),
+            has_denies,
         })
     }
 
@@ -239,32 +409,46 @@ impl AclMap {
         if let Some(role) = roles.iter().find(|role| Some(role.as_str()) == admin_role) {
             return Decision::Admin { role };
         }
+        if self.has_denies
+            && let Some(role) = roles.iter().find(|role| {
+                self.roles
+                    .get(role.as_str())
+                    .is_some_and(|grants| grants.denies(rule))
+            })
+        {
+            return Decision::DeniedBy { role };
+        }
         roles
             .iter()
-            .find(|role| self.grants(role, rule))
+            .find(|role| {
+                self.roles
+                    .get(role.as_str())
+                    .is_some_and(|grants| grants.allows(rule))
+            })
             .map_or(Decision::Denied, |role| Decision::Granted { role })
     }
 
-    /// Whether `role` lists `rule` (the admin role aside).
+    /// Whether `role` alone grants `rule`: it (or a role it includes) allows it, and none of
+    /// them denies it (the admin role aside).
     pub fn grants(&self, role: &str, rule: &str) -> bool {
-        self.rules_by_role
+        self.roles
             .get(role)
-            .is_some_and(|rules| rules.contains(rule))
+            .is_some_and(|grants| grants.allows(rule) && !grants.denies(rule))
     }
 
     /// The roles the map lists, in no particular order.
     pub fn roles(&self) -> impl Iterator<Item = &str> {
-        self.rules_by_role.keys().map(|role| &**role)
+        self.roles.keys().map(|role| &**role)
     }
 
     /// How many roles the map lists.
     pub fn role_count(&self) -> usize {
-        self.rules_by_role.len()
+        self.roles.len()
     }
 
-    /// How many (role, rule) grants the map holds.
+    /// How many (role, rule or pattern) grants the map holds, inherited ones included.
     pub fn grant_count(&self) -> usize {
-        self.rules_by_role.values().map(Rules::len).sum()
+        self.roles.values().map(|grants| grants.listed.len()).sum()
     }
 
     /// The `description:` the file gives `role`, if any.
@@ -272,11 +456,12 @@ impl AclMap {
         self.descriptions.get(role).map(|text| &**text)
     }
 
-    /// The rules `role` is allowed, if the map lists the role.
+    /// The rules and patterns `role` is allowed (inherited ones included), if the map lists
+    /// the role; its denies may take some back.
     pub fn rules_of(&self, role: &str) -> Option<impl Iterator<Item = &str>> {
-        self.rules_by_role
+        self.roles
             .get(role)
-            .map(|rules| rules.iter().map(|rule| &**rule))
+            .map(|grants| grants.listed.iter().map(|rule| &**rule))
     }
 }
 
@@ -303,4 +488,137 @@ pub(crate) fn read_acl_file(path: &Path) -> Result<Vec<u8>, AclError> {
         };
         AclError::new(AclOrigin::File(path.to_owned()), None, problem)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::pattern::naive_match;
+    use super::*;
+
+    /// A role of a generated map: what it allows, denies and includes (only roles listed
+    /// before it, so no cycle).
+    #[derive(Debug, Clone)]
+    struct Spec {
+        allow: Vec<String>,
+        deny: Vec<String>,
+        includes: Vec<usize>,
+    }
+
+    fn rule() -> impl Strategy<Value = String> {
+        let segment = prop_oneof![Just("a"), Just("b"), Just("c")];
+        let separator = prop_oneof![Just("."), Just(":")];
+        (
+            segment.clone(),
+            prop::collection::vec((separator, segment), 0..3),
+        )
+            .prop_map(|(first, rest)| {
+                rest.into_iter()
+                    .fold(first.to_string(), |text, (sep, seg)| {
+                        format!("{text}{sep}{seg}")
+                    })
+            })
+    }
+
+    /// A rule, or a pattern made of one: some segments `*`, maybe a final `**`.
+    fn entry() -> impl Strategy<Value = String> {
+        (rule(), any::<u8>(), any::<bool>()).prop_map(|(rule, stars, double)| {
+            let mut out = String::new();
+            let mut segments = rule.split_inclusive(['.', ':']).enumerate().peekable();
+            while let Some((i, piece)) = segments.next() {
+                let (segment, separator) = match piece.strip_suffix(['.', ':']) {
+                    Some(segment) => (segment, &piece[segment.len()..]),
+                    None => (piece, ""),
+                };
+                let last = segments.peek().is_none();
+                let replaced = if last && double && i > 0 {
+                    "**"
+                } else if stars & (1 << i) != 0 {
+                    "*"
+                } else {
+                    segment
+                };
+                out.push_str(replaced);
+                out.push_str(separator);
+            }
+            out
+        })
+    }
+
+    fn specs() -> impl Strategy<Value = Vec<Spec>> {
+        prop::collection::vec(
+            (
+                prop::collection::vec(entry(), 0..4),
+                prop::collection::vec(entry(), 0..2),
+                prop::collection::vec(any::<usize>(), 0..3),
+            ),
+            1..6,
+        )
+        .prop_map(|roles| {
+            roles
+                .into_iter()
+                .enumerate()
+                .map(|(i, (allow, deny, includes))| Spec {
+                    allow,
+                    deny,
+                    includes: if i == 0 {
+                        Vec::new()
+                    } else {
+                        includes.into_iter().map(|n| n % i).collect()
+                    },
+                })
+                .collect()
+        })
+    }
+
+    /// What a role allows and denies, its includes followed the slow way.
+    fn effective(specs: &[Spec], role: usize) -> (Vec<String>, Vec<String>) {
+        let mut allow = specs[role].allow.clone();
+        let mut deny = specs[role].deny.clone();
+        for included in &specs[role].includes {
+            let (a, d) = effective(specs, *included);
+            allow.extend(a);
+            deny.extend(d);
+        }
+        (allow, deny)
+    }
+
+    fn naive_decide(specs: &[Spec], caller: &[usize], rule: &str) -> bool {
+        let matches = |entries: &[String]| entries.iter().any(|entry| naive_match(entry, rule));
+        let sets: Vec<_> = caller.iter().map(|role| effective(specs, *role)).collect();
+        !sets.iter().any(|(_, deny)| matches(deny)) && sets.iter().any(|(allow, _)| matches(allow))
+    }
+
+    fn compile(specs: &[Spec]) -> AclMap {
+        let with_lines = |list: &[String]| list.iter().map(|e| (e.clone(), None)).collect();
+        let raw = specs.iter().enumerate().map(|(i, spec)| RawRole {
+            name: (format!("r{i}"), None),
+            allow: with_lines(&spec.allow),
+            deny: with_lines(&spec.deny),
+            includes: spec
+                .includes
+                .iter()
+                .map(|n| (format!("r{n}"), None))
+                .collect(),
+        });
+        AclMap::compile(raw, AclOrigin::Text).expect("generated maps are valid")
+    }
+
+    proptest! {
+        #[test]
+        fn the_compiled_map_decides_as_the_naive_evaluator(
+            specs in specs(),
+            caller in prop::collection::vec(any::<usize>(), 1..4),
+            rules in prop::collection::vec(rule(), 1..8),
+        ) {
+            let map = compile(&specs);
+            let caller: Vec<usize> = caller.into_iter().map(|n| n % specs.len()).collect();
+            let roles: Vec<String> = caller.iter().map(|n| format!("r{n}")).collect();
+            for rule in &rules {
+                let compiled = map.decide(&roles, rule, None).is_allowed();
+                prop_assert_eq!(compiled, naive_decide(&specs, &caller, rule), "rule {}", rule);
+            }
+        }
+    }
 }

@@ -17,6 +17,14 @@ pub(crate) struct Recorder {
     pub(crate) dry_run: DryRun,
 }
 
+/// Why a denied decision was denied, for the log.
+fn denial_reason(decision: &Decision<'_>) -> &'static str {
+    match decision {
+        Decision::DeniedBy { .. } => "a role of the caller denies the rule",
+        _ => "no role grants the rule",
+    }
+}
+
 impl Recorder {
     /// A request refused before any decision (no token, a bad one, a store that cannot say).
     pub(crate) fn refused(&self, rule: &str, request_id: &RequestId, denial: &Denial) {
@@ -69,28 +77,37 @@ impl Recorder {
                 let reason = "granted by role";
                 tracing::debug!(rule, %request_id, user, outcome = "allowed", reason, role);
             }
-            Decision::Denied if !self.enforce => {
+            Decision::Denied | Decision::DeniedBy { .. } if !self.enforce => {
                 tracing::warn!(
                     rule,
                     %request_id,
                     user,
                     outcome = "allowed (dry run)",
-                    reason = "no role grants the rule",
+                    reason = denial_reason(&decision),
                     "request let through by dry-run mode"
                 );
                 self.dry_run.let_through(rule);
                 telemetry::decision("allowed", "dry_run");
             }
-            Decision::Denied => {
+            Decision::Denied | Decision::DeniedBy { .. } => {
+                let denied_by = match decision {
+                    Decision::DeniedBy { role } => Some(role),
+                    _ => None,
+                };
                 tracing::info!(
                     rule,
                     %request_id,
                     user,
                     outcome = "forbidden",
-                    reason = "no role grants the rule",
+                    reason = denial_reason(&decision),
+                    denied_by,
                     "request refused"
                 );
-                telemetry::decision("forbidden", "no_grant");
+                let reason = match denied_by {
+                    Some(_) => "denied",
+                    None => "no_grant",
+                };
+                telemetry::decision("forbidden", reason);
                 return Err(Denial::Forbidden {
                     rule: rule.to_owned(),
                     username: claims.identity.username.to_string(),

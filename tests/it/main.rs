@@ -6,6 +6,7 @@
 mod common;
 
 mod acl_errors;
+mod acl_extensions;
 mod claim_mapping;
 mod cli;
 mod client;

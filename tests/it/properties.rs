@@ -81,7 +81,10 @@ proptest! {
                 prop_assert!(roles.iter().any(|r| r == role));
                 prop_assert!(grants.iter().any(|(name, rules)| name == role && rules.contains(&rule)));
             }
-            Decision::Denied => {}
+            // These maps have no `deny:`.
+            Decision::Denied | Decision::DeniedBy { .. } => {
+                prop_assert_eq!(decision, Decision::Denied);
+            }
         }
     }
 }

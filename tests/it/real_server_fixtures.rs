@@ -59,7 +59,10 @@ async fn user3_lacks_the_rule_and_gets_403() {
         answer.body["message"],
         "none of your roles grants rule `service1:first_api:rulename1`"
     );
-    assert!(!answer.headers.contains_key("www-authenticate"));
+    assert_eq!(
+        answer.headers["www-authenticate"],
+        r#"Bearer error="insufficient_scope", scope="service1:first_api:rulename1", error_description="no role of the caller grants the rule service1:first_api:rulename1""#
+    );
     assert_eq!(answer.headers["content-type"], "application/json");
 }
 

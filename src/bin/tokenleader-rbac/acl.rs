@@ -125,6 +125,11 @@ pub(crate) fn acl_explain(
                 "denied: none of the roles {roles:?} grants rule `{rule}`"
             )));
         }
+        Decision::DeniedBy { role } => {
+            return Err(negative(format!(
+                "denied: role `{role}` denies rule `{rule}` (a deny beats every allow)"
+            )));
+        }
     }
     Ok(())
 }
