@@ -97,12 +97,15 @@ impl Shadow {
         &self,
         candidate: &AclMap,
         roles: &[String],
-        rule: &str,
+        (rule, rules): (&str, &[&str]),
         user: &str,
         admin_role: Option<&str>,
         enforced_allowed: bool,
     ) {
-        let candidate_allowed = candidate.decide(roles, rule, admin_role).is_allowed();
+        let candidate_allowed = candidate
+            .decide_any(roles, rules, admin_role)
+            .1
+            .is_allowed();
         if candidate_allowed != enforced_allowed {
             tracing::info!(
                 target: "tokenleader_rbac::shadow",

@@ -428,6 +428,28 @@ impl AclMap {
             .map_or(Decision::Denied, |role| Decision::Granted { role })
     }
 
+    /// [`decide`](Self::decide) for a route that requires any one of `rules`: the index of
+    /// the first rule the caller is allowed, with its decision; when none is, index 0 with the
+    /// first rule's decision (and [`Decision::Denied`] for no rules at all).
+    pub fn decide_any<'r>(
+        &self,
+        roles: &'r [String],
+        rules: &[&str],
+        admin_role: Option<&str>,
+    ) -> (usize, Decision<'r>) {
+        let mut first = Decision::Denied;
+        for (index, rule) in rules.iter().enumerate() {
+            let decision = self.decide(roles, rule, admin_role);
+            if decision.is_allowed() {
+                return (index, decision);
+            }
+            if index == 0 {
+                first = decision;
+            }
+        }
+        (0, first)
+    }
+
     /// Whether `role` alone grants `rule`: it (or a role it includes) allows it, and none of
     /// them denies it (the admin role aside).
     pub fn grants(&self, role: &str, rule: &str) -> bool {

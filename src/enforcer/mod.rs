@@ -238,7 +238,7 @@ impl Enforcer {
             uri: None,
             peer: None,
         };
-        match self.authorize_request(incoming, Some(rule), false).0 {
+        match self.authorize_request(incoming, Some(&[rule]), false).0 {
             Authorization::Decided(outcome) => outcome.map(|verified| verified.claims),
             // Neither is made for a rule without `may_wait`.
             Authorization::Anonymous => Err(Denial::Unauthenticated(TokenError::Missing)),
@@ -254,7 +254,7 @@ impl Enforcer {
     pub(crate) fn authorize_request(
         &self,
         incoming: Incoming<'_>,
-        rule: Option<&str>,
+        rules: Option<&[&str]>,
         may_wait: bool,
     ) -> (Authorization, RequestContext) {
         let headers = incoming.headers;
@@ -267,22 +267,31 @@ impl Enforcer {
                 .trusted_proxies
                 .client_addr(incoming.peer, headers),
         };
-        let outcome = self.decide_request(incoming, rule, &context, may_wait);
+        let outcome = self.decide_request(incoming, rules, &context, may_wait);
         (outcome, context)
     }
 
     fn decide_request(
         &self,
         incoming: Incoming<'_>,
-        rule: Option<&str>,
+        rules: Option<&[&str]>,
         context: &RequestContext,
         may_wait: bool,
     ) -> Authorization {
         let inner = &*self.inner;
-        let recorded_rule = rule.unwrap_or(AUTHENTICATE_ONLY);
+        // A route that requires one of several rules is named by all of them.
+        let joined;
+        let recorded_rule = match rules {
+            None => AUTHENTICATE_ONLY,
+            Some([rule]) => rule,
+            Some(rules) => {
+                joined = rules.join(" | ");
+                joined.as_str()
+            }
+        };
         let token = match find_token(incoming.headers, incoming.uri, &inner.token_sources) {
             Ok(token) => token,
-            Err(TokenError::Missing) if rule.is_none() => {
+            Err(TokenError::Missing) if rules.is_none() => {
                 inner.recorder.anonymous(&context.request_id);
                 return Authorization::Anonymous;
             }
@@ -308,7 +317,7 @@ impl Enforcer {
         {
             return self.refused(recorded_rule, context, error.into());
         }
-        let Some(rule) = rule else {
+        let Some(rules) = rules else {
             inner
                 .recorder
                 .authenticated(&context.request_id, &verified.claims);
@@ -317,11 +326,15 @@ impl Enforcer {
         let claims = &verified.claims;
         let admin_role = inner.admin_role.as_deref();
         let acl = inner.live.acl.load();
-        let decision = acl.decide(&claims.identity.roles, rule, admin_role);
+        let (index, decision) = acl.decide_any(&claims.identity.roles, rules, admin_role);
+        let rule = match decision.is_allowed() {
+            true => rules[index],
+            false => recorded_rule,
+        };
         let candidate = inner.live.shadow_acl.as_ref().map(ArcSwap::load);
         let candidate = candidate.as_deref().map(Arc::as_ref);
         let recorded = inner.recorder.decided(
-            rule,
+            (rule, rules),
             &context.request_id,
             claims,
             decision,

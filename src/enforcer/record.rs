@@ -50,9 +50,11 @@ impl Recorder {
     }
 
     /// The decision for a verified caller; `Err` when the request is refused.
+    /// `rule` names the route's requirement in the log: its rule, or its rules joined with
+    /// ` | ` (any one of `rules`).
     pub(crate) fn decided(
         &self,
-        rule: &str,
+        (rule, rules): (&str, &[&str]),
         request_id: &RequestId,
         claims: &Claims,
         decision: Decision<'_>,
@@ -64,7 +66,7 @@ impl Recorder {
             let roles = &claims.identity.roles;
             let allowed = decision.is_allowed();
             self.shadow
-                .compare(candidate, roles, rule, user, admin_role, allowed);
+                .compare(candidate, roles, (rule, rules), user, admin_role, allowed);
         }
         match decision {
             Decision::Admin { role } => {

@@ -46,4 +46,6 @@ pub use enforcer_service::EnforcerService;
 #[cfg(feature = "axum")]
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub use extract::MissingRequireRule;
-pub use require::{Authenticate, RequireRule, RequireRuleLayer, RequireRuleService};
+pub use require::{
+    Authenticate, RequireAnyRule, RequireRule, RequireRuleLayer, RequireRuleService,
+};

@@ -58,7 +58,7 @@ impl<S> Layer<S> for RequireRule {
     fn layer(&self, inner: S) -> Self::Service {
         RequireRuleService {
             inner,
-            rule: Some(Cow::Borrowed(self.0)),
+            requirement: Requirement::Rule(Cow::Borrowed(self.0)),
             enforcer: None,
         }
     }
@@ -92,8 +92,58 @@ impl<S> Layer<S> for Authenticate {
     fn layer(&self, inner: S) -> Self::Service {
         RequireRuleService {
             inner,
-            rule: None,
+            requirement: Requirement::Token,
             enforcer: None,
+        }
+    }
+}
+
+/// Requires any one of several rules on a route (a route that readers and auditors may both
+/// use); the [`Enforcer`] comes from the request extensions. The decision's log names the
+/// rule that allowed the request, or all of them joined with ` | `.
+///
+/// ```
+/// use axum::{Router, routing::get};
+/// use tokenleader_rbac::layer::RequireAnyRule;
+///
+/// let routes: Router = Router::new().route(
+///     "/entries",
+///     get(|| async { "entries" }).route_layer(RequireAnyRule(&["micros1.entries.list", "micros1.audit"])),
+/// );
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RequireAnyRule(pub &'static [&'static str]);
+
+impl<S> Layer<S> for RequireAnyRule {
+    type Service = RequireRuleService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        RequireRuleService {
+            inner,
+            requirement: Requirement::AnyOf(self.0),
+            enforcer: None,
+        }
+    }
+}
+
+/// What a route requires of a request.
+#[derive(Debug, Clone)]
+enum Requirement {
+    /// One rule.
+    Rule(Cow<'static, str>),
+    /// Any one of these rules.
+    AnyOf(&'static [&'static str]),
+    /// A valid token when there is one (optional authentication).
+    Token,
+}
+
+impl Requirement {
+    /// Calls `f` with the rules (`None`: optional authentication).
+    fn with_rules<R>(&self, f: impl FnOnce(Option<&[&str]>) -> R) -> R {
+        match self {
+            Requirement::Rule(rule) => f(Some(&[rule.as_ref()])),
+            Requirement::AnyOf(rules) => f(Some(rules)),
+            Requirement::Token => f(None),
         }
     }
 }
@@ -102,7 +152,7 @@ impl<S> Layer<S> for Authenticate {
 /// with a given [`Enforcer`]; made by [`Enforcer::require`].
 #[derive(Debug, Clone)]
 pub struct RequireRuleLayer {
-    rule: Option<Cow<'static, str>>,
+    requirement: Requirement,
     enforcer: Enforcer,
 }
 
@@ -112,7 +162,16 @@ impl Enforcer {
     /// `.layer(enforcer)`.
     pub fn require(&self, rule: impl Into<Cow<'static, str>>) -> RequireRuleLayer {
         RequireRuleLayer {
-            rule: Some(rule.into()),
+            requirement: Requirement::Rule(rule.into()),
+            enforcer: self.clone(),
+        }
+    }
+
+    /// A layer that requires any one of `rules` (see [`RequireAnyRule`]) and uses this
+    /// enforcer.
+    pub fn require_any(&self, rules: &'static [&'static str]) -> RequireRuleLayer {
+        RequireRuleLayer {
+            requirement: Requirement::AnyOf(rules),
             enforcer: self.clone(),
         }
     }
@@ -120,7 +179,7 @@ impl Enforcer {
     /// A layer of optional authentication (see [`Authenticate`]) that uses this enforcer.
     pub fn authenticate(&self) -> RequireRuleLayer {
         RequireRuleLayer {
-            rule: None,
+            requirement: Requirement::Token,
             enforcer: self.clone(),
         }
     }
@@ -132,7 +191,7 @@ impl<S> Layer<S> for RequireRuleLayer {
     fn layer(&self, inner: S) -> Self::Service {
         RequireRuleService {
             inner,
-            rule: self.rule.clone(),
+            requirement: self.requirement.clone(),
             enforcer: Some(self.enforcer.clone()),
         }
     }
@@ -142,15 +201,26 @@ impl<S> Layer<S> for RequireRuleLayer {
 #[derive(Debug, Clone)]
 pub struct RequireRuleService<S> {
     inner: S,
-    /// `None`: optional authentication.
-    rule: Option<Cow<'static, str>>,
+    requirement: Requirement,
     enforcer: Option<Enforcer>,
 }
 
 impl<S> RequireRuleService<S> {
-    /// The rule this service requires; `None` for optional authentication.
+    /// The rule this service requires; `None` for optional authentication and for any one
+    /// of several rules.
     pub fn rule(&self) -> Option<&str> {
-        self.rule.as_deref()
+        match &self.requirement {
+            Requirement::Rule(rule) => Some(rule),
+            _ => None,
+        }
+    }
+
+    /// The rules of which this service requires any one ([`RequireAnyRule`]).
+    pub fn any_of(&self) -> Option<&'static [&'static str]> {
+        match self.requirement {
+            Requirement::AnyOf(rules) => Some(rules),
+            _ => None,
+        }
     }
 
     /// The inner service.
@@ -198,8 +268,9 @@ where
                         uri: Some(request.uri()),
                         peer: peer_addr(request.extensions()),
                     };
-                    let (authorization, context) =
-                        enforcer.authorize_request(incoming, self.rule.as_deref(), true);
+                    let (authorization, context) = self
+                        .requirement
+                        .with_rules(|rules| enforcer.authorize_request(incoming, rules, true));
                     match authorization {
                         Authorization::Decided(Ok(verified)) => Outcome::Allowed(verified, context),
                         Authorization::Anonymous => Outcome::Anonymous(context),
@@ -211,7 +282,7 @@ where
                 }
                 None => {
                     tracing::error!(
-                        rule = self.rule.as_deref().unwrap_or("(authenticate)"),
+                        requirement = ?self.requirement,
                         "RequireRule found no Enforcer in the request extensions: add `.layer(enforcer)` around the router"
                     );
                     Outcome::Denied(JsonDenyResponse.respond(&Denial::NoEnforcer))
@@ -238,9 +309,15 @@ where
                 // The ready service goes with the request; a clone takes its place.
                 let clone = self.inner.clone();
                 let inner = std::mem::replace(&mut self.inner, clone);
-                let rule = self.rule.clone();
+                let requirement = self.requirement.clone();
                 Kind::WaitingForKeys {
-                    future: Box::pin(decide_after_wait(wait, enforcer, rule, request, inner)),
+                    future: Box::pin(decide_after_wait(
+                        wait,
+                        enforcer,
+                        requirement,
+                        request,
+                        inner,
+                    )),
                 }
             }
         };
@@ -273,7 +350,7 @@ fn insert_verified<B>(request: &mut Request<B>, verified: Verified, context: Req
 async fn decide_after_wait<S, ReqBody, ResBody>(
     wait: VerifyWait,
     enforcer: Enforcer,
-    rule: Option<Cow<'static, str>>,
+    requirement: Requirement,
     mut request: Request<ReqBody>,
     mut inner: S,
 ) -> Result<Response<ResBody>, S::Error>
@@ -287,7 +364,8 @@ where
         uri: Some(request.uri()),
         peer: peer_addr(request.extensions()),
     };
-    let (authorization, context) = enforcer.authorize_request(incoming, rule.as_deref(), false);
+    let (authorization, context) =
+        requirement.with_rules(|rules| enforcer.authorize_request(incoming, rules, false));
     match authorization {
         Authorization::Decided(Ok(verified)) => {
             insert_verified(&mut request, verified, context);

@@ -139,3 +139,36 @@ async fn a_deny_is_a_403_through_the_layers() {
     let answer = get_with_token(&app, "/third", &token).await;
     assert_eq!(answer.status, StatusCode::FORBIDDEN);
 }
+
+#[tokio::test]
+async fn a_route_may_require_any_one_of_several_rules() {
+    use axum::{Router, routing::get};
+    use tokenleader_rbac::layer::RequireAnyRule;
+    const EITHER: &[&str] = &[FIRST_RULE, THIRD_RULE];
+    let enforcer = fixture_builder().build().unwrap();
+    let app = Router::new()
+        .route(
+            "/either",
+            get(|| async { "ok" }).route_layer(RequireAnyRule(EITHER)),
+        )
+        .layer(enforcer.clone());
+    // user1 (role1) holds the first rule, user3 (role2) the third.
+    for user in ["token_user1", "token_user3"] {
+        let answer = get_with_token(&app, "/either", &fixture_token(user)).await;
+        assert_eq!(answer.status, StatusCode::OK, "{user}");
+    }
+    let narrow = fixture_builder()
+        .acl(AclMap::from_yaml_str("- name: role1\n  allow: [other]\n").unwrap())
+        .build()
+        .unwrap();
+    let app = Router::new().route(
+        "/either",
+        get(|| async { "ok" }).route_layer(narrow.require_any(EITHER)),
+    );
+    let answer = get_with_token(&app, "/either", &fixture_token("token_user1")).await;
+    assert_eq!(answer.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        answer.body["message"],
+        format!("none of your roles grants rule `{FIRST_RULE} | {THIRD_RULE}`")
+    );
+}
