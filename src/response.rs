@@ -143,7 +143,25 @@ impl fmt::Display for Denial {
 pub trait DenyResponse: Send + Sync + 'static {
     /// Builds the response for `denial`.
     fn respond(&self, denial: &Denial) -> Response<Bytes>;
+
+    /// Builds the response for `denial` of the request whose decision has `decision_id` (its
+    /// request id, in the decision's log event). The default adds the `X-Decision-Id` header
+    /// to [`respond`](Self::respond)'s response.
+    fn respond_to(&self, denial: &Denial, decision_id: &str) -> Response<Bytes> {
+        with_decision_id(self.respond(denial), decision_id)
+    }
 }
+
+/// `response` with the `X-Decision-Id` header (left out if the id cannot be a header value).
+fn with_decision_id(mut response: Response<Bytes>, decision_id: &str) -> Response<Bytes> {
+    if let Ok(value) = HeaderValue::from_str(decision_id) {
+        response.headers_mut().insert(&DECISION_ID, value);
+    }
+    response
+}
+
+/// The header that names a refused request's decision.
+static DECISION_ID: http::HeaderName = http::HeaderName::from_static("x-decision-id");
 
 impl<F> DenyResponse for F
 where
@@ -154,7 +172,8 @@ where
     }
 }
 
-/// The default deny response: `{"status": …, "message": …}` as `application/json`, with
+/// The default deny response: `{"status": …, "message": …}` as `application/json` (with
+/// `"decision_id"` and the `X-Decision-Id` header when the enforcer knows the request), with
 /// `WWW-Authenticate: Bearer` on a 401 (and `error="invalid_token"` when a token was sent),
 /// and on a 403 `Bearer error="insufficient_scope"` with the rule in `scope` and
 /// `error_description` (RFC 6750, section 3.1).
@@ -163,25 +182,32 @@ pub struct JsonDenyResponse;
 
 impl DenyResponse for JsonDenyResponse {
     fn respond(&self, denial: &Denial) -> Response<Bytes> {
-        json_response(
-            denial.status(),
-            denial.status_word(),
-            &denial.to_string(),
-            |headers| {
-                let challenge = match denial {
-                    Denial::Unauthenticated(TokenError::Missing) => {
-                        HeaderValue::from_static("Bearer")
-                    }
-                    Denial::Unauthenticated(_) => {
-                        HeaderValue::from_static(r#"Bearer error="invalid_token""#)
-                    }
-                    Denial::Forbidden { rule, .. } => insufficient_scope(rule),
-                    _ => return,
-                };
-                headers.insert(header::WWW_AUTHENTICATE, challenge);
-            },
-        )
+        json_deny_response(denial, None)
     }
+
+    fn respond_to(&self, denial: &Denial, decision_id: &str) -> Response<Bytes> {
+        with_decision_id(json_deny_response(denial, Some(decision_id)), decision_id)
+    }
+}
+
+fn json_deny_response(denial: &Denial, decision_id: Option<&str>) -> Response<Bytes> {
+    json_response_with_id(
+        denial.status(),
+        denial.status_word(),
+        &denial.to_string(),
+        decision_id,
+        |headers| {
+            let challenge = match denial {
+                Denial::Unauthenticated(TokenError::Missing) => HeaderValue::from_static("Bearer"),
+                Denial::Unauthenticated(_) => {
+                    HeaderValue::from_static(r#"Bearer error="invalid_token""#)
+                }
+                Denial::Forbidden { rule, .. } => insufficient_scope(rule),
+                _ => return,
+            };
+            headers.insert(header::WWW_AUTHENTICATE, challenge);
+        },
+    )
 }
 
 /// `Bearer error="insufficient_scope"` naming `rule`; without the rule if it cannot be a
@@ -207,14 +233,28 @@ pub(crate) fn json_response(
     message: &str,
     add_headers: impl FnOnce(&mut http::HeaderMap),
 ) -> Response<Bytes> {
+    json_response_with_id(status, status_word, message, None, add_headers)
+}
+
+/// A `{"status": …, "message": …, "decision_id": …}` JSON response.
+fn json_response_with_id(
+    status: StatusCode,
+    status_word: &str,
+    message: &str,
+    decision_id: Option<&str>,
+    add_headers: impl FnOnce(&mut http::HeaderMap),
+) -> Response<Bytes> {
     #[derive(serde::Serialize)]
     struct Body<'a> {
         status: &'a str,
         message: &'a str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        decision_id: Option<&'a str>,
     }
     let body = serde_json::to_vec(&Body {
         status: status_word,
         message,
+        decision_id,
     })
     .unwrap_or_default();
     let mut response = Response::new(Bytes::from(body));

@@ -66,6 +66,8 @@ pub struct AclMap {
     descriptions: HashMap<Box<str>, Box<str>, RandomState>,
     /// Whether any role denies anything: without denies, a decision skips that check.
     has_denies: bool,
+    /// A hash of the file's bytes (or of the grants given), to tell which map decided.
+    revision: Box<str>,
 }
 
 type Rules = HashSet<Box<str>, RandomState>;
@@ -218,6 +220,7 @@ impl AclMap {
             roles: HashMap::default(),
             descriptions: HashMap::default(),
             has_denies: false,
+            revision: "empty".into(),
         }
     }
 
@@ -284,6 +287,7 @@ impl AclMap {
         }
         let mut map = Self::compile(raw, origin)?;
         map.descriptions = descriptions;
+        map.revision = revision_of(yaml.as_bytes());
         Ok(map)
     }
 
@@ -296,13 +300,34 @@ impl AclMap {
         I: IntoIterator,
         I::Item: Into<String>,
     {
-        let entries = grants.into_iter().map(|(role, rules)| RawRole {
-            name: (role.into(), None),
-            allow: rules.into_iter().map(|rule| (rule.into(), None)).collect(),
-            deny: Vec::new(),
-            includes: Vec::new(),
-        });
-        Self::compile(entries, AclOrigin::Text)
+        let entries: Vec<RawRole> = grants
+            .into_iter()
+            .map(|(role, rules)| RawRole {
+                name: (role.into(), None),
+                allow: rules.into_iter().map(|rule| (rule.into(), None)).collect(),
+                deny: Vec::new(),
+                includes: Vec::new(),
+            })
+            .collect();
+        let mut listing = Vec::new();
+        for role in &entries {
+            listing.extend_from_slice(role.name.0.as_bytes());
+            for (rule, _) in &role.allow {
+                listing.push(0);
+                listing.extend_from_slice(rule.as_bytes());
+            }
+            listing.push(b'\n');
+        }
+        let mut map = Self::compile(entries, AclOrigin::Text)?;
+        map.revision = revision_of(&listing);
+        Ok(map)
+    }
+
+    /// The map's revision: the first 16 hex digits of the SHA-256 of its file's bytes (of
+    /// its grants, for [`from_grants`](Self::from_grants); `empty` for [`empty`](Self::empty)).
+    /// Every decision's log event names it, and `acl_status()` shows it.
+    pub fn revision(&self) -> &str {
+        &self.revision
     }
 
     /// Validates the entries and builds the index: inheritance resolved, exact rules hashed,
@@ -395,6 +420,7 @@ impl AclMap {
             roles,
             descriptions: HashMap::default(),
             has_denies,
+            revision: Box::default(),
         })
     }
 
@@ -485,6 +511,17 @@ impl AclMap {
             .get(role)
             .map(|grants| grants.listed.iter().map(|rule| &**rule))
     }
+}
+
+/// The first 16 hex digits of the SHA-256 of `bytes`.
+fn revision_of(bytes: &[u8]) -> Box<str> {
+    use sha2::Digest as _;
+    let digest = sha2::Sha256::digest(bytes);
+    digest[..8]
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect::<String>()
+        .into()
 }
 
 /// The parser's message, reworded where it speaks of the parser rather than of the file.

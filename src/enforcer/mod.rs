@@ -338,6 +338,7 @@ impl Enforcer {
             &context.request_id,
             claims,
             decision,
+            acl.revision(),
             candidate,
             admin_role,
         );
@@ -379,6 +380,17 @@ impl Enforcer {
     /// [`deny_response`](EnforcerBuilder::deny_response).
     pub fn deny_response(&self, denial: &Denial) -> Response<Bytes> {
         self.inner.deny_response.respond(denial)
+    }
+
+    /// The response for a denied request, naming its decision id (the request id, also in
+    /// the decision's log event).
+    pub(crate) fn deny_response_to(
+        &self,
+        denial: &Denial,
+        context: &RequestContext,
+    ) -> Response<Bytes> {
+        let decision_id = context.request_id.to_string();
+        self.inner.deny_response.respond_to(denial, &decision_id)
     }
 
     /// Decides with the ACL map in force whether `roles` may use `rule` (the admin role

@@ -52,12 +52,14 @@ impl Recorder {
     /// The decision for a verified caller; `Err` when the request is refused.
     /// `rule` names the route's requirement in the log: its rule, or its rules joined with
     /// ` | ` (any one of `rules`).
+    #[allow(clippy::too_many_arguments)] // one decision's facts, recorded once
     pub(crate) fn decided(
         &self,
         (rule, rules): (&str, &[&str]),
         request_id: &RequestId,
         claims: &Claims,
         decision: Decision<'_>,
+        acl_revision: &str,
         candidate: Option<&AclMap>,
         admin_role: Option<&str>,
     ) -> Result<(), Denial> {
@@ -72,12 +74,12 @@ impl Recorder {
             Decision::Admin { role } => {
                 telemetry::decision("allowed", "admin");
                 let reason = "admin role";
-                tracing::debug!(rule, %request_id, user, outcome = "allowed", reason, role);
+                tracing::debug!(rule, %request_id, user, outcome = "allowed", reason, role, acl_revision);
             }
             Decision::Granted { role } => {
                 telemetry::decision("allowed", "granted");
                 let reason = "granted by role";
-                tracing::debug!(rule, %request_id, user, outcome = "allowed", reason, role);
+                tracing::debug!(rule, %request_id, user, outcome = "allowed", reason, role, acl_revision);
             }
             Decision::Denied | Decision::DeniedBy { .. } if !self.enforce => {
                 tracing::warn!(
@@ -86,6 +88,7 @@ impl Recorder {
                     user,
                     outcome = "allowed (dry run)",
                     reason = denial_reason(&decision),
+                    acl_revision,
                     "request let through by dry-run mode"
                 );
                 self.dry_run.let_through(rule);
@@ -103,6 +106,7 @@ impl Recorder {
                     outcome = "forbidden",
                     reason = denial_reason(&decision),
                     denied_by,
+                    acl_revision,
                     "request refused"
                 );
                 let reason = match denied_by {

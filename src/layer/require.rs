@@ -275,7 +275,7 @@ where
                         Authorization::Decided(Ok(verified)) => Outcome::Allowed(verified, context),
                         Authorization::Anonymous => Outcome::Anonymous(context),
                         Authorization::Decided(Err(denial)) => {
-                            Outcome::Denied(enforcer.deny_response(&denial))
+                            Outcome::Denied(enforcer.deny_response_to(&denial, &context))
                         }
                         Authorization::Wait(wait) => Outcome::Wait(wait, enforcer.clone()),
                     }
@@ -375,13 +375,15 @@ where
             request.extensions_mut().insert(context);
             inner.call(request).await
         }
-        Authorization::Decided(Err(denial)) => {
-            Ok(enforcer.deny_response(&denial).map(ResBody::from))
-        }
+        Authorization::Decided(Err(denial)) => Ok(enforcer
+            .deny_response_to(&denial, &context)
+            .map(ResBody::from)),
         // Never made without `may_wait`; refused like the unknown `kid` it stands for.
         Authorization::Wait(_) => {
             let denial = Denial::Unauthenticated(TokenError::UnknownKeyId);
-            Ok(enforcer.deny_response(&denial).map(ResBody::from))
+            Ok(enforcer
+                .deny_response_to(&denial, &context)
+                .map(ResBody::from))
         }
     }
 }

@@ -39,6 +39,7 @@ fn acl_status(map: &AclMap, path: Option<PathBuf>, generation: u64) -> AclStatus
         path,
         roles: map.role_count(),
         grants: map.grant_count(),
+        revision: map.revision().to_owned(),
         last_error: None,
     }
 }

@@ -102,6 +102,9 @@ pub struct AclStatus {
     pub roles: usize,
     /// (role, rule) grants in the map.
     pub grants: usize,
+    /// The map's revision ([`AclMap::revision`](crate::AclMap::revision)), also in every
+    /// decision's log event.
+    pub revision: String,
     /// Why the newest version of the file was refused; `None` once a good one is in force.
     pub last_error: Option<Arc<ReloadError>>,
 }
