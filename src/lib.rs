@@ -101,6 +101,7 @@ pub mod reload;
 pub mod response;
 pub mod revocation;
 pub mod rollout;
+pub mod rules;
 pub mod telemetry;
 #[cfg(feature = "test-util")]
 #[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]

@@ -199,6 +199,10 @@ pub fn access_report(acl: &AclMap) -> Vec<String> {
 
 /// The whole service. With `issuer`, it also answers `POST /token/gettoken` for demo users.
 pub fn router(enforcer: Enforcer, issuer: Option<DemoIssuer>, downstream: Downstream) -> Router {
+    // The routes' methods and paths, for the rules report and `--print-rules`.
+    for (method, path, rule) in ROUTES {
+        tokenleader_rbac::rules::record_route(method, path, rule);
+    }
     let mut app = Router::new()
         .route(
             "/entries",

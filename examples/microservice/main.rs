@@ -44,6 +44,10 @@ struct Args {
     /// The ACL file. Default: the embedded role_to_acl_map.example.yml.
     #[arg(long, env = "TL_ACL_FILE")]
     acl_file: Option<PathBuf>,
+    /// Print the rules this service uses, as `service_access_policy.yml` (for
+    /// `tokenleader-rbac acl check MAP --rules-from FILE` in CI), and exit.
+    #[arg(long)]
+    print_rules: bool,
     /// Ask this tokenleader server about each token (`/token/verify_token`) instead of
     /// checking it with a key.
     #[cfg(feature = "introspection")]
@@ -64,7 +68,9 @@ async fn main() -> ExitCode {
 }
 
 async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    // Logs go to standard error: standard output carries `--print-rules`.
     tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
         .with_env_filter(
             EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| EnvFilter::new("info,tokenleader_rbac=debug")),
@@ -107,14 +113,38 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         false => None,
     };
 
-    print_walkthrough(&base_url, demo);
-    print_access(&enforcer.acl());
     let downstream = app::Downstream {
         http: reqwest::Client::new(),
         base_url: base_url.clone(),
     };
-    axum::serve(listener, app::router(enforcer, issuer, downstream)).await?;
+    let router = app::router(enforcer.clone(), issuer, downstream);
+    if args.print_rules {
+        print!(
+            "{}",
+            tokenleader_rbac::rules::AccessPolicy::used().to_yaml()?
+        );
+        return Ok(());
+    }
+    log_rules_report(&enforcer);
+    print_walkthrough(&base_url, demo);
+    print_access(&enforcer.acl());
+    axum::serve(listener, router).await?;
     Ok(())
+}
+
+/// The rules no role grants (their routes are the admin's only), and the grants no route
+/// uses: a map and a service that drifted apart.
+fn log_rules_report(enforcer: &Enforcer) {
+    let report = enforcer.rules_report();
+    for rule in &report.ungranted {
+        tracing::warn!(
+            rule,
+            "no role grants this rule: its routes are the admin's only"
+        );
+    }
+    for (role, rule) in &report.unused_grants {
+        tracing::info!(role, rule, "this grant matches no route of the service");
+    }
 }
 
 /// `kill -HUP <pid>` re-reads the ACL and key files now (they are also watched).

@@ -49,6 +49,7 @@ use serde_saphyr::Spanned;
 
 pub use error::{AclError, AclProblem};
 pub(crate) use error::{AclOrigin, yaml_error};
+pub(crate) use pattern::entry_matches;
 use pattern::{PatternSet, check_pattern, is_pattern};
 
 use crate::file::{ReadFileError, read_bounded};

@@ -63,8 +63,16 @@ pub(crate) fn check_pattern(pattern: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// Matches `pattern` against `rule` segment by segment: the naive evaluation, for tests.
-#[cfg(test)]
+/// Whether a map entry (a rule or a pattern) covers `rule`.
+pub(crate) fn entry_matches(entry: &str, rule: &str) -> bool {
+    match is_pattern(entry) {
+        true => naive_match(entry, rule),
+        false => entry == rule,
+    }
+}
+
+/// Matches `pattern` against `rule` segment by segment: the naive evaluation (for reports and
+/// tests; decisions use the trie).
 pub(crate) fn naive_match(pattern: &str, rule: &str) -> bool {
     fn split(text: &str) -> Vec<(Separator, &str)> {
         let mut out = Vec::new();

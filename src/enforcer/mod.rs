@@ -400,6 +400,36 @@ impl Enforcer {
         acl.decide(roles, rule, self.inner.admin_role.as_deref())
     }
 
+    /// The rules the service uses ([`rules::used_rules`](crate::rules::used_rules)) against
+    /// the map in force: rules no role grants (their routes are the admin's only) and grants
+    /// that no rule the service uses matches.
+    pub fn rules_report(&self) -> crate::rules::RulesReport {
+        let acl = self.acl();
+        let used = crate::rules::used_rules();
+        let ungranted = used
+            .iter()
+            .filter(|used| !acl.roles().any(|role| acl.grants(role, &used.rule)))
+            .map(|used| used.rule.clone())
+            .collect();
+        let mut roles: Vec<&str> = acl.roles().collect();
+        roles.sort_unstable();
+        let mut unused_grants = Vec::new();
+        for role in roles {
+            for entry in acl.rules_of(role).into_iter().flatten() {
+                if !used
+                    .iter()
+                    .any(|used| crate::acl::entry_matches(entry, &used.rule))
+                {
+                    unused_grants.push((role.to_owned(), entry.to_owned()));
+                }
+            }
+        }
+        crate::rules::RulesReport {
+            ungranted,
+            unused_grants,
+        }
+    }
+
     /// The ACL map in force now.
     pub fn acl(&self) -> Arc<AclMap> {
         self.inner.live.acl.load_full()

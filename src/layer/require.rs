@@ -56,6 +56,7 @@ impl<S> Layer<S> for RequireRule {
     type Service = RequireRuleService<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
+        crate::rules::record(self.0);
         RequireRuleService {
             inner,
             requirement: Requirement::Rule(Cow::Borrowed(self.0)),
@@ -118,6 +119,7 @@ impl<S> Layer<S> for RequireAnyRule {
     type Service = RequireRuleService<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
+        self.0.iter().for_each(|rule| crate::rules::record(rule));
         RequireRuleService {
             inner,
             requirement: Requirement::AnyOf(self.0),
@@ -191,7 +193,15 @@ impl<S> Layer<S> for RequireRuleLayer {
     fn layer(&self, inner: S) -> Self::Service {
         RequireRuleService {
             inner,
-            requirement: self.requirement.clone(),
+            requirement: {
+                self.requirement.with_rules(|rules| {
+                    rules
+                        .into_iter()
+                        .flatten()
+                        .for_each(|rule| crate::rules::record(rule))
+                });
+                self.requirement.clone()
+            },
             enforcer: Some(self.enforcer.clone()),
         }
     }

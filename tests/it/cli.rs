@@ -854,3 +854,33 @@ fn verify_takes_ec_and_ed25519_keys_with_their_algorithms() {
     );
     assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
 }
+
+#[test]
+fn acl_check_reads_the_rules_from_a_service_access_policy() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = dir.path().join("service_access_policy.yml");
+    std::fs::write(
+        &policy,
+        "- rule_name: service1:first_api:rulename1\n  api: /first\n  method: GET\n- \"service1:never:granted\"\n",
+    )
+    .unwrap();
+    let map = fixture_path("tokenleader/role_to_acl_map.yml");
+    let output = run(
+        &[
+            "acl",
+            "check",
+            &map,
+            "--rules-from",
+            policy.to_str().unwrap(),
+            "--strict",
+        ],
+        &[],
+        None,
+    );
+    assert_eq!(output.status.code(), Some(1), "{}", stdout(&output));
+    assert!(
+        stdout(&output).contains("service1:never:granted"),
+        "{}",
+        stdout(&output)
+    );
+}

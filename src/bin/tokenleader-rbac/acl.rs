@@ -9,11 +9,21 @@ use tokenleader_rbac::acl::Decision;
 use crate::matrix::Matrix;
 use crate::{Failure, MatrixFormat, error, negative};
 
-/// The rules a service uses: from `--rule` and from `--rules-from`.
+/// The rules a service uses: from `--rule` and from `--rules-from` (a list of rules, one per
+/// line, or a `service_access_policy.yml`, as `--print-rules` writes it).
 pub(crate) fn service_rules(
     mut rules: Vec<String>,
     rules_from: Option<PathBuf>,
 ) -> Result<Vec<String>, Failure> {
+    let is_yaml = |path: &PathBuf| {
+        path.extension()
+            .is_some_and(|extension| extension == "yml" || extension == "yaml")
+    };
+    if let Some(path) = rules_from.as_ref().filter(|path| is_yaml(path)) {
+        let policy = tokenleader_rbac::rules::AccessPolicy::from_file(path).map_err(error)?;
+        rules.extend(policy.rule_names().map(str::to_owned));
+        return Ok(rules);
+    }
     if let Some(path) = rules_from {
         let text = std::fs::read_to_string(&path)
             .map_err(|e| error(format!("cannot read {}: {e}", path.display())))?;
