@@ -69,6 +69,41 @@ pub struct AclMap {
     has_denies: bool,
     /// A hash of the file's bytes (or of the grants given), to tell which map decided.
     revision: Box<str>,
+    /// Each role's own entries, as written: to explain a decision, never to make one.
+    own: HashMap<Box<str>, OwnEntries, RandomState>,
+}
+
+/// A role's own `allow`, `deny` and `includes`, as written.
+#[derive(Debug, Clone, Default)]
+struct OwnEntries {
+    allow: Vec<Box<str>>,
+    deny: Vec<Box<str>>,
+    includes: Vec<Box<str>>,
+}
+
+/// Why a role grants or denies a rule: the chain of roles from it to the role whose entry
+/// covers the rule, and that entry (a rule, or a pattern).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct GrantPath {
+    /// The role asked about first, then each included role down to the one with the entry.
+    pub roles: Vec<String>,
+    /// The `allow` or `deny` entry that covers the rule.
+    pub entry: String,
+    /// Whether the entry is a deny.
+    pub deny: bool,
+}
+
+impl GrantPath {
+    /// Whether the entry is a pattern rather than the rule itself.
+    pub fn by_pattern(&self) -> bool {
+        is_pattern(&self.entry)
+    }
+
+    /// Whether the entry comes from an included role.
+    pub fn inherited(&self) -> bool {
+        self.roles.len() > 1
+    }
 }
 
 type Rules = HashSet<Box<str>, RandomState>;
@@ -222,6 +257,7 @@ impl AclMap {
             descriptions: HashMap::default(),
             has_denies: false,
             revision: "empty".into(),
+            own: HashMap::default(),
         }
     }
 
@@ -417,11 +453,25 @@ impl AclMap {
             roles.insert(role.name.0.as_str().into(), grants);
         }
         let has_denies = roles.values().any(RoleGrants::has_denies);
+        let entries =
+            |list: &[(String, Option<u64>)]| list.iter().map(|(e, _)| e.as_str().into()).collect();
+        let own = raw
+            .iter()
+            .map(|role| {
+                let own = OwnEntries {
+                    allow: entries(&role.allow),
+                    deny: entries(&role.deny),
+                    includes: entries(&role.includes),
+                };
+                (role.name.0.as_str().into(), own)
+            })
+            .collect();
         Ok(AclMap {
             roles,
             descriptions: HashMap::default(),
             has_denies,
             revision: Box::default(),
+            own,
         })
     }
 
@@ -475,6 +525,41 @@ impl AclMap {
             }
         }
         (0, first)
+    }
+
+    /// Why `role` grants or denies `rule`: the deny that covers it if one does (a deny wins),
+    /// else the allow; `None` when neither does. For review tools (`acl explain`, `acl
+    /// matrix`); decisions do not use it.
+    pub fn explain(&self, role: &str, rule: &str) -> Option<GrantPath> {
+        self.path(role, rule, true)
+            .or_else(|| self.path(role, rule, false))
+    }
+
+    /// The first entry of kind `deny` covering `rule`, depth first through the includes.
+    fn path(&self, role: &str, rule: &str, deny: bool) -> Option<GrantPath> {
+        let mut stack = vec![vec![role.to_owned()]];
+        let mut seen = HashSet::<String>::new();
+        while let Some(roles) = stack.pop() {
+            let current = roles.last()?.clone();
+            if !seen.insert(current.clone()) {
+                continue;
+            }
+            let own = self.own.get(current.as_str())?;
+            let entries = if deny { &own.deny } else { &own.allow };
+            if let Some(entry) = entries.iter().find(|entry| entry_matches(entry, rule)) {
+                return Some(GrantPath {
+                    roles,
+                    entry: entry.to_string(),
+                    deny,
+                });
+            }
+            for included in own.includes.iter().rev() {
+                let mut path = roles.clone();
+                path.push(included.to_string());
+                stack.push(path);
+            }
+        }
+        None
     }
 
     /// Whether `role` alone grants `rule`: it (or a role it includes) allows it, and none of

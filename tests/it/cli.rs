@@ -884,3 +884,65 @@ fn acl_check_reads_the_rules_from_a_service_access_policy() {
         stdout(&output)
     );
 }
+
+#[test]
+fn explain_and_matrix_show_inheritance_patterns_and_denies() {
+    let dir = tempfile::tempdir().unwrap();
+    let map = dir.path().join("flarecast.yml");
+    std::fs::write(
+        &map,
+        "- name: reader\n  allow: [micros1.entries.list]\n- name: writer\n  allow: ['micros1.entries.*']\n\
+         - name: moderator\n  includes: [reader, writer]\n  deny: [micros1.entries.purge]\n\
+         - name: administrator\n  includes: [moderator]\n",
+    )
+    .unwrap();
+    let map = map.to_str().unwrap();
+    let explain = |roles: &str, rule: &str| {
+        run(
+            &["acl", "explain", map, "--roles", roles, "--rule", rule],
+            &[],
+            None,
+        )
+    };
+    let output = explain("moderator", "micros1.entries.edit");
+    assert_eq!(output.status.code(), Some(0));
+    assert!(
+        stdout(&output)
+            .contains("granted by `moderator` (through `writer`, pattern `micros1.entries.*`)"),
+        "{}",
+        stdout(&output)
+    );
+    let output = explain("administrator", "micros1.entries.purge");
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output)
+            .contains("`administrator` (through `moderator`) denies rule `micros1.entries.purge`"),
+        "{}",
+        stderr(&output)
+    );
+    let output = run(
+        &[
+            "acl",
+            "matrix",
+            map,
+            "--rule",
+            "micros1.entries.purge",
+            "--rule",
+            "micros1.entries.edit",
+        ],
+        &[],
+        None,
+    );
+    let table = stdout(&output);
+    let row = |role: &str| {
+        table
+            .lines()
+            .find(|line| line.starts_with(&format!("| `{role}`")))
+            .unwrap()
+            .to_owned()
+    };
+    assert!(
+        row("moderator").contains("deny") && row("moderator").contains("✓* via writer"),
+        "{table}"
+    );
+}

@@ -116,18 +116,15 @@ pub(crate) fn acl_explain(
     match map.decide(roles, rule, admin_role) {
         Decision::Admin { role } => println!("allowed: `{role}` is the admin role"),
         Decision::Granted { .. } => {
-            let granting: Vec<&str> = roles
+            let granting: Vec<String> = roles
                 .iter()
                 .map(String::as_str)
                 .filter(|role| map.grants(role, rule))
+                .map(|role| path_text(&map, role, rule))
                 .collect();
             println!(
                 "allowed: rule `{rule}` is granted by {}",
-                granting
-                    .iter()
-                    .map(|role| format!("`{role}`"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                granting.join(", ")
             );
         }
         Decision::Denied => {
@@ -137,11 +134,31 @@ pub(crate) fn acl_explain(
         }
         Decision::DeniedBy { role } => {
             return Err(negative(format!(
-                "denied: role `{role}` denies rule `{rule}` (a deny beats every allow)"
+                "denied: {} denies rule `{rule}` (a deny beats every allow)",
+                path_text(&map, role, rule)
             )));
         }
     }
     Ok(())
+}
+
+/// `role` and how it comes to the rule: `` `moderator` (through `writer`, pattern `micros1.*`) ``.
+pub(crate) fn path_text(map: &AclMap, role: &str, rule: &str) -> String {
+    let Some(path) = map.explain(role, rule) else {
+        return format!("`{role}`");
+    };
+    let mut how = Vec::new();
+    if path.inherited() {
+        let through: Vec<String> = path.roles[1..].iter().map(|r| format!("`{r}`")).collect();
+        how.push(format!("through {}", through.join(" → ")));
+    }
+    if path.by_pattern() {
+        how.push(format!("pattern `{}`", path.entry));
+    }
+    match how.is_empty() {
+        true => format!("`{role}`"),
+        false => format!("`{role}` ({})", how.join(", ")),
+    }
 }
 
 pub(crate) fn acl_matrix(

@@ -75,6 +75,27 @@ impl<'a> Matrix<'a> {
         }
     }
 
+    /// A cell: ✓ for a grant (`via r` when inherited, `*` when by a pattern), `deny` where a
+    /// deny takes the rule away, empty otherwise.
+    fn cell(&self, role: &str, rule: &str, granted: bool) -> String {
+        let path = self.map.explain(role, rule);
+        match (granted, path) {
+            (true, Some(path)) => {
+                let mut cell = "✓".to_owned();
+                if path.by_pattern() {
+                    cell.push('*');
+                }
+                if path.inherited() {
+                    cell += &format!(" via {}", path.roles[path.roles.len() - 1]);
+                }
+                cell
+            }
+            (true, None) => "✓".to_owned(),
+            (false, Some(path)) if path.deny => "deny".to_owned(),
+            (false, _) => " ".to_owned(),
+        }
+    }
+
     pub(crate) fn markdown(&self) -> String {
         let header = self.columns.iter().map(|c| match c.note() {
             "" => md_code(c.rule),
@@ -91,7 +112,11 @@ impl<'a> Matrix<'a> {
             out.push_str(&format!("| {} (admin role) | {cells} |\n", md_code(admin)));
         }
         for (role, grants) in &self.rows {
-            let cells: Vec<&str> = grants.iter().map(|&g| if g { "✓" } else { " " }).collect();
+            let cells: Vec<String> = grants
+                .iter()
+                .zip(&self.columns)
+                .map(|(&granted, column)| self.cell(role, column.rule, granted))
+                .collect();
             let label = match self.map.description(role) {
                 Some(text) => format!("{} ({})", md_code(role), md_text(text)),
                 None => md_code(role),
@@ -117,11 +142,12 @@ impl<'a> Matrix<'a> {
         for (role, grants) in &self.rows {
             let cells: String = grants
                 .iter()
-                .map(|&granted| {
-                    if granted {
-                        "<td class=\"yes\">✓</td>"
-                    } else {
-                        "<td></td>"
+                .zip(columns)
+                .map(|(&granted, column)| {
+                    let text = escape(&self.cell(role, column.rule, granted));
+                    match granted {
+                        true => format!("<td class=\"yes\">{text}</td>"),
+                        false => format!("<td>{text}</td>"),
                     }
                 })
                 .collect();
