@@ -9,8 +9,14 @@ use common::*;
 use http::StatusCode;
 use tokenleader_rbac::acl::AclMap;
 
+/// The tests here read logs: one at a time, so no other thread's events interfere.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 #[test]
 fn a_refused_request_names_its_decision_and_the_map_revision() {
+    let _alone = ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     use axum::body::Body;
     use axum::http::Request;
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -58,4 +64,62 @@ fn a_refused_request_names_its_decision_and_the_map_revision() {
         assert!(line.contains(&revision), "{line}");
         assert!(line.contains("forbidden"), "{line}");
     }
+}
+
+#[test]
+fn each_decision_is_a_span_with_its_key_issuer_and_map() {
+    let _alone = ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    use tracing_subscriber::fmt::format::FmtSpan;
+    let issuer = "https://tl.example";
+    let enforcer = test_key_builder()
+        .public_key(trusted_public().with_kid("k1"))
+        .issuer(issuer)
+        .build();
+    // Two keys of one content: the `kid` picks the second.
+    let enforcer = match enforcer {
+        Ok(enforcer) => enforcer,
+        Err(error) => panic!("{error}"),
+    };
+    let mut claims = user1_claims();
+    claims["iss"] = serde_json::json!(issuer);
+    let token = mint_raw(
+        r#"{"alg":"RS512","kid":"k1"}"#,
+        &claims.to_string(),
+        &trusted_issuer(),
+        jsonwebtoken::Algorithm::RS512,
+    );
+    let log = Log::default();
+    let writer = log.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .with_max_level(tracing::Level::DEBUG)
+        .with_span_events(FmtSpan::CLOSE)
+        .finish();
+    tracing::subscriber::with_default(subscriber, || {
+        enforcer.authorize(&headers(&token), FIRST_RULE).unwrap();
+        let _ = enforcer.authorize(&headers("garbage"), FIRST_RULE);
+    });
+    let text = log.text();
+    let closes: Vec<&str> = text.lines().filter(|line| line.contains("close")).collect();
+    assert_eq!(closes.len(), 2, "{text}");
+    let revision = enforcer.acl_status().revision;
+    for field in [
+        "outcome=\"allowed\"",
+        "key_id=\"k1\"",
+        &format!("issuer=\"{issuer}\""),
+        &revision,
+        FIRST_RULE,
+    ] {
+        assert!(closes[0].contains(field), "{field}: {}", closes[0]);
+    }
+    assert!(
+        closes[1].contains("outcome=\"unauthorized\"")
+            && closes[1].contains("reason=\"malformed\""),
+        "{}",
+        closes[1]
+    );
+    assert!(!text.contains(&token), "the token is never logged");
 }

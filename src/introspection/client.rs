@@ -156,6 +156,8 @@ impl Introspector {
                             claims: Arc::new(claims),
                             token: AuthToken::new(token),
                             ip_binding: None,
+                            key_id: None,
+                            issuer: None,
                         },
                     },
                     Err(error) => Entry::Refused {

@@ -142,6 +142,8 @@ mod tests {
             claims: claims(username),
             token: AuthToken::new(token),
             ip_binding: None,
+            key_id: None,
+            issuer: None,
         }
     }
 
@@ -214,6 +216,8 @@ mod tests {
                 claims: shared.clone(),
                 token: AuthToken::new(format!("token-{i}")),
                 ip_binding: None,
+                key_id: None,
+                issuer: None,
             });
             assert!(
                 cache.len() <= 10_000,

@@ -34,7 +34,7 @@ pub(crate) struct Jws<'t> {
     pub(crate) payload: Vec<u8>,
     signature: Vec<u8>,
     algorithm: Algorithm,
-    kid: Option<String>,
+    pub(crate) kid: Option<String>,
 }
 
 impl<'t> Jws<'t> {

@@ -18,7 +18,13 @@ pub(crate) struct Verified {
     pub(crate) token: AuthToken,
     /// The address the token is bound to, when its issuer binds tokens.
     pub(crate) ip_binding: Option<IpBinding>,
+    /// The `kid` that chose the key, and the `iss`: for the decision's span.
+    pub(crate) key_id: Option<Arc<str>>,
+    pub(crate) issuer: Option<Arc<str>>,
 }
+
+/// What the pipeline checked: the claims, the address binding, the `kid` and the `iss`.
+type Checked = (Claims, Option<IpBinding>, Option<String>, Option<String>);
 
 /// Verifies the tokens of one issuer: its validation settings and its claim shape. The keys
 /// come from the live key set at each call.
@@ -71,20 +77,17 @@ impl Verifier {
         let timer = telemetry::VerificationTimer::start();
         let verified = self.pipeline(keys, token, now);
         timer.stop();
-        let (claims, ip_binding) = verified?;
+        let (claims, ip_binding, key_id, issuer) = verified?;
         Ok(Verified {
             claims: Arc::new(claims),
             token: AuthToken::new(token),
             ip_binding,
+            key_id: key_id.map(Into::into),
+            issuer: issuer.map(Into::into),
         })
     }
 
-    fn pipeline(
-        &self,
-        keys: &[PublicKey],
-        token: &str,
-        now: u64,
-    ) -> Result<(Claims, Option<IpBinding>), TokenError> {
+    fn pipeline(&self, keys: &[PublicKey], token: &str, now: u64) -> Result<Checked, TokenError> {
         let jws = Jws::parse(token, &self.validation, keys)?;
         let payload = self.shape.parse(&jws.payload)?;
         jws.check_signature(keys)?;
@@ -102,7 +105,8 @@ impl Verifier {
                 ip_binding = Some(IpBinding::read(&raw, path)?);
             }
         }
-        Ok((payload.into_claims(&self.shape, &registered)?, ip_binding))
+        let claims = payload.into_claims(&self.shape, &registered)?;
+        Ok((claims, ip_binding, jws.kid, registered.iss))
     }
 
     /// Verifies the JWS layer only (structure, header, algorithm, key, signature) and returns

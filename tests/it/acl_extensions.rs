@@ -115,6 +115,10 @@ fn broken_extensions_are_refused_with_their_line() {
         let error = refused(yaml);
         assert_eq!(error.line(), Some(line), "{yaml}: {error}");
     }
+    // A misspelt key is refused where it stands.
+    let error = refused("- name: a\n  allow: [x]\n  denny: [y]\n");
+    assert_eq!(error.line(), Some(3), "{error}");
+    assert!(error.to_string().contains("denny"), "{error}");
     // A role cut off before its grants is refused, not read as granting nothing.
     assert_eq!(
         refused("- name: a\n  allow: [x]\n- name: b\n").line(),
