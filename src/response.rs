@@ -191,7 +191,7 @@ impl DenyResponse for JsonDenyResponse {
 }
 
 fn json_deny_response(denial: &Denial, decision_id: Option<&str>) -> Response<Bytes> {
-    json_response_with_id(
+    json_response(
         denial.status(),
         denial.status_word(),
         &denial.to_string(),
@@ -226,18 +226,8 @@ fn insufficient_scope(rule: &str) -> HeaderValue {
     HeaderValue::from_str(&value).unwrap_or_else(|_| plain())
 }
 
-/// A `{"status": …, "message": …}` JSON response.
+/// A `{"status": …, "message": …}` JSON response, with `"decision_id"` when given.
 pub(crate) fn json_response(
-    status: StatusCode,
-    status_word: &str,
-    message: &str,
-    add_headers: impl FnOnce(&mut http::HeaderMap),
-) -> Response<Bytes> {
-    json_response_with_id(status, status_word, message, None, add_headers)
-}
-
-/// A `{"status": …, "message": …, "decision_id": …}` JSON response.
-fn json_response_with_id(
     status: StatusCode,
     status_word: &str,
     message: &str,

@@ -24,6 +24,7 @@ mod builder;
 mod context;
 mod record;
 mod revoke;
+mod routes;
 
 use std::fmt;
 use std::net::IpAddr;
@@ -46,10 +47,9 @@ use crate::reload::{AclStatus, KeyStatus, LiveState, ReloadError, Reloader, Watc
 use crate::response::{Denial, DenyResponse};
 use crate::revocation::Revocation;
 use crate::rollout::{DryRunDenial, ShadowDifference};
-use crate::token::{
-    IssuerRoutes, TokenError, TokenSource, Verified, Verifier, VerifyWait, find_token,
-};
+use crate::token::{TokenError, TokenSource, Verified, Verifier, VerifyWait, find_token};
 use record::Recorder;
+pub(crate) use routes::{IssuerRoutes, Route};
 
 /// The parts of a request the enforcer reads.
 #[derive(Clone, Copy)]

@@ -52,6 +52,7 @@ impl IntoResponse for MissingRequireRule {
             StatusCode::INTERNAL_SERVER_ERROR,
             "error",
             &self.to_string(),
+            None,
             |_| {},
         )
         .map(axum::body::Body::from)

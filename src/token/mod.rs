@@ -30,9 +30,9 @@
 
 mod cache;
 mod error;
+mod issuer_keys;
 mod jws;
 mod requirements;
-mod routes;
 mod source;
 mod validation;
 mod verifier;
@@ -41,9 +41,9 @@ pub(crate) use cache::KeySet;
 #[cfg(feature = "introspection")]
 pub(crate) use cache::TailHash;
 pub use error::TokenError;
+pub(crate) use issuer_keys::IssuerKeys;
 pub use requirements::ClaimRequirement;
 pub(crate) use requirements::IpBinding;
-pub(crate) use routes::{IssuerKeys, IssuerRoutes, Route};
 pub use source::{AuthToken, TokenExtractor, TokenSource};
 pub(crate) use source::{DEFAULT_TOKEN_SOURCES, find_token};
 pub use validation::Validation;

@@ -3,9 +3,10 @@
 
 use std::sync::Arc;
 
+use crate::enforcer::{IssuerRoutes, Route};
 use crate::error::Error;
 use crate::issuer::Issuer;
-use crate::token::{IssuerKeys, IssuerRoutes, Route, Verifier};
+use crate::token::{IssuerKeys, Verifier};
 
 /// The routes of `own` (the builder's own issuer, on the live key set) and the trusted
 /// `issuers`; `None` without trusted issuers. Issuers with a JWKS source fetch their keys
