@@ -61,6 +61,14 @@ pub(crate) struct Incoming<'r> {
     pub(crate) peer: Option<IpAddr>,
 }
 
+/// The rules a request needs one of, and how the log names them (the rule, or all of them
+/// joined with ` | `, made once with the route).
+#[derive(Clone, Copy)]
+pub(crate) struct Rules<'a> {
+    pub(crate) list: &'a [&'a str],
+    pub(crate) label: &'a str,
+}
+
 /// How optional authentication appears in the decision's log event, in place of a rule.
 const AUTHENTICATE_ONLY: &str = "(authenticate)";
 
@@ -238,7 +246,11 @@ impl Enforcer {
             uri: None,
             peer: None,
         };
-        match self.authorize_request(incoming, Some(&[rule]), false).0 {
+        let rules = Rules {
+            list: &[rule],
+            label: rule,
+        };
+        match self.authorize_request(incoming, Some(rules), false).0 {
             Authorization::Decided(outcome) => outcome.map(|verified| verified.claims),
             // Neither is made for a rule without `may_wait`.
             Authorization::Anonymous => Err(Denial::Unauthenticated(TokenError::Missing)),
@@ -254,7 +266,7 @@ impl Enforcer {
     pub(crate) fn authorize_request(
         &self,
         incoming: Incoming<'_>,
-        rules: Option<&[&str]>,
+        rules: Option<Rules<'_>>,
         may_wait: bool,
     ) -> (Authorization, RequestContext) {
         let headers = incoming.headers;
@@ -284,7 +296,7 @@ impl Enforcer {
             acl_revision = %self.inner.live.acl.load().revision(),
         );
         if let Some(rules) = rules {
-            span.record("rule", rules.join(" | "));
+            span.record("rule", rules.label);
         }
         let outcome = span.in_scope(|| self.decide_request(incoming, rules, &context, may_wait));
         match &outcome {
@@ -315,21 +327,12 @@ impl Enforcer {
     fn decide_request(
         &self,
         incoming: Incoming<'_>,
-        rules: Option<&[&str]>,
+        rules: Option<Rules<'_>>,
         context: &RequestContext,
         may_wait: bool,
     ) -> Authorization {
         let inner = &*self.inner;
-        // A route that requires one of several rules is named by all of them.
-        let joined;
-        let recorded_rule = match rules {
-            None => AUTHENTICATE_ONLY,
-            Some([rule]) => rule,
-            Some(rules) => {
-                joined = rules.join(" | ");
-                joined.as_str()
-            }
-        };
+        let recorded_rule = rules.map_or(AUTHENTICATE_ONLY, |rules| rules.label);
         let token = match find_token(incoming.headers, incoming.uri, &inner.token_sources) {
             Ok(token) => token,
             Err(TokenError::Missing) if rules.is_none() => {
@@ -358,7 +361,7 @@ impl Enforcer {
         {
             return self.refused(recorded_rule, context, error.into());
         }
-        let Some(rules) = rules else {
+        let Some(Rules { list: rules, .. }) = rules else {
             inner
                 .recorder
                 .authenticated(&context.request_id, &verified.claims);

@@ -36,6 +36,7 @@ use std::borrow::Cow;
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
@@ -44,7 +45,7 @@ use pin_project_lite::pin_project;
 use tower_layer::Layer;
 use tower_service::Service;
 
-use crate::enforcer::{Authorization, Enforcer, Incoming, RequestContext};
+use crate::enforcer::{Authorization, Enforcer, Incoming, RequestContext, Rules};
 use crate::response::{Denial, DenyResponse, JsonDenyResponse};
 use crate::token::{TokenError, Verified, VerifyWait};
 
@@ -122,7 +123,7 @@ impl<S> Layer<S> for RequireAnyRule {
         self.0.iter().for_each(|rule| crate::rules::record(rule));
         RequireRuleService {
             inner,
-            requirement: Requirement::AnyOf(self.0),
+            requirement: Requirement::any_of(self.0),
             enforcer: None,
         }
     }
@@ -134,17 +135,30 @@ enum Requirement {
     /// One rule.
     Rule(Cow<'static, str>),
     /// Any one of these rules.
-    AnyOf(&'static [&'static str]),
+    AnyOf {
+        rules: &'static [&'static str],
+        /// The rules joined with ` | `, for the log.
+        label: Arc<str>,
+    },
     /// A valid token when there is one (optional authentication).
     Token,
 }
 
 impl Requirement {
+    /// Any one of `rules`, their log label made once.
+    fn any_of(rules: &'static [&'static str]) -> Self {
+        let label = rules.join(" | ").into();
+        Requirement::AnyOf { rules, label }
+    }
+
     /// Calls `f` with the rules (`None`: optional authentication).
-    fn with_rules<R>(&self, f: impl FnOnce(Option<&[&str]>) -> R) -> R {
+    fn with_rules<R>(&self, f: impl FnOnce(Option<Rules<'_>>) -> R) -> R {
         match self {
-            Requirement::Rule(rule) => f(Some(&[rule.as_ref()])),
-            Requirement::AnyOf(rules) => f(Some(rules)),
+            Requirement::Rule(rule) => f(Some(Rules {
+                list: &[rule.as_ref()],
+                label: rule,
+            })),
+            Requirement::AnyOf { rules, label } => f(Some(Rules { list: rules, label })),
             Requirement::Token => f(None),
         }
     }
@@ -173,7 +187,7 @@ impl Enforcer {
     /// enforcer.
     pub fn require_any(&self, rules: &'static [&'static str]) -> RequireRuleLayer {
         RequireRuleLayer {
-            requirement: Requirement::AnyOf(rules),
+            requirement: Requirement::any_of(rules),
             enforcer: self.clone(),
         }
     }
@@ -191,17 +205,14 @@ impl<S> Layer<S> for RequireRuleLayer {
     type Service = RequireRuleService<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
+        self.requirement.with_rules(|rules| {
+            for rule in rules.map_or(&[][..], |rules| rules.list) {
+                crate::rules::record(rule);
+            }
+        });
         RequireRuleService {
             inner,
-            requirement: {
-                self.requirement.with_rules(|rules| {
-                    rules
-                        .into_iter()
-                        .flatten()
-                        .for_each(|rule| crate::rules::record(rule))
-                });
-                self.requirement.clone()
-            },
+            requirement: self.requirement.clone(),
             enforcer: Some(self.enforcer.clone()),
         }
     }
@@ -228,7 +239,7 @@ impl<S> RequireRuleService<S> {
     /// The rules of which this service requires any one ([`RequireAnyRule`]).
     pub fn any_of(&self) -> Option<&'static [&'static str]> {
         match self.requirement {
-            Requirement::AnyOf(rules) => Some(rules),
+            Requirement::AnyOf { rules, .. } => Some(rules),
             _ => None,
         }
     }
