@@ -32,22 +32,23 @@
 //! For that the service moves the ready inner service into the response future and keeps a
 //! clone, as tower's `Buffer` does: the inner service must be `Clone` (axum's routes are).
 
+mod future;
+
 use std::borrow::Cow;
-use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
-use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
-use http::{Request, Response, StatusCode};
-use pin_project_lite::pin_project;
+use http::{Request, Response};
 use tower_layer::Layer;
 use tower_service::Service;
 
 use crate::enforcer::{Authorization, Enforcer, Incoming, RequestContext, Rules};
 use crate::response::{Denial, DenyResponse, JsonDenyResponse};
 use crate::token::{TokenError, Verified, VerifyWait};
+
+pub use future::ResponseFuture;
 
 /// Requires a rule on a route; the [`Enforcer`] comes from the request extensions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -277,93 +278,89 @@ where
     }
 
     fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
-        let outcome = {
-            let enforcer = self
-                .enforcer
-                .as_ref()
-                .or_else(|| request.extensions().get::<Enforcer>());
-            match enforcer {
-                Some(enforcer) => {
-                    let incoming = Incoming {
-                        headers: request.headers(),
-                        uri: Some(request.uri()),
-                        peer: peer_addr(request.extensions()),
-                    };
-                    let (authorization, context) = self
-                        .requirement
-                        .with_rules(|rules| enforcer.authorize_request(incoming, rules, true));
-                    match authorization {
-                        Authorization::Decided(Ok(verified)) => Outcome::Allowed(verified, context),
-                        Authorization::Anonymous => Outcome::Anonymous(context),
-                        Authorization::Decided(Err(denial)) => {
-                            Outcome::Denied(enforcer.deny_response_to(&denial, &context))
-                        }
-                        Authorization::Wait(wait) => Outcome::Wait(wait, enforcer.clone()),
-                    }
-                }
-                None => {
-                    tracing::error!(
-                        requirement = ?self.requirement,
-                        "RequireRule found no Enforcer in the request extensions: add `.layer(enforcer)` around the router"
-                    );
-                    Outcome::Denied(JsonDenyResponse.respond(&Denial::NoEnforcer))
-                }
-            }
+        let enforcer = self
+            .enforcer
+            .as_ref()
+            .or_else(|| request.extensions().get::<Enforcer>());
+        let Some(enforcer) = enforcer else {
+            tracing::error!(
+                requirement = ?self.requirement,
+                "RequireRule found no Enforcer in the request extensions: add `.layer(enforcer)` around the router"
+            );
+            let response = JsonDenyResponse.respond(&Denial::NoEnforcer);
+            return ResponseFuture::denied(response.map(ResBody::from));
         };
-        let kind = match outcome {
+        match decide(enforcer, &self.requirement, &request, true) {
             Outcome::Allowed(verified, context) => {
                 insert_verified(&mut request, verified, context);
-                Kind::Allowed {
-                    future: self.inner.call(request),
-                }
+                ResponseFuture::allowed(self.inner.call(request))
             }
-            Outcome::Anonymous(context) => {
-                request.extensions_mut().insert(context);
-                Kind::Allowed {
-                    future: self.inner.call(request),
-                }
-            }
-            Outcome::Denied(response) => Kind::Denied {
-                response: Some(response.map(ResBody::from)),
-            },
-            Outcome::Wait(wait, enforcer) => {
+            Outcome::Denied(response) => ResponseFuture::denied(response.map(ResBody::from)),
+            Outcome::Wait(wait) => {
+                let enforcer = enforcer.clone();
                 // The ready service goes with the request; a clone takes its place.
                 let clone = self.inner.clone();
                 let inner = std::mem::replace(&mut self.inner, clone);
                 let requirement = self.requirement.clone();
-                Kind::WaitingForKeys {
-                    future: Box::pin(decide_after_wait(
-                        wait,
-                        enforcer,
-                        requirement,
-                        request,
-                        inner,
-                    )),
-                }
+                ResponseFuture::waiting(Box::pin(decide_after_wait(
+                    wait,
+                    enforcer,
+                    requirement,
+                    request,
+                    inner,
+                )))
             }
-        };
-        ResponseFuture { kind }
+        }
     }
 }
 
-/// What `call` decided, before the request moves.
+/// What the enforcer decided for a request, before the request moves.
 enum Outcome {
-    Allowed(Verified, RequestContext),
-    Anonymous(RequestContext),
+    /// Let through: with what was verified, or anonymous (optional authentication).
+    Allowed(Option<Verified>, RequestContext),
     Denied(Response<Bytes>),
-    Wait(VerifyWait, Enforcer),
+    Wait(VerifyWait),
 }
 
-/// Puts what was verified into the request extensions: reference counts only, the claims and
-/// the token are the cache's.
-fn insert_verified<B>(request: &mut Request<B>, verified: Verified, context: RequestContext) {
-    let Verified { claims, token, .. } = verified;
+/// Asks `enforcer` about `request`. Without `may_wait`, an unknown `kid` is refused.
+fn decide<B>(
+    enforcer: &Enforcer,
+    requirement: &Requirement,
+    request: &Request<B>,
+    may_wait: bool,
+) -> Outcome {
+    let incoming = Incoming {
+        headers: request.headers(),
+        uri: Some(request.uri()),
+        peer: peer_addr(request.extensions()),
+    };
+    let (authorization, context) =
+        requirement.with_rules(|rules| enforcer.authorize_request(incoming, rules, may_wait));
+    let denial = match authorization {
+        Authorization::Decided(Ok(verified)) => return Outcome::Allowed(Some(verified), context),
+        Authorization::Anonymous => return Outcome::Allowed(None, context),
+        Authorization::Wait(wait) if may_wait => return Outcome::Wait(wait),
+        Authorization::Decided(Err(denial)) => denial,
+        Authorization::Wait(_) => Denial::Unauthenticated(TokenError::UnknownKeyId),
+    };
+    Outcome::Denied(enforcer.deny_response_to(&denial, &context))
+}
+
+/// Puts the context and what was verified into the request extensions: reference counts only,
+/// the claims and the token are the cache's.
+fn insert_verified<B>(
+    request: &mut Request<B>,
+    verified: Option<Verified>,
+    context: RequestContext,
+) {
     let extensions = request.extensions_mut();
     extensions.insert(context);
-    extensions.insert(claims.identity.clone());
-    extensions.insert(claims.wfc.clone());
-    extensions.insert(token);
-    extensions.insert(claims);
+    if let Some(Verified { claims, token, .. }) = verified {
+        extensions.insert(claims.identity.clone());
+        extensions.insert(claims.wfc.clone());
+        extensions.insert(token);
+        extensions.insert(claims);
+    }
 }
 
 /// A request whose token named an unknown `kid`: waits for its issuer's keys, then is decided
@@ -380,32 +377,14 @@ where
     ResBody: From<Bytes>,
 {
     wait.0.await;
-    let incoming = Incoming {
-        headers: request.headers(),
-        uri: Some(request.uri()),
-        peer: peer_addr(request.extensions()),
-    };
-    let (authorization, context) =
-        requirement.with_rules(|rules| enforcer.authorize_request(incoming, rules, false));
-    match authorization {
-        Authorization::Decided(Ok(verified)) => {
+    match decide(&enforcer, &requirement, &request, false) {
+        Outcome::Allowed(verified, context) => {
             insert_verified(&mut request, verified, context);
             inner.call(request).await
         }
-        Authorization::Anonymous => {
-            request.extensions_mut().insert(context);
-            inner.call(request).await
-        }
-        Authorization::Decided(Err(denial)) => Ok(enforcer
-            .deny_response_to(&denial, &context)
-            .map(ResBody::from)),
-        // Never made without `may_wait`; refused like the unknown `kid` it stands for.
-        Authorization::Wait(_) => {
-            let denial = Denial::Unauthenticated(TokenError::UnknownKeyId);
-            Ok(enforcer
-                .deny_response_to(&denial, &context)
-                .map(ResBody::from))
-        }
+        Outcome::Denied(response) => Ok(response.map(ResBody::from)),
+        // `decide` makes no wait without `may_wait`; fail closed all the same.
+        Outcome::Wait(_) => Ok(future::internal_error()),
     }
 }
 
@@ -417,49 +396,4 @@ fn peer_addr(extensions: &http::Extensions) -> Option<IpAddr> {
         return Some(info.0.ip());
     }
     extensions.get::<SocketAddr>().map(SocketAddr::ip)
-}
-
-pin_project! {
-    /// The response future of [`RequireRuleService`]: the inner service's future, the
-    /// denial's response, ready at once, or (rarely) a request that waits for its issuer's
-    /// keys before it is decided.
-    pub struct ResponseFuture<F: Future, B> {
-        #[pin]
-        kind: Kind<F, B>,
-    }
-}
-
-pin_project! {
-    // Only the rare waits are boxed, so the local path pays nothing for them.
-    #[project = KindProj]
-    enum Kind<F: Future, B> {
-        Allowed { #[pin] future: F },
-        Denied { response: Option<Response<B>> },
-        WaitingForKeys { future: Pin<Box<dyn Future<Output = F::Output> + Send>> },
-    }
-}
-
-impl<F, B, E> Future for ResponseFuture<F, B>
-where
-    F: Future<Output = Result<Response<B>, E>>,
-    B: From<Bytes>,
-{
-    type Output = Result<Response<B>, E>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match self.project().kind.project() {
-            KindProj::Allowed { future } => future.poll(cx),
-            KindProj::WaitingForKeys { future } => future.as_mut().poll(cx),
-            KindProj::Denied { response } => {
-                // Polling again after completion breaks the `Future` contract; answer 500
-                // rather than panic.
-                let response = response.take().unwrap_or_else(|| {
-                    let mut response = Response::new(B::from(Bytes::new()));
-                    *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
-                    response
-                });
-                Poll::Ready(Ok(response))
-            }
-        }
-    }
 }
