@@ -22,7 +22,7 @@ use std::sync::Arc;
 use quick_cache::UnitWeighter;
 use quick_cache::sync::Cache;
 
-use super::verifier::Verified;
+use super::verified::Verified;
 use crate::keys::PublicKey;
 
 /// The keys in force, with the cache of the tokens they verified.

@@ -35,6 +35,7 @@ mod jws;
 mod requirements;
 mod source;
 mod validation;
+mod verified;
 mod verifier;
 
 pub(crate) use cache::KeySet;
@@ -47,7 +48,8 @@ pub(crate) use requirements::IpBinding;
 pub use source::{AuthToken, TokenExtractor, TokenSource};
 pub(crate) use source::{DEFAULT_TOKEN_SOURCES, find_token};
 pub use validation::Validation;
-pub(crate) use verifier::{Verified, Verifier};
+pub(crate) use verified::Verified;
+pub(crate) use verifier::Verifier;
 
 /// A request's wait before its token can be decided: for the keys its unknown `kid` asked
 /// for (feature `jwks`, at most 2 s), or for its issuer's introspection answer (feature

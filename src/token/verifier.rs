@@ -5,23 +5,11 @@ use std::sync::Arc;
 
 use super::cache::KeySet;
 use super::jws::Jws;
+use super::verified::Verified;
 use super::{AuthToken, IpBinding, TokenError, Validation};
 use crate::claims::{ClaimShape, Claims};
 use crate::keys::PublicKey;
 use crate::telemetry;
-
-/// A token that verified, and what it says. Cheap to clone: two reference counts, shared with
-/// the verified-token cache.
-#[derive(Debug, Clone)]
-pub(crate) struct Verified {
-    pub(crate) claims: Arc<Claims>,
-    pub(crate) token: AuthToken,
-    /// The address the token is bound to, when its issuer binds tokens.
-    pub(crate) ip_binding: Option<IpBinding>,
-    /// The `kid` that chose the key, and the `iss`: for the decision's span.
-    pub(crate) key_id: Option<Arc<str>>,
-    pub(crate) issuer: Option<Arc<str>>,
-}
 
 /// What the pipeline checked: the claims, the address binding, the `kid` and the `iss`.
 type Checked = (Claims, Option<IpBinding>, Option<String>, Option<String>);
