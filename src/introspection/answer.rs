@@ -58,10 +58,22 @@ pub(crate) fn read(form: &Form, status: u16, body: &[u8]) -> Answer {
     }
 }
 
-/// The claims of an active answer. Without `exp`, the answer counts for `max_ttl` from `now`.
+/// How the answers of `form` hold the user, roles and wfc: `mapping` when given, else
+/// tokenleader's shape for its `verify_token`, else roles as the space-separated `scope`.
+pub(crate) fn shape(form: &Form, mapping: Option<&ClaimMapping>) -> ClaimShape {
+    match (form, mapping) {
+        (_, Some(mapping)) => ClaimShape::Mapped(Box::new(mapping.clone())),
+        (Form::Tokenleader, None) => ClaimShape::Tokenleader,
+        (_, None) => ClaimShape::Mapped(Box::new(
+            ClaimMapping::new().roles_space_separated("/scope"),
+        )),
+    }
+}
+
+/// The claims of an active answer, read with `shape`. Without `exp`, the answer counts for
+/// `max_ttl` from `now`.
 pub(crate) fn claims(
-    form: &Form,
-    mapping: Option<&ClaimMapping>,
+    shape: &ClaimShape,
     mut answer: Value,
     now: u64,
     max_ttl: Duration,
@@ -71,16 +83,9 @@ pub(crate) fn claims(
             .entry("exp")
             .or_insert_with(|| Value::from(now.saturating_add(max_ttl.as_secs())));
     }
-    let shape = match (form, mapping) {
-        (_, Some(mapping)) => ClaimShape::Mapped(Box::new(mapping.clone())),
-        (Form::Tokenleader, None) => ClaimShape::Tokenleader,
-        (_, None) => ClaimShape::Mapped(Box::new(
-            ClaimMapping::new().roles_space_separated("/scope"),
-        )),
-    };
     let json = serde_json::to_vec(&answer)
         .map_err(|e| ClaimsError::Malformed(format!("the answer: {e}")))?;
     let payload = shape.parse(&json)?;
     let registered = payload.registered()?;
-    payload.into_claims(&shape, &registered)
+    payload.into_claims(shape, &registered)
 }

@@ -9,6 +9,7 @@ use tokio::sync::{Semaphore, mpsc, oneshot};
 
 use super::answer::{self, Answer};
 use super::{Form, Introspection};
+use crate::claims::ClaimShape;
 use crate::response::Denial;
 use crate::token::{AuthToken, TailHash, TokenError, Verified, VerifyWait};
 
@@ -45,6 +46,8 @@ struct Call {
 /// Introspection for one enforcer.
 pub(crate) struct Introspector {
     config: Introspection,
+    /// How answers hold the user, roles and wfc; settled at start.
+    shape: ClaimShape,
     cache: Cache<Arc<str>, Entry, UnitWeighter, TailHash>,
     calls: mpsc::Sender<Call>,
 }
@@ -79,8 +82,10 @@ impl Introspector {
             TailHash::default(),
             Default::default(),
         );
+        let shape = answer::shape(&config.form, config.mapping.as_ref());
         Ok(Arc::new(Introspector {
             config,
+            shape,
             cache,
             calls,
         }))
@@ -139,13 +144,7 @@ impl Introspector {
         match answer {
             Answer::Active(claims) => {
                 let max_until = now.saturating_add(config.max_ttl.as_secs());
-                match answer::claims(
-                    &config.form,
-                    config.mapping.as_ref(),
-                    claims,
-                    now,
-                    config.max_ttl,
-                ) {
+                match answer::claims(&self.shape, claims, now, config.max_ttl) {
                     Ok(claims) if claims.exp <= now => Entry::Refused {
                         error: TokenError::Expired,
                         until: now.saturating_add(config.refusal_ttl.as_secs()),
