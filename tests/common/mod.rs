@@ -13,7 +13,9 @@ use http::{HeaderMap, StatusCode};
 use jsonwebtoken::{Algorithm, EncodingKey};
 use serde_json::{Value, json};
 use tokenleader_rbac::test_util::TestIssuer;
-use tokenleader_rbac::{AclMap, Enforcer, EnforcerBuilder, Identity, PublicKey, RequireRule, Wfc};
+use tokenleader_rbac::{
+    AclMap, Enforcer, EnforcerBuilder, Identity, PublicKey, RequireRule, TokenError, Wfc,
+};
 use tower::ServiceExt;
 
 /// How long a test waits for something that happens in the background (a reload, a thread,
@@ -257,4 +259,24 @@ pub fn logged(f: impl FnOnce()) -> String {
         .finish();
     tracing::subscriber::with_default(subscriber, f);
     log.text()
+}
+
+/// Why `enforcer` refuses `token`, which must be a 401.
+pub fn refusal(enforcer: &Enforcer, token: &str) -> TokenError {
+    enforcer
+        .verify(token)
+        .unwrap_err()
+        .token_error()
+        .cloned()
+        .expect("a 401")
+}
+
+/// Why `builder` (with an empty map, unwatched) does not build.
+pub fn build_error(builder: EnforcerBuilder) -> String {
+    builder
+        .acl(AclMap::empty())
+        .watch(false)
+        .build()
+        .unwrap_err()
+        .to_string()
 }

@@ -46,15 +46,6 @@ fn two_issuers(tokenleader: &TestIssuer, keycloak: &TestIssuer) -> EnforcerBuild
         .watch(false)
 }
 
-fn refusal(enforcer: &Enforcer, token: &str) -> TokenError {
-    enforcer
-        .verify(token)
-        .unwrap_err()
-        .token_error()
-        .cloned()
-        .expect("a 401")
-}
-
 #[test]
 fn each_issuers_tokens_are_decided_by_its_own_mapping() {
     let (tokenleader, keycloak) = (TestIssuer::new(), TestIssuer::es256());
@@ -190,20 +181,13 @@ fn the_builders_own_keys_are_one_issuer_among_the_trusted() {
 #[test]
 fn trust_settings_that_cannot_work_are_refused_at_build() {
     let (tokenleader, keycloak) = (TestIssuer::new(), TestIssuer::es256());
-    let error = |builder: EnforcerBuilder| {
-        builder
-            .acl(AclMap::empty())
-            .watch(false)
-            .build()
-            .unwrap_err()
-            .to_string()
-    };
-    let message = error(two_issuers(&tokenleader, &keycloak).trust(keycloak_issuer(&keycloak)));
+    let message =
+        build_error(two_issuers(&tokenleader, &keycloak).trust(keycloak_issuer(&keycloak)));
     assert!(
         message.contains(&format!("two trusted issuers have the `iss` `{KEYCLOAK}`")),
         "{message}"
     );
-    let message = error(
+    let message = build_error(
         Enforcer::builder()
             .public_key(tokenleader.public_key())
             .trust(Issuer::tokenleader().public_key(tokenleader.public_key())),
@@ -212,18 +196,19 @@ fn trust_settings_that_cannot_work_are_refused_at_build() {
         message.contains("two trusted issuers take tokens without `iss`"),
         "{message}"
     );
-    let message = error(Enforcer::builder().trust(Issuer::new(KEYCLOAK)));
+    let message = build_error(Enforcer::builder().trust(Issuer::new(KEYCLOAK)));
     assert!(
         message.contains(&format!("issuer `{KEYCLOAK}`: no key")),
         "{message}"
     );
-    let message =
-        error(Enforcer::builder().trust(Issuer::new(KEYCLOAK).public_key(keycloak.public_key())));
+    let message = build_error(
+        Enforcer::builder().trust(Issuer::new(KEYCLOAK).public_key(keycloak.public_key())),
+    );
     assert!(
         message.contains("checks none of the allowed algorithms [RS256]"),
         "{message}"
     );
-    let message = error(
+    let message = build_error(
         Enforcer::builder().trust(
             Issuer::new("mixed")
                 .public_key(tokenleader.public_key())

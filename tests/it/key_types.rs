@@ -205,16 +205,8 @@ fn hmac_secrets_stand_alone() {
         !format!("{:?}", secret()).contains("7, 7"),
         "Debug hides the secret"
     );
-    let refused = |builder: tokenleader_rbac::EnforcerBuilder| {
-        builder
-            .acl(AclMap::empty())
-            .watch(false)
-            .build()
-            .unwrap_err()
-            .to_string()
-    };
     // A secret and a public key in one enforcer: refused, whichever came first.
-    let error = refused(
+    let error = build_error(
         Enforcer::builder()
             .secret_key(secret())
             .public_key(TestIssuer::new().public_key())
@@ -225,12 +217,12 @@ fn hmac_secrets_stand_alone() {
         "{error}"
     );
     // Only HMAC algorithms with a secret, and secrets as long as the hash.
-    let error = refused(Enforcer::builder().secret_key(secret()));
+    let error = build_error(Enforcer::builder().secret_key(secret()));
     assert!(
         error.contains("RS512 cannot be allowed with HMAC secrets"),
         "{error}"
     );
-    let error = refused(
+    let error = build_error(
         Enforcer::builder()
             .secret_key(secret())
             .algorithms([Algorithm::HS256, Algorithm::HS512]),

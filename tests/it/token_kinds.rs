@@ -28,15 +28,6 @@ fn enforcer(
     .unwrap()
 }
 
-fn refusal(enforcer: &tokenleader_rbac::Enforcer, token: &str) -> TokenError {
-    enforcer
-        .verify(token)
-        .unwrap_err()
-        .token_error()
-        .cloned()
-        .expect("a 401")
-}
-
 #[test]
 fn a_refresh_token_is_refused_on_an_api_route() {
     let issuer = TestIssuer::new();
