@@ -28,9 +28,9 @@ impl Client {
 
     /// A builder from tokenleader's `client_configs.yml`: `tl_url`, `tl_user`, `ssl_verify`
     /// (`False` is honoured, with a warning), and, with `user_auth_info_from: file`, the
-    /// stored password ([`credentials`]), decrypted by [`ClientBuilder::build`] unless
-    /// [`ClientBuilder::password`] gives another (then a missing or broken credentials
-    /// setting does not matter either).
+    /// stored password ([`credentials`](super::credentials)), decrypted by
+    /// [`ClientBuilder::build`] unless [`ClientBuilder::password`] gives another (then a
+    /// missing or broken credentials setting does not matter either).
     pub fn from_client_config(path: impl AsRef<Path>) -> Result<ClientBuilder, ClientError> {
         let path = path.as_ref();
         let error = |message: String| ClientError::Config(format!("{}: {message}", path.display()));
