@@ -59,7 +59,8 @@
 //!    [`AuthToken`], [`Identity`] and [`Wfc`] ([`claims`]). Denied: 401 for a missing or bad
 //!    token (with `WWW-Authenticate`), 403 for a valid token whose roles lack the rule, 500 for
 //!    a misconfigured service, 503 when the revocation store cannot answer ([`response`]); the
-//!    body is `{"status": …, "message": …}` and the token is never logged.
+//!    body is `{"status": …, "message": …}` (gRPC calls get `grpc-status` 16, 7, 13 or 14
+//!    instead, see [`layer::grpc`]) and the token is never logged.
 //!
 //! Files given by path (ACL map, keys, `client_configs.yml`) are watched and hot-reloaded
 //! ([`reload`]).
@@ -75,6 +76,10 @@
 //! - `test-util`: [`test_util::TestIssuer`], to test your handlers without a token server.
 //! - `redis`: [`revocation::RedisRevocation`], revocations shared by a fleet through Redis.
 //! - `metrics`: counters and a histogram through the `metrics` facade, see [`telemetry`].
+//! - `introspection`: opaque tokens asked of their issuer, see [`introspection`].
+//! - `tonic`: gRPC services with tonic: denials in tonic's body type and
+//!   [`layer::GrpcRequestExt`] for the caller (gRPC calls get gRPC answers with or without
+//!   it; per-method rules are [`layer::GrpcRules`]).
 //! - `cli`: the `tokenleader-rbac` command-line tool.
 
 #![forbid(unsafe_code)]

@@ -45,7 +45,7 @@ use crate::claims::Claims;
 use crate::client_addr::TrustedProxies;
 use crate::error::Error;
 use crate::reload::{LiveState, Reloader, WatchGuard};
-use crate::response::{Denial, DenyResponse};
+use crate::response::{Denial, DenyResponse, GrpcDenyResponse, JsonDenyResponse};
 use crate::revocation::Revocation;
 use crate::token::{TokenError, TokenSource, Verified, Verifier, VerifyWait, find_token};
 use record::Recorder;
@@ -116,7 +116,8 @@ struct Inner {
     token_sources: Vec<TokenSource>,
     trusted_proxies: TrustedProxies,
     clock: Box<dyn Fn() -> SystemTime + Send + Sync>,
-    deny_response: Box<dyn DenyResponse>,
+    /// `None`: JSON, or gRPC answers to gRPC calls.
+    deny_response: Option<Box<dyn DenyResponse>>,
     recorder: Recorder,
     revocation: Option<Box<dyn Revocation>>,
     /// Keeps the file watcher alive; dropped with the last clone, which stops its thread.
@@ -316,20 +317,31 @@ impl Enforcer {
     }
 
     /// The response for a denied request, from the builder's
-    /// [`deny_response`](EnforcerBuilder::deny_response).
+    /// [`deny_response`](EnforcerBuilder::deny_response) (by default JSON).
     pub fn deny_response(&self, denial: &Denial) -> Response<Bytes> {
-        self.inner.deny_response.respond(denial)
+        self.responder(false).respond(denial)
     }
 
     /// The response for a denied request, naming its decision id (the request id, also in
-    /// the decision's log event).
+    /// the decision's log event). `grpc`: the request is a gRPC call, answered in gRPC's
+    /// terms unless the builder was given a deny response.
     pub(crate) fn deny_response_to(
         &self,
         denial: &Denial,
         context: &RequestContext,
+        grpc: bool,
     ) -> Response<Bytes> {
         let decision_id = context.request_id.to_string();
-        self.inner.deny_response.respond_to(denial, &decision_id)
+        self.responder(grpc).respond_to(denial, &decision_id)
+    }
+
+    /// The builder's deny response, or the default for the kind of request.
+    fn responder(&self, grpc: bool) -> &dyn DenyResponse {
+        match &self.inner.deny_response {
+            Some(custom) => custom.as_ref(),
+            None if grpc => &GrpcDenyResponse,
+            None => &JsonDenyResponse,
+        }
     }
 
     /// Decides with the ACL map in force whether `roles` may use `rule` (the admin role

@@ -40,12 +40,17 @@
 mod enforcer_service;
 #[cfg(feature = "axum")]
 mod extract;
+pub mod grpc;
 pub mod require;
 
 pub use enforcer_service::EnforcerService;
 #[cfg(feature = "axum")]
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub use extract::MissingRequireRule;
+#[cfg(feature = "tonic")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tonic")))]
+pub use grpc::GrpcRequestExt;
+pub use grpc::{GrpcRules, GrpcRulesService};
 pub use require::{
     Authenticate, RequireAnyRule, RequireRule, RequireRuleLayer, RequireRuleService,
 };

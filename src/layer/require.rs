@@ -45,7 +45,9 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use crate::enforcer::{Authorization, Enforcer, Incoming, RequestContext, Rules};
-use crate::response::{Denial, DenyResponse, JsonDenyResponse};
+use crate::response::{
+    Denial, DenialBody, DenyResponse, GrpcDenyResponse, JsonDenyResponse, is_grpc,
+};
 use crate::token::{TokenError, Verified, VerifyWait};
 
 pub use future::ResponseFuture;
@@ -132,7 +134,7 @@ impl<S> Layer<S> for RequireAnyRule {
 
 /// What a route requires of a request.
 #[derive(Debug, Clone)]
-enum Requirement {
+pub(super) enum Requirement {
     /// One rule.
     Rule(Cow<'static, str>),
     /// Any one of these rules.
@@ -147,13 +149,13 @@ enum Requirement {
 
 impl Requirement {
     /// Any one of `rules`, their log label made once.
-    fn any_of(rules: &'static [&'static str]) -> Self {
+    pub(super) fn any_of(rules: &'static [&'static str]) -> Self {
         let label = rules.join(" | ").into();
         Requirement::AnyOf { rules, label }
     }
 
     /// Calls `f` with the rules (`None`: optional authentication).
-    fn with_rules<R>(&self, f: impl FnOnce(Option<Rules<'_>>) -> R) -> R {
+    pub(super) fn with_rules<R>(&self, f: impl FnOnce(Option<Rules<'_>>) -> R) -> R {
         match self {
             Requirement::Rule(rule) => f(Some(Rules {
                 list: &[rule.as_ref()],
@@ -267,7 +269,7 @@ where
     S::Future: Send + 'static,
     S::Error: Send + 'static,
     ReqBody: Send + 'static,
-    ResBody: From<Bytes> + Send + 'static,
+    ResBody: DenialBody + Send + 'static,
 {
     type Response = Response<ResBody>;
     type Error = S::Error;
@@ -277,39 +279,62 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
-        let enforcer = self
-            .enforcer
-            .as_ref()
-            .or_else(|| request.extensions().get::<Enforcer>());
-        let Some(enforcer) = enforcer else {
-            tracing::error!(
-                requirement = ?self.requirement,
-                "RequireRule found no Enforcer in the request extensions: add `.layer(enforcer)` around the router"
-            );
-            let response = JsonDenyResponse.respond(&Denial::NoEnforcer);
-            return ResponseFuture::denied(response.map(ResBody::from));
+    fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
+        guard(
+            &mut self.inner,
+            &self.requirement,
+            self.enforcer.as_ref(),
+            request,
+        )
+    }
+}
+
+/// Decides `request` against `requirement` and calls `inner` on allow. The enforcer is
+/// `bound`, or else the one in the request extensions.
+pub(super) fn guard<S, ReqBody, ResBody>(
+    inner: &mut S,
+    requirement: &Requirement,
+    bound: Option<&Enforcer>,
+    mut request: Request<ReqBody>,
+) -> ResponseFuture<S::Future, ResBody>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Send + 'static,
+    ReqBody: Send + 'static,
+    ResBody: DenialBody + Send + 'static,
+{
+    let enforcer = bound.or_else(|| request.extensions().get::<Enforcer>());
+    let Some(enforcer) = enforcer else {
+        tracing::error!(
+            ?requirement,
+            "RequireRule found no Enforcer in the request extensions: add `.layer(enforcer)` around the router"
+        );
+        let response = if is_grpc(request.headers()) {
+            GrpcDenyResponse.respond(&Denial::NoEnforcer)
+        } else {
+            JsonDenyResponse.respond(&Denial::NoEnforcer)
         };
-        match decide(enforcer, &self.requirement, &request, true) {
-            Outcome::Allowed(verified, context) => {
-                insert_verified(&mut request, verified, context);
-                ResponseFuture::allowed(self.inner.call(request))
-            }
-            Outcome::Denied(response) => ResponseFuture::denied(response.map(ResBody::from)),
-            Outcome::Wait(wait) => {
-                let enforcer = enforcer.clone();
-                // The ready service goes with the request; a clone takes its place.
-                let clone = self.inner.clone();
-                let inner = std::mem::replace(&mut self.inner, clone);
-                let requirement = self.requirement.clone();
-                ResponseFuture::waiting(Box::pin(decide_after_wait(
-                    wait,
-                    enforcer,
-                    requirement,
-                    request,
-                    inner,
-                )))
-            }
+        return ResponseFuture::denied(response.map(ResBody::from_denial));
+    };
+    match decide(enforcer, requirement, &request, true) {
+        Outcome::Allowed(verified, context) => {
+            insert_verified(&mut request, verified, context);
+            ResponseFuture::allowed(inner.call(request))
+        }
+        Outcome::Denied(response) => ResponseFuture::denied(response.map(ResBody::from_denial)),
+        Outcome::Wait(wait) => {
+            let enforcer = enforcer.clone();
+            // The ready service goes with the request; a clone takes its place.
+            let clone = inner.clone();
+            let ready = std::mem::replace(inner, clone);
+            ResponseFuture::waiting(Box::pin(decide_after_wait(
+                wait,
+                enforcer,
+                requirement.clone(),
+                request,
+                ready,
+            )))
         }
     }
 }
@@ -343,7 +368,7 @@ fn decide<B>(
         Authorization::Decided(Err(denial)) => denial,
         Authorization::Wait(_) => Denial::Unauthenticated(TokenError::UnknownKeyId),
     };
-    Outcome::Denied(enforcer.deny_response_to(&denial, &context))
+    Outcome::Denied(enforcer.deny_response_to(&denial, &context, is_grpc(request.headers())))
 }
 
 /// Puts the context and what was verified into the request extensions: reference counts only,
@@ -374,7 +399,7 @@ async fn decide_after_wait<S, ReqBody, ResBody>(
 ) -> Result<Response<ResBody>, S::Error>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>>,
-    ResBody: From<Bytes>,
+    ResBody: DenialBody,
 {
     wait.0.await;
     match decide(&enforcer, &requirement, &request, false) {
@@ -382,7 +407,7 @@ where
             insert_verified(&mut request, verified, context);
             inner.call(request).await
         }
-        Outcome::Denied(response) => Ok(response.map(ResBody::from)),
+        Outcome::Denied(response) => Ok(response.map(ResBody::from_denial)),
         // `decide` makes no wait without `may_wait`; fail closed all the same.
         Outcome::Wait(_) => Ok(future::internal_error()),
     }

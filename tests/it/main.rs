@@ -14,6 +14,8 @@ mod client_parity;
 mod discovery;
 mod example_microservice;
 mod forged_tokens;
+#[cfg(feature = "tonic")]
+mod grpc;
 mod headers;
 mod hostile_acl;
 mod hot_reload;

@@ -26,14 +26,14 @@ use crate::keys::{PublicKey, SecretKey};
 use crate::reload::{
     AclInput, KeyFile, ReloadCallback, ReloadConfig, ReloadEvent, Reloader, spawn_watcher,
 };
-use crate::response::{DenyResponse, JsonDenyResponse};
+use crate::response::DenyResponse;
 use crate::revocation::Revocation;
 use crate::token::{ClaimRequirement, DEFAULT_TOKEN_SOURCES, TokenSource, Validation, Verifier};
 
 /// Builds an [`Enforcer`]. Defaults: those of [`Validation`] (RS512 only, leeway 30 s,
 /// maximum lifetime 24 h, tokens up to 8 KiB), admin role `admin`, tokens from `X-Auth-Token`
 /// or `Authorization: Bearer`, a cache of 10,000 verified tokens, the system clock,
-/// [`JsonDenyResponse`], files watched.
+/// [`JsonDenyResponse`](crate::response::JsonDenyResponse), files watched.
 pub struct EnforcerBuilder {
     keys: Vec<PublicKey>,
     key_files: Vec<KeyFile>,
@@ -48,7 +48,7 @@ pub struct EnforcerBuilder {
     token_sources: Vec<TokenSource>,
     trusted_proxies: Vec<String>,
     clock: Box<dyn Fn() -> SystemTime + Send + Sync>,
-    deny_response: Box<dyn DenyResponse>,
+    deny_response: Option<Box<dyn DenyResponse>>,
     watch: bool,
     poll_interval: Duration,
     on_reload: Option<ReloadCallback>,
@@ -79,7 +79,7 @@ impl Default for EnforcerBuilder {
             token_sources: DEFAULT_TOKEN_SOURCES.to_vec(),
             trusted_proxies: Vec::new(),
             clock: Box::new(SystemTime::now),
-            deny_response: Box::new(JsonDenyResponse),
+            deny_response: None,
             watch: true,
             poll_interval: Duration::from_secs(10),
             on_reload: None,
@@ -344,9 +344,12 @@ impl EnforcerBuilder {
         self
     }
 
-    /// Replaces the response to denied requests (default [`JsonDenyResponse`]).
+    /// Replaces the response to denied requests. By default they are JSON
+    /// ([`JsonDenyResponse`](crate::response::JsonDenyResponse)), and gRPC calls (content type `application/grpc…`) get gRPC
+    /// answers ([`GrpcDenyResponse`](crate::response::GrpcDenyResponse)); a deny response
+    /// given here answers every request.
     pub fn deny_response(mut self, deny_response: impl DenyResponse) -> Self {
-        self.deny_response = Box::new(deny_response);
+        self.deny_response = Some(Box::new(deny_response));
         self
     }
 

@@ -8,6 +8,8 @@ use bytes::Bytes;
 use http::{Response, StatusCode};
 use pin_project_lite::pin_project;
 
+use crate::response::DenialBody;
+
 pin_project! {
     /// The response future of [`RequireRuleService`](super::RequireRuleService): the inner
     /// service's future, the denial's response, ready at once, or (rarely) a request that
@@ -53,7 +55,7 @@ impl<F: Future, B> ResponseFuture<F, B> {
 impl<F, B, E> Future for ResponseFuture<F, B>
 where
     F: Future<Output = Result<Response<B>, E>>,
-    B: From<Bytes>,
+    B: DenialBody,
 {
     type Output = Result<Response<B>, E>;
 
@@ -71,8 +73,8 @@ where
 }
 
 /// An empty 500: for what should not happen, never a panic and never an allow.
-pub(super) fn internal_error<B: From<Bytes>>() -> Response<B> {
-    let mut response = Response::new(B::from(Bytes::new()));
+pub(super) fn internal_error<B: DenialBody>() -> Response<B> {
+    let mut response = Response::new(B::from_denial(Bytes::new()));
     *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
     response
 }

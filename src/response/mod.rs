@@ -1,4 +1,5 @@
-//! The responses to denied requests: 401, 403, 500 or 503 with a JSON body.
+//! The responses to denied requests: 401, 403, 500 or 503 with a JSON body, or for gRPC calls
+//! the matching `grpc-status` ([`GrpcDenyResponse`]).
 //!
 //! ```
 //! use bytes::Bytes;
@@ -27,6 +28,13 @@ use bytes::Bytes;
 use http::{HeaderValue, Response, StatusCode, header};
 
 use crate::token::TokenError;
+
+mod body;
+mod grpc;
+
+pub use body::DenialBody;
+pub use grpc::GrpcDenyResponse;
+pub(crate) use grpc::is_grpc;
 
 /// Why a request was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
