@@ -119,9 +119,8 @@ impl Introspector {
                 .await;
             // A waiter gets the answer even when the cache did not keep it (its placeholder
             // was replaced): put it back, so the decision that follows finds it.
-            if let Ok(entry) = shared
-                && this.cache.get(&token).is_none()
-            {
+            let Ok(entry) = shared;
+            if this.cache.get(&token).is_none() {
                 this.cache.insert(token, entry);
             }
         }))
