@@ -77,6 +77,8 @@
 //! - `redis`: [`revocation::RedisRevocation`], revocations shared by a fleet through Redis.
 //! - `metrics`: counters and a histogram through the `metrics` facade, see [`telemetry`].
 //! - `introspection`: opaque tokens asked of their issuer, see [`introspection`].
+//! - `utoipa`: OpenAPI documents that mark the guarded operations with their rules, see
+//!   [`openapi`].
 //! - `tonic`: gRPC services with tonic: denials in tonic's body type and
 //!   [`layer::GrpcRequestExt`] for the caller (gRPC calls get gRPC answers with or without
 //!   it; per-method rules are [`layer::GrpcRules`]).
@@ -102,6 +104,9 @@ pub mod introspection;
 pub mod issuer;
 pub mod keys;
 pub mod layer;
+#[cfg(feature = "utoipa")]
+#[cfg_attr(docsrs, doc(cfg(feature = "utoipa")))]
+pub mod openapi;
 pub mod reload;
 pub mod response;
 pub mod revocation;

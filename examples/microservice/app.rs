@@ -197,6 +197,22 @@ pub fn access_report(acl: &AclMap) -> Vec<String> {
     lines
 }
 
+/// The service's OpenAPI document: every route of `ROUTES` (recorded by `router`) with the
+/// rule it requires, and the token's two security schemes.
+#[cfg(feature = "utoipa")]
+fn openapi_document() -> utoipa::openapi::OpenApi {
+    use utoipa::Modify;
+    use utoipa::openapi::{Info, OpenApi, Paths};
+
+    let info = Info::new(
+        "micros1, a tokenleader-rbac example",
+        env!("CARGO_PKG_VERSION"),
+    );
+    let mut document = OpenApi::new(info, Paths::new());
+    tokenleader_rbac::openapi::TokenSecurity.modify(&mut document);
+    document
+}
+
 /// The whole service. With `issuer`, it also answers `POST /token/gettoken` for demo users.
 pub fn router(enforcer: Enforcer, issuer: Option<DemoIssuer>, downstream: Downstream) -> Router {
     // The routes' methods and paths, for the rules report and `--print-rules`.
@@ -229,6 +245,11 @@ pub fn router(enforcer: Enforcer, issuer: Option<DemoIssuer>, downstream: Downst
             "/token/gettoken",
             post(issuer::get_token).with_state(issuer),
         );
+    }
+    #[cfg(feature = "utoipa")]
+    {
+        let document = openapi_document();
+        app = app.route("/openapi.json", get(|| async { Json(document) }));
     }
     app.layer(
         ServiceBuilder::new()

@@ -263,3 +263,30 @@ fn the_shipped_rules_file_lists_the_example_s_rules() {
     let routes: Vec<&str> = app::ROUTES.iter().map(|(_, _, rule)| *rule).collect();
     assert_eq!(listed, routes);
 }
+
+#[cfg(feature = "utoipa")]
+#[tokio::test]
+async fn the_openapi_document_names_each_route_s_rule() {
+    let app = example();
+    let answer = send(
+        &app,
+        Request::get("/openapi.json").body(Body::empty()).unwrap(),
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::OK);
+    let document = answer.body;
+    for (method, path, rule) in app::ROUTES {
+        let operation = &document["paths"][path][method.to_ascii_lowercase()];
+        assert_eq!(
+            operation["x-tokenleader-rules"],
+            json!([rule]),
+            "{method} {path}"
+        );
+        assert_eq!(operation["security"][0]["x_auth_token"], json!([rule]));
+        assert_eq!(operation["security"][1]["bearer_token"], json!([rule]));
+    }
+    assert!(document["paths"].get("/health").is_none());
+    let schemes = &document["components"]["securitySchemes"];
+    assert_eq!(schemes["x_auth_token"]["name"], "X-Auth-Token");
+    assert_eq!(schemes["bearer_token"]["scheme"], "bearer");
+}
