@@ -51,7 +51,7 @@ use utoipa::openapi::security::{
 use utoipa::openapi::{OpenApi, RefOr, Response};
 
 #[cfg(feature = "axum")]
-use crate::RequireRule;
+use crate::layer::RequireRule;
 
 /// The security scheme of a token in the `X-Auth-Token` header (tokenleader's own).
 pub const X_AUTH_TOKEN: &str = "x_auth_token";

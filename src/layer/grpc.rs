@@ -55,9 +55,9 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use super::require::{Requirement, ResponseFuture, guard};
-use crate::response::DenialBody;
 #[cfg(feature = "tonic")]
-use crate::{Identity, Wfc};
+use crate::claims::{Identity, Wfc};
+use crate::response::DenialBody;
 
 /// A rule per gRPC method, for every service of a server; the [`Enforcer`](crate::Enforcer) comes from the
 /// request extensions (put `.layer(enforcer)` outside). See the [module docs](self).
