@@ -19,6 +19,8 @@
 mod error;
 mod jwk;
 mod openssh;
+#[cfg(feature = "aws-lc-rs")]
+mod parsed;
 mod pem;
 mod provider;
 mod secret;
@@ -51,6 +53,9 @@ pub struct PublicKey {
     /// kept to compare keys.
     der: Arc<[u8]>,
     decoding_key: DecodingKey,
+    /// The key parsed once per algorithm, shared by the clones.
+    #[cfg(feature = "aws-lc-rs")]
+    parsed: Arc<parsed::ParsedKeys>,
 }
 
 /// The type of a [`PublicKey`]; it decides which algorithms the key checks.
@@ -129,6 +134,20 @@ impl fmt::Debug for PublicKey {
 }
 
 impl PublicKey {
+    /// A key of `key_type` with its bytes and jsonwebtoken's form of them; no `kid`, any
+    /// algorithm of its type.
+    fn of(key_type: KeyType, der: Arc<[u8]>, decoding_key: DecodingKey) -> Self {
+        PublicKey {
+            kid: None,
+            algorithm: None,
+            key_type,
+            der,
+            decoding_key,
+            #[cfg(feature = "aws-lc-rs")]
+            parsed: Arc::default(),
+        }
+    }
+
     /// Loads a key file: an OpenSSH line, a PEM block or a JWK, told apart by their content.
     /// The file must be a regular file of at most 64 KiB.
     pub fn from_file(path: impl AsRef<Path>) -> Result<Self, KeyError> {
@@ -188,13 +207,12 @@ impl PublicKey {
                 .to_der()
             })
             .map_err(|e| KeyError::format("RSA", format!("cannot encode the key: {e}")))?;
-        Ok(PublicKey {
-            kid: None,
-            algorithm: None,
-            key_type: KeyType::Rsa { bits },
-            decoding_key: DecodingKey::from_rsa_der(&der),
-            der: der.into(),
-        })
+        let decoding_key = DecodingKey::from_rsa_der(&der);
+        Ok(PublicKey::of(
+            KeyType::Rsa { bits },
+            der.into(),
+            decoding_key,
+        ))
     }
 
     /// Builds an EC key from its uncompressed point (`0x04 ‖ x ‖ y`, SEC1) on `curve`
@@ -220,13 +238,8 @@ impl PublicKey {
                 ),
             ));
         }
-        Ok(PublicKey {
-            kid: None,
-            algorithm: None,
-            key_type: curve,
-            decoding_key: DecodingKey::from_ec_der(point),
-            der: point.into(),
-        })
+        let decoding_key = DecodingKey::from_ec_der(point);
+        Ok(PublicKey::of(curve, point.into(), decoding_key))
     }
 
     /// Builds an Ed25519 key from its 32 bytes.
@@ -237,13 +250,8 @@ impl PublicKey {
                 format!("an Ed25519 public key is 32 bytes, not {}", bytes.len()),
             ));
         }
-        Ok(PublicKey {
-            kid: None,
-            algorithm: None,
-            key_type: KeyType::Ed25519,
-            decoding_key: DecodingKey::from_ed_der(bytes),
-            der: bytes.into(),
-        })
+        let decoding_key = DecodingKey::from_ed_der(bytes);
+        Ok(PublicKey::of(KeyType::Ed25519, bytes.into(), decoding_key))
     }
 
     /// Binds the key to one algorithm of its type: tokens signed with another are not
@@ -274,9 +282,15 @@ impl PublicKey {
         message: &[u8],
         signature: &Vec<u8>,
     ) -> bool {
-        self.key_type.checks(algorithm)
-            && (crypto_provider().verifier_factory)(&algorithm, &self.decoding_key)
-                .is_ok_and(|verifier| verifier.verify(message, signature).is_ok())
+        if !self.key_type.checks(algorithm) {
+            return false;
+        }
+        #[cfg(feature = "aws-lc-rs")]
+        if let Some(valid) = self.parsed.verify(algorithm, &self.der, message, signature) {
+            return valid;
+        }
+        (crypto_provider().verifier_factory)(&algorithm, &self.decoding_key)
+            .is_ok_and(|verifier| verifier.verify(message, signature).is_ok())
     }
 
     /// Whether this key may check a token with this `kid` (if any) and algorithm.

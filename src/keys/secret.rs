@@ -77,14 +77,14 @@ impl SecretKey {
 
     /// The verifying key the token path uses; only HMAC algorithms are checked with it.
     pub(crate) fn into_verifying_key(self) -> PublicKey {
-        PublicKey {
-            kid: self.kid,
-            algorithm: None,
-            key_type: KeyType::Hmac {
-                bytes: self.bytes.len(),
-            },
-            decoding_key: DecodingKey::from_secret(&self.bytes),
-            der: self.bytes,
+        let key_type = KeyType::Hmac {
+            bytes: self.bytes.len(),
+        };
+        let decoding_key = DecodingKey::from_secret(&self.bytes);
+        let key = PublicKey::of(key_type, self.bytes, decoding_key);
+        match self.kid {
+            Some(kid) => key.with_kid(kid),
+            None => key,
         }
     }
 }
