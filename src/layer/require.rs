@@ -414,11 +414,16 @@ where
 }
 
 /// The connection's peer, as the server recorded it: axum's `ConnectInfo<SocketAddr>` (with
-/// `into_make_service_with_connect_info`), or a plain `SocketAddr`.
+/// `into_make_service_with_connect_info`), tonic's `TcpConnectInfo` (its server over TCP, feature
+/// `tonic`), or a plain `SocketAddr`.
 fn peer_addr(extensions: &http::Extensions) -> Option<IpAddr> {
     #[cfg(feature = "axum")]
     if let Some(info) = extensions.get::<axum::extract::ConnectInfo<SocketAddr>>() {
         return Some(info.0.ip());
+    }
+    #[cfg(feature = "tonic")]
+    if let Some(info) = extensions.get::<tonic::transport::server::TcpConnectInfo>() {
+        return info.remote_addr.map(|peer| peer.ip());
     }
     extensions.get::<SocketAddr>().map(SocketAddr::ip)
 }

@@ -6,6 +6,7 @@
 mod greeter;
 
 use greeter::{GreeterClient, GreeterServer, HelloReply, HelloRequest, SAY_HELLO, SHOUT};
+use serde_json::json;
 use tokenleader_rbac::claims::Claims;
 use tokenleader_rbac::layer::{GrpcRequestExt, GrpcRules};
 use tokenleader_rbac::revocation::{Revocation, RevocationUnavailable, TokenHash};
@@ -234,4 +235,35 @@ async fn require_rule_guards_a_whole_tonic_server() {
         .await
         .unwrap_err();
     assert_eq!(status.code(), Code::PermissionDenied);
+}
+
+#[tokio::test]
+async fn an_address_bound_token_is_checked_against_the_grpc_peer() {
+    let issuer = TestIssuer::new();
+    let acl = tokenleader_rbac::AclMap::from_yaml_str(ACL).unwrap();
+    let enforcer = issuer
+        .enforcer_builder()
+        .acl(acl)
+        .bind_to_ip("/ip")
+        .build()
+        .unwrap();
+    let mut client = serve(Some(enforcer)).await;
+    let here = issuer
+        .token()
+        .roles(["reader"])
+        .claim("ip", json!("127.0.0.1"))
+        .sign();
+    let elsewhere = issuer
+        .token()
+        .roles(["reader"])
+        .claim("ip", json!("203.0.113.7"))
+        .sign();
+
+    assert!(
+        call(&mut client, SAY_HELLO, Some(("x-auth-token", here)))
+            .await
+            .is_ok()
+    );
+    let status = call(&mut client, SAY_HELLO, Some(("x-auth-token", elsewhere))).await;
+    assert_eq!(status.unwrap_err().code(), Code::Unauthenticated);
 }
