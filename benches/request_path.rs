@@ -20,7 +20,7 @@ use http::{Request, Response};
 use http_body_util::Full;
 use jsonwebtoken::{Algorithm, DecodingKey};
 use tokenleader_rbac::test_util::TestIssuer;
-use tokenleader_rbac::{AclMap, Enforcer, EnforcerBuilder, PublicKey, RequireRule};
+use tokenleader_rbac::{AclMap, Enforcer, EnforcerBuilder, Issuer, PublicKey, RequireRule};
 use tower::{ServiceBuilder, ServiceExt, service_fn};
 
 const PRIVATE_2048: &str = include_str!("../tests/fixtures/test_keys/trusted_private.pem");
@@ -88,6 +88,30 @@ fn verify(c: &mut Criterion) {
     enforcer.verify(&token_2048).expect("valid");
     c.bench_function("verify_cached", |b| {
         b.iter(|| enforcer.verify(black_box(&token_2048)).expect("valid"))
+    });
+
+    // A second, trusted issuer: its tokens name it in `iss`.
+    let other = PublicKey::from_pem(PUBLIC_4096.as_bytes()).expect("bench key");
+    let iss = "https://idp.example/realms/acme";
+    let enforcer = builder(PUBLIC_2048)
+        .trust(
+            Issuer::new(iss)
+                .public_key(other.clone())
+                .algorithms([Algorithm::RS512]),
+        )
+        .build()
+        .expect("enforcer");
+    let token = TestIssuer::with_key(PRIVATE_4096, other)
+        .token()
+        .user("user2")
+        .roles(["role1"])
+        .issued_at(clock())
+        .claim("iss", serde_json::json!(iss))
+        .claim("sub", serde_json::json!("user2"))
+        .sign();
+    enforcer.verify(&token).expect("valid");
+    c.bench_function("verify_cached_second_issuer", |b| {
+        b.iter(|| enforcer.verify(black_box(&token)).expect("valid"))
     });
 }
 

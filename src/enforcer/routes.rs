@@ -77,6 +77,13 @@ impl IssuerRoutes {
         index.map(|index| &self.routes[index])
     }
 
+    /// The routes with keys of their own: their verifiers and key sets.
+    pub(crate) fn with_keys(&self) -> impl Iterator<Item = (&Verifier, &IssuerKeys)> {
+        self.routes
+            .iter()
+            .filter_map(|route| Some((&route.verifier, route.keys.as_deref()?)))
+    }
+
     /// The issuer whose tokens name this token's `iss` (read before the signature is checked:
     /// the routed issuer's signature check and `iss` check then decide).
     pub(crate) fn route(&self, token: &str) -> Result<&Route, TokenError> {

@@ -8,6 +8,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use arc_swap::ArcSwap;
 
 use super::Enforcer;
+use super::routes::IssuerRoutes;
 use crate::claims::Claims;
 use crate::response::Denial;
 use crate::token::{KeySet, TokenError, Verified, Verifier, VerifyWait};
@@ -106,6 +107,11 @@ impl Enforcer {
 
     /// Verification without the revocation check.
     pub(super) fn verify_at(&self, token: &str, now: u64) -> Result<Verified, TokenError> {
+        if let Some(routes) = &self.inner.routes
+            && let Some(verified) = self.cached_by_any_issuer(routes, token, now)
+        {
+            return verified;
+        }
         let issuer = self.issuer_for(token)?;
         let verified = issuer.verifier.verify(&issuer.keys.load(), token, now);
         #[cfg(feature = "jwks")]
@@ -113,6 +119,24 @@ impl Enforcer {
             jwks.request_refetch();
         }
         verified
+    }
+
+    /// With several issuers, `token` from the cache of the issuer that verified it before:
+    /// found there without decoding its payload for `iss`. A cache holds only the tokens its
+    /// issuer verified, keyed by the whole token, so a hit is the issuer `iss` names.
+    fn cached_by_any_issuer(
+        &self,
+        routes: &IssuerRoutes,
+        token: &str,
+        now: u64,
+    ) -> Option<Result<Verified, TokenError>> {
+        let own = (&self.inner.verifier, &self.inner.live.keys);
+        let trusted = routes
+            .with_keys()
+            .map(|(verifier, keys)| (verifier, &keys.live));
+        std::iter::once(own)
+            .chain(trusted)
+            .find_map(|(verifier, keys)| verifier.cached(&keys.load(), token, now))
     }
 
     /// The issuer `token` names: one of the trusted issuers, or the builder's own (its live

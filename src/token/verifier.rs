@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use super::cache::KeySet;
+use super::cache::{KeySet, TokenCache};
 use super::jws::Jws;
 use super::verified::Verified;
 use super::{AuthToken, IpBinding, TokenError, Validation};
@@ -35,23 +35,47 @@ impl Verifier {
             return self.verify_uncached(&key_set.keys, token, now);
         };
         if let Some(verified) = cache.get(token) {
-            telemetry::token_cache(true);
-            let claims = &verified.claims;
-            let times = self
-                .validation
-                .check_times(Some(claims.exp), claims.nbf, claims.iat, now);
-            return match times {
-                Ok(()) => Ok(verified),
-                Err(error) => {
-                    cache.remove(token);
-                    Err(error)
-                }
-            };
+            return self.recheck(cache, verified, now);
         }
         telemetry::token_cache(false);
         let verified = self.verify_uncached(&key_set.keys, token, now)?;
         cache.insert(verified.clone());
         Ok(verified)
+    }
+
+    /// `token` from the cache of `key_set`, its times checked again at `now`; `None` when the
+    /// cache does not hold it.
+    pub(crate) fn cached(
+        &self,
+        key_set: &KeySet,
+        token: &str,
+        now: u64,
+    ) -> Option<Result<Verified, TokenError>> {
+        let cache = key_set.cache.as_ref()?;
+        let verified = cache.get(token)?;
+        Some(self.recheck(cache, verified, now))
+    }
+
+    /// A cache hit, its times checked again at `now`: dropped from `cache` once they fail.
+    #[inline]
+    fn recheck(
+        &self,
+        cache: &TokenCache,
+        verified: Verified,
+        now: u64,
+    ) -> Result<Verified, TokenError> {
+        telemetry::token_cache(true);
+        let claims = &verified.claims;
+        let times = self
+            .validation
+            .check_times(Some(claims.exp), claims.nbf, claims.iat, now);
+        match times {
+            Ok(()) => Ok(verified),
+            Err(error) => {
+                cache.remove(verified.token.as_str());
+                Err(error)
+            }
+        }
     }
 
     /// The whole pipeline, without the cache. Everything that can be refused without

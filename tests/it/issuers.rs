@@ -221,3 +221,48 @@ fn trust_settings_that_cannot_work_are_refused_at_build() {
         "{message}"
     );
 }
+
+#[test]
+fn a_trusted_issuer_s_token_from_the_cache_keeps_its_issuer_s_checks() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::time::{Duration, UNIX_EPOCH};
+
+    let (tokenleader, keycloak) = (TestIssuer::new(), TestIssuer::es256());
+    let now = Arc::new(AtomicU64::new(1_800_000_000));
+    let clock = now.clone();
+    let enforcer = two_issuers(&tokenleader, &keycloak)
+        .clock(move || UNIX_EPOCH + Duration::from_secs(clock.load(Ordering::Relaxed)))
+        .build()
+        .unwrap();
+    let token = keycloak
+        .token()
+        .claim("iss", json!(KEYCLOAK))
+        .claim("aud", json!("micros1"))
+        .claim("sub", json!("f81d4fae-7dec-11d0-a765-00a0c91e6bf6"))
+        .claim("preferred_username", json!("alice"))
+        .claim("realm_access", json!({"roles": ["kc-reader"]}))
+        .issued_at(UNIX_EPOCH + Duration::from_secs(1_800_000_000))
+        .lifetime(Duration::from_secs(300))
+        .sign();
+
+    // Verified once, then found in the issuer's cache: decided the same, with its mapping.
+    for _ in 0..3 {
+        let claims = enforcer.authorize(&headers(&token), "rule").unwrap();
+        assert_eq!(&*claims.identity.username, "alice");
+    }
+    // The cached token's times are checked again (past any leeway).
+    now.store(1_800_000_000 + 300 + 3_600, Ordering::Relaxed);
+    assert_eq!(enforcer.verify(&token).unwrap_err(), TokenError::Expired);
+    // The builder's own issuer's tokens are found in its own cache alike.
+    now.store(1_800_000_000, Ordering::Relaxed);
+    let own = tokenleader
+        .token()
+        .user("bob")
+        .issued_at(UNIX_EPOCH + Duration::from_secs(1_800_000_000))
+        .sign();
+    for _ in 0..2 {
+        let claims = enforcer.authorize(&headers(&own), "rule").unwrap();
+        assert_eq!(&*claims.identity.username, "bob");
+    }
+}
