@@ -16,6 +16,7 @@ mod example_microservice;
 mod forged_tokens;
 #[cfg(feature = "tonic")]
 mod grpc;
+mod grpc_denials;
 mod headers;
 mod hostile_acl;
 mod hot_reload;
