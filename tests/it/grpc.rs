@@ -11,7 +11,7 @@ use tokenleader_rbac::claims::Claims;
 use tokenleader_rbac::layer::{GrpcRequestExt, GrpcRules};
 use tokenleader_rbac::revocation::{Revocation, RevocationUnavailable, TokenHash};
 use tokenleader_rbac::test_util::TestIssuer;
-use tokenleader_rbac::{Enforcer, RequireRule};
+use tokenleader_rbac::{Enforcer, EnforcerBuilder, RequireRule};
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
 use tonic::transport::{Channel, Server};
@@ -173,6 +173,17 @@ async fn a_method_without_a_rule_requires_the_rule_named_by_its_path() {
     assert_eq!(status.code(), Code::Unimplemented, "{status:?}");
 }
 
+/// An enforcer of `issuer` with the map `ACL`, configured further by `configure`.
+fn enforcer_with(
+    issuer: &TestIssuer,
+    configure: impl FnOnce(EnforcerBuilder) -> EnforcerBuilder,
+) -> Enforcer {
+    let acl = tokenleader_rbac::AclMap::from_yaml_str(ACL).unwrap();
+    configure(issuer.enforcer_builder().acl(acl))
+        .build()
+        .unwrap()
+}
+
 /// A revocation store that cannot answer.
 struct Down;
 
@@ -187,13 +198,7 @@ impl Revocation for Down {
 #[tokio::test]
 async fn an_unavailable_store_is_unavailable_and_a_missing_enforcer_internal() {
     let issuer = TestIssuer::new();
-    let acl = tokenleader_rbac::AclMap::from_yaml_str(ACL).unwrap();
-    let enforcer = issuer
-        .enforcer_builder()
-        .acl(acl)
-        .revocation(Down)
-        .build()
-        .unwrap();
+    let enforcer = enforcer_with(&issuer, |builder| builder.revocation(Down));
     let mut client = serve(Some(enforcer)).await;
     let token = issuer.token().roles(["reader"]).sign();
     let status = call(
@@ -240,13 +245,7 @@ async fn require_rule_guards_a_whole_tonic_server() {
 #[tokio::test]
 async fn an_address_bound_token_is_checked_against_the_grpc_peer() {
     let issuer = TestIssuer::new();
-    let acl = tokenleader_rbac::AclMap::from_yaml_str(ACL).unwrap();
-    let enforcer = issuer
-        .enforcer_builder()
-        .acl(acl)
-        .bind_to_ip("/ip")
-        .build()
-        .unwrap();
+    let enforcer = enforcer_with(&issuer, |builder| builder.bind_to_ip("/ip"));
     let mut client = serve(Some(enforcer)).await;
     let here = issuer
         .token()

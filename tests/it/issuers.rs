@@ -5,7 +5,7 @@ use jsonwebtoken::Algorithm;
 use serde_json::json;
 use tokenleader_rbac::claims::ClaimMapping;
 use tokenleader_rbac::keys::SecretKey;
-use tokenleader_rbac::test_util::TestIssuer;
+use tokenleader_rbac::test_util::{TestIssuer, TestToken};
 use tokenleader_rbac::{AclMap, Enforcer, EnforcerBuilder, Issuer, TokenError};
 
 use crate::common::*;
@@ -27,15 +27,18 @@ fn keycloak_issuer(keys: &TestIssuer) -> Issuer {
 }
 
 fn keycloak_token(signer: &TestIssuer, iss: &str) -> String {
-    signer
-        .token()
+    keycloak_claims(signer.token(), iss).sign()
+}
+
+/// The claims of a Keycloak token for alice, with `iss`.
+fn keycloak_claims<'i>(token: TestToken<'i>, iss: &str) -> TestToken<'i> {
+    token
         .claim("iss", json!(iss))
         .claim("aud", json!("micros1"))
         .claim("sub", json!("f81d4fae-7dec-11d0-a765-00a0c91e6bf6"))
         .claim("preferred_username", json!("alice"))
         .claim("realm_access", json!({"roles": ["kc-reader"]}))
         .claim("org", json!("acme"))
-        .sign()
 }
 
 fn two_issuers(tokenleader: &TestIssuer, keycloak: &TestIssuer) -> EnforcerBuilder {
@@ -235,13 +238,7 @@ fn a_trusted_issuer_s_token_from_the_cache_keeps_its_issuer_s_checks() {
         .clock(move || UNIX_EPOCH + Duration::from_secs(clock.load(Ordering::Relaxed)))
         .build()
         .unwrap();
-    let token = keycloak
-        .token()
-        .claim("iss", json!(KEYCLOAK))
-        .claim("aud", json!("micros1"))
-        .claim("sub", json!("f81d4fae-7dec-11d0-a765-00a0c91e6bf6"))
-        .claim("preferred_username", json!("alice"))
-        .claim("realm_access", json!({"roles": ["kc-reader"]}))
+    let token = keycloak_claims(keycloak.token(), KEYCLOAK)
         .issued_at(UNIX_EPOCH + Duration::from_secs(1_800_000_000))
         .lifetime(Duration::from_secs(300))
         .sign();
