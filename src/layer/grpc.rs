@@ -33,17 +33,18 @@
 //! A call's method is the path of its HTTP/2 request, `/package.Service/Method`. A method
 //! without a rule here requires the rule named by its path (`/hello.Greeter/Shout`), which
 //! no map grants unless it names it: a method added to a service later is refused (gRPC
-//! status 7) until it is given a rule, never open by omission. [`RequireRule`](super::RequireRule)
-//! and [`Enforcer::require`](crate::Enforcer::require) guard one tonic service (or, through `tonic::service::Routes`'
-//! axum router, one method) the same way.
+//! status 7) until it is given a rule, never open by omission.
+//! [`RequireRule`](super::RequireRule) and [`Enforcer::require`](crate::Enforcer::require)
+//! guard one tonic service (or, through `tonic::service::Routes`' axum router, one method)
+//! the same way.
 //!
 //! Denials of gRPC calls (content type `application/grpc…`) are gRPC answers: HTTP 200 with
 //! `grpc-status` 16 `UNAUTHENTICATED`, 7 `PERMISSION_DENIED`, 14 `UNAVAILABLE` or 13
 //! `INTERNAL` and the reason in `grpc-message`
 //! ([`GrpcDenyResponse`](crate::response::GrpcDenyResponse)). Tokens come from the call's
 //! metadata as from headers: `x-auth-token` or `authorization: Bearer …` by default. On allow
-//! the method finds the caller's [`Identity`] and [`Wfc`] in the request extensions, which
-//! tonic keeps in `tonic::Request::extensions()`.
+//! the method finds the caller's [`Identity`](crate::Identity) and [`Wfc`](crate::Wfc) in the
+//! request extensions, which tonic keeps in `tonic::Request::extensions()`.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -59,8 +60,9 @@ use super::require::{Requirement, ResponseFuture, guard};
 use crate::claims::{Identity, Wfc};
 use crate::response::DenialBody;
 
-/// A rule per gRPC method, for every service of a server; the [`Enforcer`](crate::Enforcer) comes from the
-/// request extensions (put `.layer(enforcer)` outside). See the [module docs](self).
+/// A rule per gRPC method, for every service of a server; the [`Enforcer`](crate::Enforcer)
+/// comes from the request extensions (put `.layer(enforcer)` outside). See the
+/// [module docs](self).
 #[derive(Debug, Clone, Default)]
 pub struct GrpcRules {
     methods: HashMap<Box<str>, Requirement>,
