@@ -43,8 +43,9 @@
 //! `INTERNAL` and the reason in `grpc-message`
 //! ([`GrpcDenyResponse`](crate::response::GrpcDenyResponse)). Tokens come from the call's
 //! metadata as from headers: `x-auth-token` or `authorization: Bearer …` by default. On allow
-//! the method finds the caller's [`Identity`](crate::Identity) and [`Wfc`](crate::Wfc) in the
-//! request extensions, which tonic keeps in `tonic::Request::extensions()`.
+//! the method finds the caller's [`Identity`](crate::claims::Identity) and
+//! [`Wfc`](crate::claims::Wfc) in the request extensions, which tonic keeps in
+//! `tonic::Request::extensions()`.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -56,8 +57,6 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use super::require::{Requirement, ResponseFuture, guard};
-#[cfg(feature = "tonic")]
-use crate::claims::{Identity, Wfc};
 use crate::response::DenialBody;
 
 /// A rule per gRPC method, for every service of a server; the [`Enforcer`](crate::Enforcer)
@@ -159,18 +158,18 @@ where
 #[cfg_attr(docsrs, doc(cfg(feature = "tonic")))]
 pub trait GrpcRequestExt {
     /// The verified caller.
-    fn identity(&self) -> Result<&Identity, tonic::Status>;
+    fn identity(&self) -> Result<&crate::claims::Identity, tonic::Status>;
     /// The caller's work function context.
-    fn wfc(&self) -> Result<&Wfc, tonic::Status>;
+    fn wfc(&self) -> Result<&crate::claims::Wfc, tonic::Status>;
 }
 
 #[cfg(feature = "tonic")]
 impl<T> GrpcRequestExt for tonic::Request<T> {
-    fn identity(&self) -> Result<&Identity, tonic::Status> {
+    fn identity(&self) -> Result<&crate::claims::Identity, tonic::Status> {
         self.extensions().get().ok_or_else(unguarded)
     }
 
-    fn wfc(&self) -> Result<&Wfc, tonic::Status> {
+    fn wfc(&self) -> Result<&crate::claims::Wfc, tonic::Status> {
         self.extensions().get().ok_or_else(unguarded)
     }
 }
