@@ -7,13 +7,12 @@ mod introspection;
 #[cfg(feature = "jwks")]
 mod jwks;
 mod routes;
+mod validation;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
-
-use jsonwebtoken::Algorithm;
 
 use super::record::Recorder;
 use super::{Enforcer, Inner};
@@ -28,7 +27,7 @@ use crate::reload::{
 };
 use crate::response::DenyResponse;
 use crate::revocation::Revocation;
-use crate::token::{ClaimRequirement, DEFAULT_TOKEN_SOURCES, TokenSource, Validation, Verifier};
+use crate::token::{DEFAULT_TOKEN_SOURCES, TokenSource, Validation, Verifier};
 
 /// Builds an [`Enforcer`]. Defaults: those of [`Validation`] (RS512 only, leeway 30 s,
 /// maximum lifetime 24 h, tokens up to 8 KiB), admin role `admin`, tokens from `X-Auth-Token`
@@ -198,51 +197,6 @@ impl EnforcerBuilder {
         self
     }
 
-    /// All validation settings at once, replacing those set so far.
-    pub fn validation(mut self, validation: Validation) -> Self {
-        self.validation = validation;
-        self
-    }
-
-    /// The issuer tokens must name in `iss` (exact match); a token without `iss` is refused.
-    pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
-        self.validation.issuer = Some(issuer.into());
-        self
-    }
-
-    /// A claim value tokens must carry (call it once per claim): `.require_claim("/typ",
-    /// "access")` refuses the refresh, e-mail or password-reset tokens the same key signs,
-    /// with a 401 that names the claim.
-    pub fn require_claim(mut self, path: &str, value: impl Into<serde_json::Value>) -> Self {
-        let requirement = ClaimRequirement::equals(path, value);
-        self.validation.claim_requirements.push(requirement);
-        self
-    }
-
-    /// A claim tokens must not carry (e.g. `/refresh_claim`).
-    pub fn forbid_claim(mut self, path: &str) -> Self {
-        let requirement = ClaimRequirement::absent(path);
-        self.validation.claim_requirements.push(requirement);
-        self
-    }
-
-    /// Binds tokens to the caller's address: the claim at `path` (e.g. `/ip`) must be the
-    /// client address (the peer's, or with [`trusted_proxies`](Self::trusted_proxies) the
-    /// one the nearest trusted proxy saw; `X-Forwarded-For` is never trusted otherwise), or
-    /// `*`. A token without the claim, or a request whose address is unknown (a server that
-    /// does not record the peer: use `into_make_service_with_connect_info`), is a 401.
-    pub fn bind_to_ip(mut self, path: &str) -> Self {
-        self.validation.ip_claim = Some(path.to_owned());
-        self
-    }
-
-    /// An audience this service accepts in `aud` (call it once per audience); with any
-    /// configured, a token must name one of them.
-    pub fn audience(mut self, audience: impl Into<String>) -> Self {
-        self.validation.audiences.push(audience.into());
-        self
-    }
-
     /// A candidate ACL file decided beside the enforced one without changing any response:
     /// where the two differ, a `tracing` event and a counter ([`Enforcer::shadow_report`]).
     /// Validated by [`build`](Self::build) and hot-reloaded like the enforced map.
@@ -281,34 +235,6 @@ impl EnforcerBuilder {
     /// The role that is allowed every rule (default `Some("admin")`); `None` turns it off.
     pub fn admin_role(mut self, role: Option<&str>) -> Self {
         self.admin_role = role.map(str::to_owned);
-        self
-    }
-
-    /// The signature algorithms accepted (default RS512 only, tokenleader's): RSA
-    /// (RS256/384/512, PS256/384/512), ES256, ES384 and EdDSA. Each key checks only the
-    /// algorithms of its own type; HMAC cannot be allowed with public keys.
-    pub fn algorithms(mut self, algorithms: impl IntoIterator<Item = Algorithm>) -> Self {
-        self.validation.algorithms = algorithms.into_iter().collect();
-        self
-    }
-
-    /// Clock skew tolerated on `exp`, `nbf` and `iat` (default 30 s).
-    pub fn leeway(mut self, leeway: Duration) -> Self {
-        self.validation.leeway = leeway;
-        self
-    }
-
-    /// The longest lifetime a token may claim (default 24 h): `exp` may lie at most this far
-    /// after `iat` and after now.
-    pub fn max_lifetime(mut self, max_lifetime: Duration) -> Self {
-        self.validation.max_lifetime = max_lifetime;
-        self
-    }
-
-    /// The longest token accepted, in bytes (default 8 KiB). Longer tokens are refused before
-    /// any parsing.
-    pub fn max_token_bytes(mut self, max: usize) -> Self {
-        self.validation.max_token_bytes = max;
         self
     }
 
