@@ -45,7 +45,7 @@ use crate::claims::Claims;
 use crate::client_addr::TrustedProxies;
 use crate::error::Error;
 use crate::reload::{LiveState, Reloader, WatchGuard};
-use crate::response::{Denial, DenyResponse, GrpcDenyResponse, JsonDenyResponse};
+use crate::response::{Denial, DenyResponse, default_deny_response};
 use crate::revocation::Revocation;
 use crate::token::{TokenError, TokenSource, Verified, Verifier, VerifyWait, find_token};
 use record::Recorder;
@@ -339,8 +339,7 @@ impl Enforcer {
     fn responder(&self, grpc: bool) -> &dyn DenyResponse {
         match &self.inner.deny_response {
             Some(custom) => custom.as_ref(),
-            None if grpc => &GrpcDenyResponse,
-            None => &JsonDenyResponse,
+            None => default_deny_response(grpc),
         }
     }
 

@@ -45,9 +45,7 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use crate::enforcer::{Authorization, Enforcer, Incoming, RequestContext, Rules};
-use crate::response::{
-    Denial, DenialBody, DenyResponse, GrpcDenyResponse, JsonDenyResponse, is_grpc,
-};
+use crate::response::{Denial, DenialBody, default_deny_response, is_grpc};
 use crate::token::{TokenError, Verified, VerifyWait};
 
 pub use future::ResponseFuture;
@@ -310,11 +308,8 @@ where
             ?requirement,
             "RequireRule found no Enforcer in the request extensions: add `.layer(enforcer)` around the router"
         );
-        let response = if is_grpc(request.headers()) {
-            GrpcDenyResponse.respond(&Denial::NoEnforcer)
-        } else {
-            JsonDenyResponse.respond(&Denial::NoEnforcer)
-        };
+        let response =
+            default_deny_response(is_grpc(request.headers())).respond(&Denial::NoEnforcer);
         return ResponseFuture::denied(response.map(ResBody::from_denial));
     };
     match decide(enforcer, requirement, &request, true) {

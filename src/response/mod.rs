@@ -160,6 +160,16 @@ pub trait DenyResponse: Send + Sync + 'static {
     }
 }
 
+/// The deny response of an enforcer given none: [`GrpcDenyResponse`] for gRPC calls,
+/// [`JsonDenyResponse`] for the rest.
+pub(crate) fn default_deny_response(grpc: bool) -> &'static dyn DenyResponse {
+    if grpc {
+        &GrpcDenyResponse
+    } else {
+        &JsonDenyResponse
+    }
+}
+
 /// `response` with the `X-Decision-Id` header (left out if the id cannot be a header value).
 fn with_decision_id(mut response: Response<Bytes>, decision_id: &str) -> Response<Bytes> {
     if let Ok(value) = HeaderValue::from_str(decision_id) {
