@@ -64,7 +64,7 @@ use crate::response::DenialBody;
 /// [module docs](self).
 #[derive(Debug, Clone, Default)]
 pub struct GrpcRules {
-    methods: HashMap<Box<str>, Requirement>,
+    methods: Arc<HashMap<Box<str>, Requirement>>,
 }
 
 impl GrpcRules {
@@ -76,13 +76,13 @@ impl GrpcRules {
     /// Requires `rule` for the method at `path` (`/package.Service/Method`).
     pub fn method(mut self, path: &str, rule: impl Into<Cow<'static, str>>) -> Self {
         let requirement = Requirement::Rule(rule.into());
-        self.methods.insert(path.into(), requirement);
+        Arc::make_mut(&mut self.methods).insert(path.into(), requirement);
         self
     }
 
     /// Requires any one of `rules` for the method at `path`.
     pub fn method_any(mut self, path: &str, rules: &'static [&'static str]) -> Self {
-        self.methods.insert(path.into(), Requirement::any_of(rules));
+        Arc::make_mut(&mut self.methods).insert(path.into(), Requirement::any_of(rules));
         self
     }
 }
@@ -91,7 +91,7 @@ impl<S> Layer<S> for GrpcRules {
     type Service = GrpcRulesService<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        for (path, requirement) in &self.methods {
+        for (path, requirement) in self.methods.iter() {
             requirement.with_rules(|rules| {
                 for rule in rules.map_or(&[][..], |rules| rules.list) {
                     crate::rules::record_route("POST", path, rule);
@@ -100,7 +100,7 @@ impl<S> Layer<S> for GrpcRules {
         }
         GrpcRulesService {
             inner,
-            methods: Arc::new(self.methods.clone()),
+            methods: self.methods.clone(),
         }
     }
 }

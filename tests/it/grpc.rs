@@ -48,16 +48,10 @@ async fn serve(enforcer: Option<Enforcer>) -> GreeterClient {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
     let incoming = TcpListenerStream::new(listener);
-    match enforcer {
-        Some(enforcer) => {
-            let mut server = Server::builder().layer(enforcer).layer(rules);
-            tokio::spawn(server.add_service(GREETER).serve_with_incoming(incoming));
-        }
-        None => {
-            let mut server = Server::builder().layer(rules);
-            tokio::spawn(server.add_service(GREETER).serve_with_incoming(incoming));
-        }
-    }
+    let mut server = Server::builder()
+        .layer(tower::util::option_layer(enforcer))
+        .layer(rules);
+    tokio::spawn(server.add_service(GREETER).serve_with_incoming(incoming));
     client_of(address).await
 }
 
