@@ -32,7 +32,8 @@ use crate::token::{DEFAULT_TOKEN_SOURCES, TokenSource, Validation, Verifier};
 /// Builds an [`Enforcer`]. Defaults: those of [`Validation`] (RS512 only, leeway 30 s,
 /// maximum lifetime 24 h, tokens up to 8 KiB), admin role `admin`, tokens from `X-Auth-Token`
 /// or `Authorization: Bearer`, a cache of 10,000 verified tokens, the system clock,
-/// [`JsonDenyResponse`](crate::response::JsonDenyResponse), files watched.
+/// JSON denials ([`JsonDenyResponse`](crate::response::JsonDenyResponse); gRPC answers to gRPC
+/// calls), files watched.
 pub struct EnforcerBuilder {
     keys: Vec<PublicKey>,
     key_files: Vec<KeyFile>,
@@ -271,9 +272,10 @@ impl EnforcerBuilder {
     }
 
     /// Replaces the response to denied requests. By default they are JSON
-    /// ([`JsonDenyResponse`](crate::response::JsonDenyResponse)), and gRPC calls (content type `application/grpc…`) get gRPC
-    /// answers ([`GrpcDenyResponse`](crate::response::GrpcDenyResponse)); a deny response
-    /// given here answers every request.
+    /// ([`JsonDenyResponse`](crate::response::JsonDenyResponse)), and gRPC calls (content
+    /// type `application/grpc…`) get gRPC answers
+    /// ([`GrpcDenyResponse`](crate::response::GrpcDenyResponse)); a deny response given here
+    /// answers every request.
     pub fn deny_response(mut self, deny_response: impl DenyResponse) -> Self {
         self.deny_response = Some(Box::new(deny_response));
         self
