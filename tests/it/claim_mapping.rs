@@ -61,17 +61,17 @@ fn auth0_claims() -> Value {
 async fn a_keycloak_token_is_decided_with_realm_and_client_roles() {
     let enforcer = keycloak();
     let claims = enforcer.verify(&mint(&keycloak_claims())).unwrap();
-    assert_eq!(claims.identity.username.as_ref(), "alice");
-    assert_eq!(claims.identity.email.as_ref(), "alice@acme.example");
+    assert_eq!(claims.identity.username.as_str(), "alice");
+    assert_eq!(claims.identity.email.as_str(), "alice@acme.example");
     assert_eq!(
         claims.identity.roles.as_ref(),
         ["role1", "offline_access", "role2"]
     );
     assert_eq!(
         (
-            claims.wfc.org.as_ref(),
-            claims.wfc.department.as_ref(),
-            claims.wfc.orgunit.as_ref()
+            claims.wfc.org.as_str(),
+            claims.wfc.department.as_str(),
+            claims.wfc.orgunit.as_str()
         ),
         ("acme", "sales", "")
     );
@@ -94,7 +94,7 @@ fn an_auth0_token_is_decided_with_namespaced_roles_and_scopes() {
     let enforcer = auth0();
     let claims = enforcer.verify(&mint(&auth0_claims())).unwrap();
     assert_eq!(
-        claims.identity.username.as_ref(),
+        claims.identity.username.as_str(),
         "auth0|5f7c8ec7c33c6c004bbafe82",
         "the user name defaults to /sub"
     );
@@ -102,7 +102,7 @@ fn an_auth0_token_is_decided_with_namespaced_roles_and_scopes() {
         claims.identity.roles.as_ref(),
         ["role2", "openid", "profile", "role1"]
     );
-    assert_eq!(claims.wfc.org.as_ref(), "org9");
+    assert_eq!(claims.wfc.org.as_str(), "org9");
     assert!(
         enforcer
             .decide(&claims.identity.roles, FIRST_RULE)

@@ -123,8 +123,8 @@ async fn remote_verification_reads_the_status_of_a_201() {
         .verify_token_remote(&AuthToken::new("valid"))
         .await
         .unwrap();
-    assert_eq!(claims.identity.username.as_ref(), "user1");
-    assert_eq!(claims.wfc.org.as_ref(), "org1");
+    assert_eq!(claims.identity.username.as_str(), "user1");
+    assert_eq!(claims.wfc.org.as_str(), "org1");
     assert!(matches!(
         client.verify_token_remote(&AuthToken::new("expired")).await,
         Err(ClientError::TokenExpired)

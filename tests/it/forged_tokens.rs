@@ -190,7 +190,7 @@ async fn kid_picks_the_key() {
         .build()
         .unwrap();
     assert_eq!(
-        enforcer.verify(&token).unwrap().identity.username.as_ref(),
+        enforcer.verify(&token).unwrap().identity.username.as_str(),
         "user1"
     );
     let wrong_kid = mint_raw(

@@ -93,7 +93,7 @@ async fn keys_are_fetched_at_start() {
     let claims = enforcer
         .verify(&token_of("trusted-2026", &trusted_issuer()))
         .unwrap();
-    assert_eq!(claims.identity.username.as_ref(), "user1");
+    assert_eq!(claims.identity.username.as_str(), "user1");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -191,7 +191,7 @@ fn jwk_loads_with_kid_and_alg() {
         jsonwebtoken::Algorithm::RS512,
     );
     assert_eq!(
-        enforcer.verify(&token).unwrap().identity.username.as_ref(),
+        enforcer.verify(&token).unwrap().identity.username.as_str(),
         "user1"
     );
 }

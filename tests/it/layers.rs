@@ -188,7 +188,7 @@ async fn authorize_reports_the_denial() {
     );
     assert_eq!(denial.status(), StatusCode::FORBIDDEN);
     let claims = enforcer.authorize(&headers, THIRD_RULE).unwrap();
-    assert_eq!(claims.wfc.orgunit.as_ref(), "ou3");
+    assert_eq!(claims.wfc.orgunit.as_str(), "ou3");
 }
 
 #[tokio::test]

@@ -198,9 +198,9 @@ async fn the_bearer_header_works_like_x_auth_token() {
 fn verify_returns_the_claims() {
     let enforcer = fixture_builder().build().unwrap();
     let claims = enforcer.verify(&fixture_token("token_user2")).unwrap();
-    assert_eq!(claims.identity.username.as_ref(), "user2");
+    assert_eq!(claims.identity.username.as_str(), "user2");
     assert_eq!(claims.identity.id, 2);
-    assert_eq!(claims.wfc.name.as_ref(), "wfc2");
+    assert_eq!(claims.wfc.name.as_str(), "wfc2");
     assert_eq!(claims.exp, FIXTURE_EXP);
     assert_eq!(claims.iat, Some(FIXTURE_IAT));
     assert_eq!(claims.nbf, None);
@@ -236,7 +236,7 @@ fn client_config_gives_key_and_sibling_acl_file() {
             .unwrap()
             .identity
             .username
-            .as_ref(),
+            .as_str(),
         "user1"
     );
 
@@ -266,7 +266,7 @@ fn verification_needs_no_process_wide_crypto_provider() {
             .unwrap()
             .identity
             .username
-            .as_ref(),
+            .as_str(),
         "admin"
     );
 }

@@ -15,10 +15,10 @@ fn a_default_token_is_tokenleader_shaped_and_valid() {
     let issuer = TestIssuer::new();
     let enforcer = issuer.enforcer(ACL);
     let claims = enforcer.verify(&issuer.token().sign()).unwrap();
-    assert_eq!(claims.identity.username.as_ref(), "user1");
+    assert_eq!(claims.identity.username.as_str(), "user1");
     assert_eq!(claims.identity.roles.as_ref(), ["role1"]);
     assert_eq!(
-        (claims.wfc.org.as_ref(), claims.wfc.orgunit.as_ref()),
+        (claims.wfc.org.as_str(), claims.wfc.orgunit.as_str()),
         ("org1", "ou1")
     );
     assert_eq!(claims.exp - claims.iat.unwrap(), 3600);
@@ -38,8 +38,8 @@ fn the_builder_sets_user_roles_and_wfc() {
         .sign();
     let claims = enforcer.verify(&token).unwrap();
     assert_eq!(claims.identity.id, 42);
-    assert_eq!(claims.identity.email.as_ref(), "alice@example.org");
-    assert_eq!(claims.wfc.department.as_ref(), "dept9");
+    assert_eq!(claims.identity.email.as_str(), "alice@example.org");
+    assert_eq!(claims.wfc.department.as_str(), "dept9");
     assert_eq!(
         enforcer.decide(&claims.identity.roles, "entries.list"),
         Decision::Granted { role: "reader" }
