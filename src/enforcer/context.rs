@@ -2,6 +2,7 @@
 //! as the Python enforcer's context object carried it: a request id (also in the decision's
 //! log event), the time of the decision, and the client's address.
 
+use std::cell::Cell;
 use std::fmt;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -20,17 +21,37 @@ enum Id {
     Made(u64),
 }
 
-/// Ids made here: a per-process random start, then one more per request.
+/// Ids made here: a per-process random start, then one more per request. Each thread takes
+/// a block of ids at a time, so that requests on different cores do not contend for one
+/// counter.
 fn next_made() -> u64 {
-    static NEXT: AtomicU64 = AtomicU64::new(0);
+    const BLOCK: u64 = 1024;
+    static NEXT_BLOCK: AtomicU64 = AtomicU64::new(0);
     static START: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    thread_local! {
+        /// The next id of this thread's block, and the end of the block.
+        static BLOCK_LEFT: Cell<(u64, u64)> = const { Cell::new((0, 0)) };
+    }
     let start = *START.get_or_init(|| {
         use std::hash::{BuildHasher, Hasher};
         let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
         hasher.write_u64(std::process::id().into());
         hasher.finish()
     });
-    start.wrapping_add(NEXT.fetch_add(1, Ordering::Relaxed))
+    let new_block = || NEXT_BLOCK.fetch_add(BLOCK, Ordering::Relaxed);
+    let offset = BLOCK_LEFT
+        .try_with(|left| {
+            let (mut next, mut end) = left.get();
+            if next == end {
+                next = new_block();
+                end = next + BLOCK;
+            }
+            left.set((next + 1, end));
+            next
+        })
+        // A thread that is ending: a block of its own for this one id.
+        .unwrap_or_else(|_| new_block());
+    start.wrapping_add(offset)
 }
 
 impl RequestId {
@@ -113,5 +134,22 @@ mod tests {
         );
         assert_ne!(a, b);
         assert!(a.to_string().starts_with("tlr-"));
+    }
+
+    #[test]
+    fn ids_made_on_several_threads_are_all_distinct() {
+        // More than a block per thread, so that every thread takes several blocks.
+        let per_thread = 3000;
+        let ids: Vec<u64> = std::thread::scope(|scope| {
+            let threads: Vec<_> = (0..4)
+                .map(|_| scope.spawn(|| (0..per_thread).map(|_| next_made()).collect::<Vec<_>>()))
+                .collect();
+            threads
+                .into_iter()
+                .flat_map(|thread| thread.join().unwrap())
+                .collect()
+        });
+        let distinct: std::collections::HashSet<_> = ids.iter().collect();
+        assert_eq!(distinct.len(), 4 * per_thread);
     }
 }
