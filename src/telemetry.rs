@@ -18,11 +18,30 @@ pub(crate) fn decision(outcome: &'static str, reason: &'static str) {
         .increment(1);
 }
 
+// Literal labels make the macro's key a static; labels from variables make a `Vec` per call.
+// Hence literals on the allow path.
 #[cfg(feature = "metrics")]
 pub(crate) fn token_cache(hit: bool) {
-    let result = if hit { "hit" } else { "miss" };
-    metrics::counter!("tokenleader_rbac_token_cache_total", "result" => result).increment(1);
+    match hit {
+        true => metrics::counter!("tokenleader_rbac_token_cache_total", "result" => "hit"),
+        false => metrics::counter!("tokenleader_rbac_token_cache_total", "result" => "miss"),
+    }
+    .increment(1);
 }
+
+/// Counts a decision whose labels are literals, without allocating (see `token_cache`).
+macro_rules! count_decision {
+    ($outcome:literal, $reason:literal) => {
+        #[cfg(feature = "metrics")]
+        metrics::counter!(
+            "tokenleader_rbac_decisions_total",
+            "outcome" => $outcome,
+            "reason" => $reason
+        )
+        .increment(1);
+    };
+}
+pub(crate) use count_decision;
 
 /// Times one full verification; without the feature it reads no clock at all.
 pub(crate) struct VerificationTimer {

@@ -39,14 +39,14 @@ impl Recorder {
     /// Optional authentication: a request without a token, let through as anonymous.
     pub(crate) fn anonymous(&self, request_id: &RequestId) {
         tracing::debug!(%request_id, outcome = "allowed", reason = "no token: anonymous");
-        telemetry::decision("allowed", "anonymous");
+        telemetry::count_decision!("allowed", "anonymous");
     }
 
     /// Optional authentication: a request whose token verified; no rule is decided.
     pub(crate) fn authenticated(&self, request_id: &RequestId, claims: &Claims) {
         let user = &*claims.identity.username;
         tracing::debug!(%request_id, user, outcome = "allowed", reason = "token verified");
-        telemetry::decision("allowed", "authenticated");
+        telemetry::count_decision!("allowed", "authenticated");
     }
 
     /// The decision for a verified caller; `Err` when the request is refused.
@@ -72,12 +72,12 @@ impl Recorder {
         }
         match decision {
             Decision::Admin { role } => {
-                telemetry::decision("allowed", "admin");
+                telemetry::count_decision!("allowed", "admin");
                 let reason = "admin role";
                 tracing::debug!(rule, %request_id, user, outcome = "allowed", reason, role, acl_revision);
             }
             Decision::Granted { role } => {
-                telemetry::decision("allowed", "granted");
+                telemetry::count_decision!("allowed", "granted");
                 let reason = "granted by role";
                 tracing::debug!(rule, %request_id, user, outcome = "allowed", reason, role, acl_revision);
             }
@@ -92,7 +92,7 @@ impl Recorder {
                     "request let through by dry-run mode"
                 );
                 self.dry_run.let_through(rule);
-                telemetry::decision("allowed", "dry_run");
+                telemetry::count_decision!("allowed", "dry_run");
             }
             Decision::Denied | Decision::DeniedBy { .. } => {
                 let denied_by = match decision {
