@@ -3,13 +3,11 @@
 
 use std::sync::Arc;
 
-use smol_str::SmolStr;
-
 use super::{AuthToken, IpBinding};
 use crate::claims::Claims;
 
 /// A token that verified, and what it says. Cheap to clone: two reference counts, shared with
-/// the verified-token cache (`kid` and `iss`: copied when short, else one more).
+/// the verified-token cache.
 #[derive(Debug, Clone)]
 pub(crate) struct Verified {
     pub(crate) claims: Arc<Claims>,
@@ -17,6 +15,6 @@ pub(crate) struct Verified {
     /// The address the token is bound to, when its issuer binds tokens.
     pub(crate) ip_binding: Option<IpBinding>,
     /// The `kid` that chose the key, and the `iss`: for the decision's span.
-    pub(crate) key_id: Option<SmolStr>,
-    pub(crate) issuer: Option<SmolStr>,
+    pub(crate) key_id: Option<Arc<str>>,
+    pub(crate) issuer: Option<Arc<str>>,
 }
