@@ -24,7 +24,9 @@
 //! use tokenleader_rbac::{Identity, Wfc};
 //!
 //! async fn list_entries(wfc: Wfc, who: Identity) -> String {
-//!     format!("{} sees {}/{}/{}", who.username, wfc.org, wfc.orgunit, wfc.department)
+//!     // Compared with a `&str` directly; borrowed as one with `as_str()`.
+//!     let scope = if wfc.org == "org1" { "everything" } else { wfc.department.as_str() };
+//!     format!("{} sees {}/{}/{}: {scope}", who.username, wfc.org, wfc.orgunit, wfc.department)
 //! }
 //! ```
 
