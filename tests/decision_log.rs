@@ -1,7 +1,10 @@
-//! A refused request's decision id (in the body, a header and the log) and the ACL map's
-//! revision (in `acl_status()` and the log). Alone in its test crate: it reads the log of a
-//! scoped `tracing` subscriber, which tests running beside it on other threads could keep
-//! from seeing the events.
+//! What the decisions log: a refused request's decision id (in the body, a header and the
+//! log) and the ACL map's revision (in `acl_status()` and the log), the request id of a
+//! refusal, the decision's span, a shadow map's difference, a dry-run let-through. Every test
+//! that asserts an event was logged lives here, alone in its test crate, one at a time: they
+//! read the log of a scoped `tracing` subscriber, and a test on another thread that meets a
+//! log call for the first time while such a subscriber is being installed can leave that call
+//! muted for it.
 
 mod common;
 
@@ -122,4 +125,73 @@ fn each_decision_is_a_span_with_its_key_issuer_and_map() {
         closes[1]
     );
     assert!(!text.contains(&token), "the token is never logged");
+}
+
+#[test]
+fn the_decision_log_carries_the_request_id() {
+    let _alone = ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let enforcer = test_key_builder().build().unwrap();
+    let mut headers = headers("not.a.token");
+    headers.insert("x-request-id", "support-ticket-7".parse().unwrap());
+    let log = logged(|| {
+        let _ = enforcer.authorize(&headers, FIRST_RULE);
+    });
+    assert!(log.contains("request_id=support-ticket-7"), "{log}");
+    assert!(log.contains("request refused"), "{log}");
+}
+
+#[test]
+fn a_shadow_difference_is_logged_with_rule_user_and_both_answers() {
+    let _alone = ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let dir = tempfile::tempdir().unwrap();
+    let candidate = dir.path().join("role_to_acl_map.next.yml");
+    // The fixture map without role1's grant of the first rule.
+    std::fs::write(
+        &candidate,
+        "- name: role1\n  allow:\n  - service1:second_api:rulename2\n",
+    )
+    .unwrap();
+    let enforcer = fixture_builder()
+        .shadow_acl_file(&candidate)
+        .watch(false)
+        .build()
+        .unwrap();
+    let log = logged(|| {
+        enforcer
+            .authorize(&headers(&fixture_token("token_user1")), FIRST_RULE)
+            .unwrap();
+    });
+    assert!(
+        log.contains("the shadow ACL map decides differently"),
+        "{log}"
+    );
+    assert!(log.contains(&format!("rule=\"{FIRST_RULE}\"")), "{log}");
+    assert!(log.contains("user=\"user1\""), "{log}");
+    assert!(
+        log.contains("enforced=\"allowed\"") && log.contains("candidate=\"denied\""),
+        "{log}"
+    );
+    assert_eq!(enforcer.shadow_report()[0].count, 1);
+}
+
+#[test]
+fn dry_run_logs_a_warning_for_what_it_lets_through() {
+    let _alone = ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let enforcer = fixture_builder().enforce(false).build().unwrap();
+    let log = logged(|| {
+        enforcer
+            .authorize(&headers(&fixture_token("token_user3")), FIRST_RULE)
+            .unwrap();
+    });
+    assert!(
+        log.contains("WARN") && log.contains("request let through by dry-run mode"),
+        "{log}"
+    );
+    assert!(log.contains("user=\"user3\""), "{log}");
 }

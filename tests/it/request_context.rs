@@ -96,15 +96,3 @@ fn a_bad_trusted_proxy_is_a_build_error() {
         .to_string();
     assert!(error.contains("10.0.0.0/40"), "{error}");
 }
-
-#[test]
-fn the_decision_log_carries_the_request_id() {
-    let enforcer = test_key_builder().build().unwrap();
-    let mut headers = headers("not.a.token");
-    headers.insert("x-request-id", "support-ticket-7".parse().unwrap());
-    let log = logged(|| {
-        let _ = enforcer.authorize(&headers, FIRST_RULE);
-    });
-    assert!(log.contains("request_id=support-ticket-7"), "{log}");
-    assert!(log.contains("request refused"), "{log}");
-}
