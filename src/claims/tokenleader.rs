@@ -1,11 +1,13 @@
 //! tokenleader's wire shape: the user as an object in `sub`, with its `wfc` inside.
 
 use serde::Deserialize;
+use smol_str::SmolStr;
 
 use super::{Audience, Claims, ClaimsError, Identity, RegisteredClaims, Wfc};
 
 /// The payload as it arrives. Every member is optional here so that a missing one is reported
-/// by name; serde's derive refuses duplicate members and ignores unknown ones.
+/// by name; serde's derive refuses duplicate members and ignores unknown ones. Text members
+/// are read straight into `SmolStr`: a short one is never allocated.
 #[derive(Deserialize)]
 struct Payload {
     #[serde(default, deserialize_with = "super::deserialize_seconds")]
@@ -22,8 +24,8 @@ struct Payload {
 #[derive(Deserialize)]
 pub(crate) struct Subject {
     id: Option<u64>,
-    username: Option<String>,
-    email: Option<String>,
+    username: Option<SmolStr>,
+    email: Option<SmolStr>,
     roles: Option<Vec<String>>,
     wfc: Option<RawWfc>,
 }
@@ -31,10 +33,10 @@ pub(crate) struct Subject {
 #[derive(Deserialize)]
 struct RawWfc {
     id: Option<u64>,
-    name: Option<String>,
-    org: Option<String>,
-    orgunit: Option<String>,
-    department: Option<String>,
+    name: Option<SmolStr>,
+    org: Option<SmolStr>,
+    orgunit: Option<SmolStr>,
+    department: Option<SmolStr>,
 }
 
 /// Parses the payload JSON; type errors name the claim (`sub.roles: invalid type …`).
@@ -79,20 +81,17 @@ pub(crate) fn into_claims(
     Ok(Claims {
         identity: Identity {
             id: sub.id.ok_or(MissingClaim("sub.id"))?,
-            username: sub.username.ok_or(MissingClaim("sub.username"))?.into(),
-            email: sub.email.ok_or(MissingClaim("sub.email"))?.into(),
+            username: sub.username.ok_or(MissingClaim("sub.username"))?,
+            email: sub.email.ok_or(MissingClaim("sub.email"))?,
             roles: sub.roles.ok_or(MissingClaim("sub.roles"))?.into(),
             subject: None,
         },
         wfc: Wfc {
             id: wfc.id.ok_or(MissingClaim("sub.wfc.id"))?,
-            name: wfc.name.ok_or(MissingClaim("sub.wfc.name"))?.into(),
-            org: wfc.org.ok_or(MissingClaim("sub.wfc.org"))?.into(),
-            orgunit: wfc.orgunit.ok_or(MissingClaim("sub.wfc.orgunit"))?.into(),
-            department: wfc
-                .department
-                .ok_or(MissingClaim("sub.wfc.department"))?
-                .into(),
+            name: wfc.name.ok_or(MissingClaim("sub.wfc.name"))?,
+            org: wfc.org.ok_or(MissingClaim("sub.wfc.org"))?,
+            orgunit: wfc.orgunit.ok_or(MissingClaim("sub.wfc.orgunit"))?,
+            department: wfc.department.ok_or(MissingClaim("sub.wfc.department"))?,
         },
         exp: registered.exp.ok_or(ClaimsError::MissingExpiry)?,
         iat: registered.iat,
