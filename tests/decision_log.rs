@@ -15,11 +15,16 @@ use tokenleader_rbac::acl::AclMap;
 /// The tests here read logs: one at a time, so no other thread's events interfere.
 static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
+/// Holds the log to one test until dropped (a test that failed before does not block it).
+fn alone() -> std::sync::MutexGuard<'static, ()> {
+    ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 #[test]
 fn a_refused_request_names_its_decision_and_the_map_revision() {
-    let _alone = ONE_AT_A_TIME
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let _alone = alone();
     use axum::body::Body;
     use axum::http::Request;
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -71,9 +76,7 @@ fn a_refused_request_names_its_decision_and_the_map_revision() {
 
 #[test]
 fn each_decision_is_a_span_with_its_key_issuer_and_map() {
-    let _alone = ONE_AT_A_TIME
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let _alone = alone();
     use tracing_subscriber::fmt::format::FmtSpan;
     let issuer = "https://tl.example";
     let enforcer = test_key_builder()
@@ -129,9 +132,7 @@ fn each_decision_is_a_span_with_its_key_issuer_and_map() {
 
 #[test]
 fn the_decision_log_carries_the_request_id() {
-    let _alone = ONE_AT_A_TIME
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let _alone = alone();
     let enforcer = test_key_builder().build().unwrap();
     let mut headers = headers("not.a.token");
     headers.insert("x-request-id", "support-ticket-7".parse().unwrap());
@@ -144,9 +145,7 @@ fn the_decision_log_carries_the_request_id() {
 
 #[test]
 fn a_shadow_difference_is_logged_with_rule_user_and_both_answers() {
-    let _alone = ONE_AT_A_TIME
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let _alone = alone();
     let dir = tempfile::tempdir().unwrap();
     let candidate = dir.path().join("role_to_acl_map.next.yml");
     // The fixture map without role1's grant of the first rule.
@@ -180,9 +179,7 @@ fn a_shadow_difference_is_logged_with_rule_user_and_both_answers() {
 
 #[test]
 fn dry_run_logs_a_warning_for_what_it_lets_through() {
-    let _alone = ONE_AT_A_TIME
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let _alone = alone();
     let enforcer = fixture_builder().enforce(false).build().unwrap();
     let log = logged(|| {
         enforcer
