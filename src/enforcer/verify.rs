@@ -113,7 +113,12 @@ impl Enforcer {
             return verified;
         }
         let issuer = self.issuer_for(token)?;
-        let verified = issuer.verifier.verify(&issuer.keys.load(), token, now);
+        let key_set = issuer.keys.load();
+        let verified = match self.inner.routes {
+            // Every issuer's cache was asked above.
+            Some(_) => issuer.verifier.verify_and_remember(&key_set, token, now),
+            None => issuer.verifier.verify(&key_set, token, now),
+        };
         #[cfg(feature = "jwks")]
         if let (Err(TokenError::UnknownKeyId), Some(jwks)) = (&verified, issuer.jwks) {
             jwks.request_refetch();

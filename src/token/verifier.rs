@@ -37,6 +37,20 @@ impl Verifier {
         if let Some(verified) = cache.get(token) {
             return self.recheck(cache, verified, now);
         }
+        self.verify_and_remember(key_set, token, now)
+    }
+
+    /// Verifies `token` without asking the cache of `key_set` (the caller did), and puts it
+    /// there.
+    pub(crate) fn verify_and_remember(
+        &self,
+        key_set: &KeySet,
+        token: &str,
+        now: u64,
+    ) -> Result<Verified, TokenError> {
+        let Some(cache) = &key_set.cache else {
+            return self.verify_uncached(&key_set.keys, token, now);
+        };
         telemetry::token_cache(false);
         let verified = self.verify_uncached(&key_set.keys, token, now)?;
         cache.insert(verified.clone());
