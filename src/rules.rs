@@ -66,6 +66,13 @@ pub(crate) fn record(rule: &str) {
 /// Records that the route `method path` requires `rule`.
 pub fn record_route(method: &str, path: &str, rule: &str) {
     let mut used = USED.lock().unwrap_or_else(PoisonError::into_inner);
+    // Layers record their routes each time they are applied: the same record again costs
+    // no allocation.
+    if used.get(rule).is_some_and(|known| {
+        known.path.as_deref() == Some(path) && known.method.as_deref() == Some(method)
+    }) {
+        return;
+    }
     used.insert(
         rule.to_owned(),
         RuleUse {
@@ -166,4 +173,30 @@ pub struct RulesReport {
     pub ungranted: Vec<String>,
     /// `(role, rule or pattern)` grants that match no rule the service uses.
     pub unused_grants: Vec<(String, String)>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn recorded(rule: &str) -> Option<RuleUse> {
+        used_rules().into_iter().find(|used| used.rule == rule)
+    }
+
+    #[test]
+    fn a_route_recorded_again_stays_once_and_a_new_route_replaces_it() {
+        // Rule names of this test alone: the record is the process's.
+        let rule = "rules.tests.recorded_again";
+        record_route("POST", "/a.Svc/One", rule);
+        record_route("POST", "/a.Svc/One", rule);
+        let count = used_rules().iter().filter(|used| used.rule == rule).count();
+        assert_eq!(count, 1);
+        assert_eq!(recorded(rule).unwrap().path.as_deref(), Some("/a.Svc/One"));
+        record_route("GET", "/two", rule);
+        let known = recorded(rule).unwrap();
+        assert_eq!(
+            (known.method.as_deref(), known.path.as_deref()),
+            (Some("GET"), Some("/two"))
+        );
+    }
 }
