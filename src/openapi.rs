@@ -104,10 +104,9 @@ pub fn add_security_schemes(openapi: &mut OpenApi) {
 /// requirements, the [`RULES_EXTENSION`], a sentence in its description, and the 401 and 403
 /// answers (kept if the operation has its own).
 pub fn require_rules(operation: &mut Operation, rules: &[&str]) {
-    let roles: Vec<&str> = rules.to_vec();
     operation.security = Some(vec![
-        SecurityRequirement::new(X_AUTH_TOKEN, roles.iter().copied()),
-        SecurityRequirement::new(BEARER_TOKEN, roles.iter().copied()),
+        SecurityRequirement::new(X_AUTH_TOKEN, rules.iter().copied()),
+        SecurityRequirement::new(BEARER_TOKEN, rules.iter().copied()),
     ]);
     operation
         .extensions
