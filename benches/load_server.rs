@@ -1,9 +1,10 @@
-//! The servers of the load test (`benches/load/run.sh`): a bare axum service and ours, the
+//! The servers of the load test (`benches/load/run.py`): a bare axum service and ours, the
 //! same route and response body, and the token files the test sends. Not a criterion bench:
 //! `cargo bench` runs it without arguments, and then it only says how to use it.
 //!
 //! ```text
 //! load_server bare PORT                  # GET /entries -> "ok", no auth
+//! load_server layered PORT               # bare behind two pass-through layers placed as ours are
 //! load_server ours PORT [CACHE]          # the same behind Enforcer + RequireRule; the handler takes Wfc + Identity
 //! load_server introspected PORT          # ours, opaque tokens asked of an RFC 7662 stand-in (feature introspection)
 //! load_server tokens FILE COUNT [flat]   # COUNT distinct users' tokens, one per line (flat: for the peer)
@@ -12,7 +13,8 @@
 use std::io::Write as _;
 use std::time::{Duration, SystemTime};
 
-use axum::{Router, routing::get};
+use axum::{Router, extract::Request, routing::get};
+use tower::util::MapRequestLayer;
 use tokenleader_rbac::test_util::TestIssuer;
 use tokenleader_rbac::{AclMap, Identity, RequireRule, Wfc};
 
@@ -28,9 +30,18 @@ async fn guarded(wfc: Wfc, who: Identity) -> &'static str {
     "ok"
 }
 
+/// A layer that hands the request on unchanged.
+fn pass_through() -> MapRequestLayer<fn(Request) -> Request> {
+    MapRequestLayer::new(std::convert::identity)
+}
+
 fn router(mode: &str, cache: usize) -> Result<Router, String> {
     match mode {
         "bare" => Ok(Router::new().route("/entries", get(bare))),
+        // What axum's boxing of a route layer and a router layer costs any middleware.
+        "layered" => Ok(Router::new()
+            .route("/entries", get(bare).route_layer(pass_through()))
+            .layer(pass_through())),
         "ours" => {
             let acl = AclMap::from_yaml_str(&format!("- name: reader\n  allow: [{RULE}]\n"))
                 .map_err(|e| e.to_string())?;
@@ -165,12 +176,12 @@ fn main() {
             .parse()
             .map_err(|e| format!("COUNT: {e}"))
             .and_then(|count| tokens(path, count, rest.first() == Some(&"flat"))),
-        [mode @ ("bare" | "ours" | "introspected"), port, rest @ ..] => {
+        [mode @ ("bare" | "layered" | "ours" | "introspected"), port, rest @ ..] => {
             let cache = rest.first().and_then(|c| c.parse().ok()).unwrap_or(10_000);
             serve(mode, port, cache)
         }
         _ => {
-            println!("load_server: run benches/load/run.sh (see the file's header)");
+            println!("load_server: run benches/load/run.py (see the file's header)");
             Ok(())
         }
     };

@@ -1,15 +1,21 @@
 #!/usr/bin/env python3
-"""The load test: a bare axum service, ours (token cache on and off, and with an opaque token
-verified by introspection, its answer cached) and jwt-authorizer, the same route and response
-body, measured in turn for several rounds (A B C D, A B C D, ...) so
+"""The load test: a bare axum service, the same behind two pass-through layers placed as ours
+are (what axum's boxing of a layered route costs any middleware), ours (token cache on and off,
+and with an opaque token verified by introspection, its answer cached) and jwt-authorizer, the
+same route and response body, measured in turn for several rounds (A B C D, A B C D, ...) so
 that the machine's drift hits all alike. Each of ours is compared with bare sent the same
 requests (the same token header, or the same rotation script). Prints req/s, the ratio to bare and p50/p99 latency
-(medians over the rounds), then a flood of 100,000 distinct users' tokens through ours.
+(medians over the rounds), and the server's CPU time per request (user + system, read from
+/proc: steadier than req/s on a shared machine, and it says where a ratio comes from); then a
+flood of 100,000 distinct users' tokens through ours.
 
-    python3 benches/load/run.py [--rounds 5] [--duration 10] [--connections 16]
+    python3 benches/load/run.py [--rounds 5] [--duration 10] [--connections 16] [--workers N]
+
+`--workers` sets every server's tokio worker threads (default: one per core); with 1, wrk and
+the server each have a core of their own on a 2-core machine.
 
 Needs wrk (installed from Debian's packages when missing) and builds what it runs in release
-mode. Loopback only. With the defaults it takes about 8 minutes on a 2-core machine, plus the
+mode. Loopback only. With the defaults it takes about 9 minutes on a 2-core machine, plus the
 builds and the one-off signing of the flood's tokens (kept in target/load/ for a day).
 """
 
@@ -68,9 +74,12 @@ def tokens(server, name, count, flat=False):
 
 
 class Server:
-    def __init__(self, command, port):
+    def __init__(self, command, port, workers=None):
         self.port = port
-        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL)
+        env = dict(os.environ)
+        if workers:
+            env["TOKIO_WORKER_THREADS"] = str(workers)
+        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, env=env)
         deadline = time.time() + 30
         while time.time() < deadline:
             probe = subprocess.run(["wrk", "-t1", "-c1", "-d1s", self.url()], capture_output=True)
@@ -81,6 +90,12 @@ class Server:
 
     def url(self):
         return f"http://127.0.0.1:{self.port}/entries"
+
+    def cpu_seconds(self):
+        """User and system time the server has used so far."""
+        # The fields after the command's closing parenthesis; utime and stime are 14 and 15.
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def rss_kib(self, field="VmRSS"):
         for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
@@ -93,19 +108,24 @@ class Server:
         self.process.wait(timeout=10)
 
 
-def wrk(url, duration, connections, header=None, rotate=None):
+def wrk(server, duration, connections, header=None, rotate=None):
+    """req/s, p50 and p99 latency (µs), and the server's CPU time per request (µs)."""
+    url = server.url()
     command = ["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--latency", url]
     if header:
         command[4:4] = ["-H", header]
     if rotate:
         command[4:4] = ["-s", str(LUA)]
         command += ["--"] + rotate
+    cpu_before = server.cpu_seconds()
     out = run(command, capture_output=True).stdout
+    cpu = server.cpu_seconds() - cpu_before
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     if non_2xx:
         sys.exit(f"{url}: {non_2xx.group(1)} refused requests:\n{out}")
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-    return rps, latency(out, "50%"), latency(out, "99%")
+    requests = int(re.search(r"(\d+) requests in", out).group(1))
+    return rps, latency(out, "50%"), latency(out, "99%"), cpu / requests * 1e6
 
 
 def latency(out, percentile):
@@ -119,6 +139,7 @@ def main():
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--flood", type=int, default=100_000)
+    parser.add_argument("--workers", type=int, default=None)
     args = parser.parse_args()
     WORK.mkdir(parents=True, exist_ok=True)
     ensure_wrk()
@@ -128,22 +149,24 @@ def main():
     users = tokens(server, "users.txt", 1000)
 
     servers = {
-        "bare": Server([str(server), "bare", "18081"], 18081),
-        "ours": Server([str(server), "ours", "18082", "10000"], 18082),
-        "ours_nocache": Server([str(server), "ours", "18083", "0"], 18083),
-        "peer": Server([str(peer), str(TEST_KEY), "18084"], 18084),
-        "introspected": Server([str(server), "introspected", "18086"], 18086),
+        "bare": Server([str(server), "bare", "18081"], 18081, args.workers),
+        "layered": Server([str(server), "layered", "18087"], 18087, args.workers),
+        "ours": Server([str(server), "ours", "18082", "10000"], 18082, args.workers),
+        "ours_nocache": Server([str(server), "ours", "18083", "0"], 18083, args.workers),
+        "peer": Server([str(peer), str(TEST_KEY), "18084"], 18084, args.workers),
+        "introspected": Server([str(server), "introspected", "18086"], 18086, args.workers),
     }
     rotate = [str(users), "X-Auth-Token"]
     runs = {
-        "bare axum, no auth": lambda d: wrk(servers["bare"].url(), d, args.connections, "X-Auth-Token: " + one),
-        "ours, one token (cache on)": lambda d: wrk(servers["ours"].url(), d, args.connections, "X-Auth-Token: " + one),
-        "ours, one token (cache off)": lambda d: wrk(servers["ours_nocache"].url(), d, args.connections, "X-Auth-Token: " + one),
-        "jwt-authorizer 0.15, one token": lambda d: wrk(servers["peer"].url(), d, args.connections, "Authorization: Bearer " + flat),
-        "bare axum, the opaque token's header": lambda d: wrk(servers["bare"].url(), d, args.connections, "X-Auth-Token: " + OPAQUE),
-        "ours, one opaque token by introspection (answer cached)": lambda d: wrk(servers["introspected"].url(), d, args.connections, "X-Auth-Token: " + OPAQUE),
-        "bare axum, 1,000 users' tokens in rotation": lambda d: wrk(servers["bare"].url(), d, args.connections, rotate=rotate),
-        "ours, 1,000 users' tokens in rotation (cache on)": lambda d: wrk(servers["ours"].url(), d, args.connections, rotate=rotate),
+        "bare axum, no auth": lambda d: wrk(servers["bare"], d, args.connections, "X-Auth-Token: " + one),
+        "bare axum behind two pass-through layers placed as ours": lambda d: wrk(servers["layered"], d, args.connections, "X-Auth-Token: " + one),
+        "ours, one token (cache on)": lambda d: wrk(servers["ours"], d, args.connections, "X-Auth-Token: " + one),
+        "ours, one token (cache off)": lambda d: wrk(servers["ours_nocache"], d, args.connections, "X-Auth-Token: " + one),
+        "jwt-authorizer 0.15, one token": lambda d: wrk(servers["peer"], d, args.connections, "Authorization: Bearer " + flat),
+        "bare axum, the opaque token's header": lambda d: wrk(servers["bare"], d, args.connections, "X-Auth-Token: " + OPAQUE),
+        "ours, one opaque token by introspection (answer cached)": lambda d: wrk(servers["introspected"], d, args.connections, "X-Auth-Token: " + OPAQUE),
+        "bare axum, 1,000 users' tokens in rotation": lambda d: wrk(servers["bare"], d, args.connections, rotate=rotate),
+        "ours, 1,000 users' tokens in rotation (cache on)": lambda d: wrk(servers["ours"], d, args.connections, rotate=rotate),
     }
     results = {name: [] for name in runs}
     try:
@@ -155,16 +178,17 @@ def main():
         for s in servers.values():
             s.stop()
 
-    median = {name: tuple(statistics.median(r[i] for r in rs) for i in range(3)) for name, rs in results.items()}
+    median = {name: tuple(statistics.median(r[i] for r in rs) for i in range(4)) for name, rs in results.items()}
     bare = median["bare axum, no auth"][0]
     bare_rotation = median["bare axum, 1,000 users' tokens in rotation"][0]
     peer_rps = median["jwt-authorizer 0.15, one token"][0]
     # The opaque token is 50 bytes, the JWT about 700: each is compared with bare sent the same.
     bare_opaque = median["bare axum, the opaque token's header"][0]
-    print(f"\nmedian of {args.rounds} rounds, wrk -t1 -c{args.connections} -d{args.duration}s, loopback\n")
-    print("| server | req/s | ratio | p50 | p99 |")
-    print("| --- | --- | --- | --- | --- |")
-    for name, (rps, p50, p99) in median.items():
+    workers = f"{args.workers} worker thread(s)" if args.workers else "one worker thread per core"
+    print(f"\nmedian of {args.rounds} rounds, wrk -t1 -c{args.connections} -d{args.duration}s, loopback, {workers}\n")
+    print("| server | req/s | ratio | p50 | p99 | server CPU per request |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    for name, (rps, p50, p99, cpu) in median.items():
         if "opaque" in name:
             ratio = f"{rps / bare_opaque:.2f} of bare with that header"
         elif "rotation" in name:
@@ -173,10 +197,10 @@ def main():
             ratio = f"{rps / bare:.2f} of bare; {rps / peer_rps:.2f} × jwt-authorizer"
         else:
             ratio = f"{rps / bare:.2f} of bare"
-        print(f"| {name} | {rps:,.0f} | {ratio} | {p50:.0f} µs | {p99:.0f} µs |")
+        print(f"| {name} | {rps:,.0f} | {ratio} | {p50:.0f} µs | {p99:.0f} µs | {cpu:.2f} µs |")
 
     flood_tokens = tokens(server, "flood.txt", args.flood)
-    flood = Server([str(server), "ours", "18085", "10000"], 18085)
+    flood = Server([str(server), "ours", "18085", "10000"], 18085, args.workers)
     try:
         samples = []
         process = subprocess.Popen(
