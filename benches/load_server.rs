@@ -14,9 +14,9 @@ use std::io::Write as _;
 use std::time::{Duration, SystemTime};
 
 use axum::{Router, extract::Request, routing::get};
-use tower::util::MapRequestLayer;
 use tokenleader_rbac::test_util::TestIssuer;
 use tokenleader_rbac::{AclMap, Identity, RequireRule, Wfc};
+use tower::util::MapRequestLayer;
 
 const RULE: &str = "micros1.entries.list";
 
@@ -176,7 +176,11 @@ fn main() {
             .parse()
             .map_err(|e| format!("COUNT: {e}"))
             .and_then(|count| tokens(path, count, rest.first() == Some(&"flat"))),
-        [mode @ ("bare" | "layered" | "ours" | "introspected"), port, rest @ ..] => {
+        [
+            mode @ ("bare" | "layered" | "ours" | "introspected"),
+            port,
+            rest @ ..,
+        ] => {
             let cache = rest.first().and_then(|c| c.parse().ok()).unwrap_or(10_000);
             serve(mode, port, cache)
         }
