@@ -8,10 +8,13 @@
 //! - `acl_decide`, `acl_decide_patterns`, `acl_decide_inherited`: a decision with maps of 10,
 //!   1,000 and 100,000 rules: exact rules, patterns, inherited grants and denies;
 //! - `layer`: one request through a tower service without the middleware (`no_layer`), allowed
-//!   with a cached token, allowed with the cache off, and denied for a garbage token.
+//!   with a cached token, the same bare service given only the six values an allowed request
+//!   carries in its extensions (`extensions_only`: what the extension contract costs by
+//!   itself), allowed with the cache off, and denied for a garbage token.
 
 use std::convert::Infallible;
 use std::hint::black_box;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
@@ -19,9 +22,13 @@ use criterion::{BatchSize, BenchmarkId, Criterion, criterion_group, criterion_ma
 use http::{Request, Response};
 use http_body_util::Full;
 use jsonwebtoken::{Algorithm, DecodingKey};
+use tokenleader_rbac::enforcer::RequestContext;
 use tokenleader_rbac::test_util::TestIssuer;
-use tokenleader_rbac::{AclMap, Enforcer, EnforcerBuilder, Issuer, PublicKey, RequireRule};
-use tower::{ServiceBuilder, ServiceExt, service_fn};
+use tokenleader_rbac::{
+    AclMap, AuthToken, Claims, Enforcer, EnforcerBuilder, Identity, Issuer, PublicKey, RequireRule,
+    Wfc,
+};
+use tower::{Service, ServiceBuilder, ServiceExt, service_fn};
 
 const PRIVATE_2048: &str = include_str!("../tests/fixtures/test_keys/trusted_private.pem");
 const PUBLIC_2048: &str = include_str!("../tests/fixtures/test_keys/trusted_public.pem");
@@ -218,11 +225,69 @@ fn layer(c: &mut Criterion) {
             .layer(RequireRule(RULE))
             .service(service_fn(handler))
     };
-    let cached = guarded(builder(PUBLIC_2048).build().expect("enforcer"));
+    let cached_enforcer = builder(PUBLIC_2048).build().expect("enforcer");
+    let cached = guarded(cached_enforcer.clone());
     group.bench_function("allow_cached", |b| {
         b.to_async(&runtime).iter_batched(
             || request(&token),
             |req| cached.clone().oneshot(req),
+            BatchSize::SmallInput,
+        )
+    });
+
+    // The floor of the extension contract: the same bare service, each request given the six
+    // values an allowed request carries (taken from one), inserted one by one as the layers do.
+    let carried = Arc::new(Mutex::new(None));
+    let mut capture = ServiceBuilder::new()
+        .layer(cached_enforcer.clone())
+        .layer(RequireRule(RULE))
+        .service(service_fn({
+            let carried = carried.clone();
+            move |request: Request<Full<Bytes>>| {
+                *carried.lock().expect("not poisoned") = Some(request.extensions().clone());
+                handler(request)
+            }
+        }));
+    runtime
+        .block_on(ServiceExt::ready(&mut capture))
+        .expect("ready");
+    let allowed = runtime
+        .block_on(capture.call(request(&token)))
+        .expect("allowed");
+    assert_eq!(allowed.status(), http::StatusCode::OK);
+    let carried = carried
+        .lock()
+        .expect("not poisoned")
+        .take()
+        .expect("captured");
+    // In an `Arc`, so that cloning the service per request costs what cloning ours does.
+    let values = Arc::new((
+        carried.get::<Enforcer>().cloned().expect("Enforcer"),
+        carried
+            .get::<RequestContext>()
+            .cloned()
+            .expect("RequestContext"),
+        carried.get::<Identity>().cloned().expect("Identity"),
+        carried.get::<Wfc>().cloned().expect("Wfc"),
+        carried.get::<AuthToken>().cloned().expect("AuthToken"),
+        carried.get::<Arc<Claims>>().cloned().expect("Arc<Claims>"),
+    ));
+    let floor = ServiceBuilder::new()
+        .map_request(move |mut request: Request<Full<Bytes>>| {
+            let extensions = request.extensions_mut();
+            extensions.insert(values.0.clone());
+            extensions.insert(values.1.clone());
+            extensions.insert(values.2.clone());
+            extensions.insert(values.3.clone());
+            extensions.insert(values.4.clone());
+            extensions.insert(values.5.clone());
+            request
+        })
+        .service(service_fn(handler));
+    group.bench_function("extensions_only", |b| {
+        b.to_async(&runtime).iter_batched(
+            || request(&token),
+            |req| floor.clone().oneshot(req),
             BatchSize::SmallInput,
         )
     });
