@@ -271,17 +271,6 @@ impl PublicKey {
     /// `algorithm`, through the crate's crypto provider. False for an algorithm of another
     /// key type.
     pub fn verify_signature(&self, algorithm: Algorithm, message: &[u8], signature: &[u8]) -> bool {
-        self.verify_signature_vec(algorithm, message, &signature.to_vec())
-    }
-
-    /// [`verify_signature`](Self::verify_signature) without the copy: jsonwebtoken's verifier
-    /// takes a `&Vec<u8>`, which the token path already has.
-    pub(crate) fn verify_signature_vec(
-        &self,
-        algorithm: Algorithm,
-        message: &[u8],
-        signature: &Vec<u8>,
-    ) -> bool {
         if !self.key_type.checks(algorithm) {
             return false;
         }
@@ -289,8 +278,9 @@ impl PublicKey {
         if let Some(valid) = self.parsed.verify(algorithm, &self.der, message, signature) {
             return valid;
         }
+        // jsonwebtoken's verifier takes a `&Vec<u8>`: only this path copies the signature.
         (crypto_provider().verifier_factory)(&algorithm, &self.decoding_key)
-            .is_ok_and(|verifier| verifier.verify(message, signature).is_ok())
+            .is_ok_and(|verifier| verifier.verify(message, &signature.to_vec()).is_ok())
     }
 
     /// Whether this key may check a token with this `kid` (if any) and algorithm.

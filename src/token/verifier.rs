@@ -12,7 +12,7 @@ use crate::keys::PublicKey;
 use crate::telemetry;
 
 /// What the pipeline checked: the claims, the address binding, the `kid` and the `iss`.
-type Checked = (Claims, Option<IpBinding>, Option<String>, Option<String>);
+type Checked = (Claims, Option<IpBinding>, Option<Arc<str>>, Option<String>);
 
 /// Verifies the tokens of one issuer: its validation settings and its claim shape. The keys
 /// come from the live key set at each call.
@@ -108,7 +108,7 @@ impl Verifier {
             claims: Arc::new(claims),
             token: AuthToken::new(token),
             ip_binding,
-            key_id: key_id.map(Into::into),
+            key_id,
             issuer: issuer.map(Into::into),
         })
     }
