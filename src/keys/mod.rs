@@ -38,7 +38,7 @@ pub use secret::{MIN_SECRET_BYTES, SecretKey};
 use crate::file::{ReadFileError, read_bounded};
 
 const MIN_RSA_BITS: usize = 2048;
-const MAX_RSA_BITS: usize = 8192;
+pub(crate) const MAX_RSA_BITS: usize = 8192;
 /// Key files larger than this are refused: a public key is a few hundred bytes.
 pub(crate) const MAX_KEY_FILE_BYTES: u64 = 64 * 1024;
 

@@ -42,8 +42,9 @@ impl Text<'_> {
 /// `x5c` chain, say) into a `Vec`.
 const HEADER_ON_STACK: usize = 256;
 
-/// The longest signature any accepted key makes: an 8,192-bit RSA key's.
-const MAX_SIGNATURE_BYTES: usize = 1024;
+/// The longest signature any accepted key makes: the largest RSA key's (EC, Ed25519 and HMAC
+/// signatures are at most 96 bytes).
+const MAX_SIGNATURE_BYTES: usize = crate::keys::MAX_RSA_BITS / 8;
 
 /// Decodes the signature into `stack`; one longer than any accepted key makes is refused.
 fn decode_signature<'s>(
@@ -52,9 +53,9 @@ fn decode_signature<'s>(
 ) -> Result<&'s [u8], TokenError> {
     match URL_SAFE_NO_PAD.decode_slice(b64, stack) {
         Ok(len) => Ok(&stack[..len]),
-        Err(DecodeSliceError::OutputSliceTooSmall) => Err(malformed(
-            "signature is longer than any accepted key's (1,024 bytes)",
-        )),
+        Err(DecodeSliceError::OutputSliceTooSmall) => Err(TokenError::Malformed(format!(
+            "signature is longer than any accepted key's ({MAX_SIGNATURE_BYTES} bytes)"
+        ))),
         Err(DecodeSliceError::DecodeError(_)) => {
             Err(malformed("signature is not base64url without padding"))
         }
