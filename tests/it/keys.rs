@@ -3,6 +3,7 @@
 use crate::common::*;
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use tokenleader_rbac::test_util::TestIssuer;
 use tokenleader_rbac::{Enforcer, PublicKey, keys::KeyError};
 
 fn ssh_line() -> String {
@@ -112,6 +113,29 @@ fn rsa_under_2048_bits_is_refused() {
         error.to_string(),
         "RSA key of 1024 bits refused: at least 2048 bits are required"
     );
+}
+
+#[test]
+fn the_largest_rsa_key_accepted_verifies_its_tokens() {
+    // 8,192 bits: its 1,024-byte signatures are the longest a token may carry.
+    let public = fixture("test_keys/largest8192_public.pem");
+    let key = PublicKey::from_pem(public.as_bytes()).unwrap();
+    assert_eq!(key.bits(), 8192);
+    let issuer = TestIssuer::with_key(&fixture("test_keys/largest8192_private.pem"), key.clone());
+    let enforcer = Enforcer::builder()
+        .public_key(key)
+        .acl(fixture_acl())
+        .clock(at(NOW))
+        .build()
+        .unwrap();
+    let token = issuer
+        .token()
+        .issued_at(std::time::UNIX_EPOCH + std::time::Duration::from_secs(NOW))
+        .sign();
+    let (_, signature) = token.rsplit_once('.').unwrap();
+    assert_eq!(URL_SAFE_NO_PAD.decode(signature).unwrap().len(), 1024);
+    let claims = enforcer.verify(&token).expect("verified");
+    assert!(!claims.identity.username.is_empty());
 }
 
 #[test]

@@ -204,6 +204,16 @@ fn signature_equal_to_the_modulus_or_the_modulus_minus_one() {
 }
 
 #[test]
+fn a_signature_longer_than_any_accepted_key_makes() {
+    // The largest accepted key (8,192 bits) signs with 1,024 bytes: one more is not decoded.
+    let error = refused(&with_signature(&signed(RS512, &claims()), &[1; 1025]));
+    assert!(
+        matches!(&error, TokenError::Malformed(m) if m.contains("longer than any accepted key")),
+        "{error:?}"
+    );
+}
+
+#[test]
 fn a_valid_signature_with_a_byte_appended() {
     let token = signed(RS512, &claims());
     let (_, signature) = token.rsplit_once('.').unwrap();
