@@ -24,6 +24,16 @@ fn trusted_modulus() -> Vec<u8> {
     URL_SAFE_NO_PAD.decode(jwk["n"].as_str().unwrap()).unwrap()
 }
 
+/// An enforcer that trusts `key`, with the fixture ACL and the clock at [`NOW`].
+fn trusting(key: PublicKey) -> Enforcer {
+    Enforcer::builder()
+        .public_key(key)
+        .acl(fixture_acl())
+        .clock(at(NOW))
+        .build()
+        .unwrap()
+}
+
 #[test]
 fn openssh_line_without_comment_loads() {
     let line = ssh_line();
@@ -122,19 +132,13 @@ fn the_largest_rsa_key_accepted_verifies_its_tokens() {
     let key = PublicKey::from_pem(public.as_bytes()).unwrap();
     assert_eq!(key.bits(), 8192);
     let issuer = TestIssuer::with_key(&fixture("test_keys/largest8192_private.pem"), key.clone());
-    let enforcer = Enforcer::builder()
-        .public_key(key)
-        .acl(fixture_acl())
-        .clock(at(NOW))
-        .build()
-        .unwrap();
     let token = issuer
         .token()
         .issued_at(std::time::UNIX_EPOCH + std::time::Duration::from_secs(NOW))
         .sign();
     let (_, signature) = token.rsplit_once('.').unwrap();
     assert_eq!(URL_SAFE_NO_PAD.decode(signature).unwrap().len(), 1024);
-    let claims = enforcer.verify(&token).expect("verified");
+    let claims = trusting(key).verify(&token).expect("verified");
     assert!(!claims.identity.username.is_empty());
 }
 
@@ -155,13 +159,7 @@ fn leading_zero_bytes_are_stripped() {
     n.extend(trusted_modulus());
     let key = PublicKey::from_rsa_components(&n, &[0, 1, 0, 1]).unwrap();
     assert_eq!(key.bits(), 2048);
-    let enforcer = Enforcer::builder()
-        .public_key(key)
-        .acl(fixture_acl())
-        .clock(at(NOW))
-        .build()
-        .unwrap();
-    assert!(enforcer.verify(&mint(&user1_claims())).is_ok());
+    assert!(trusting(key).verify(&mint(&user1_claims())).is_ok());
 }
 
 #[test]
@@ -202,12 +200,7 @@ fn jwk_loads_with_kid_and_alg() {
     let key = PublicKey::from_jwk(&fixture("test_keys/trusted_public.jwk.json")).unwrap();
     assert_eq!(key.kid(), Some("trusted-2026"));
     assert_eq!(key.bits(), 2048);
-    let enforcer = Enforcer::builder()
-        .public_key(key)
-        .acl(fixture_acl())
-        .clock(at(NOW))
-        .build()
-        .unwrap();
+    let enforcer = trusting(key);
     let token = mint_raw(
         r#"{"alg":"RS512","kid":"trusted-2026"}"#,
         &user1_claims().to_string(),
@@ -268,12 +261,7 @@ fn jwk_refusals() {
 #[test]
 fn a_jwk_alg_restricts_the_key() {
     let jwk = fixture("test_keys/trusted_public.jwk.json").replace("\"RS512\"", "\"RS256\"");
-    let enforcer = Enforcer::builder()
-        .public_key(PublicKey::from_jwk(&jwk).unwrap())
-        .acl(fixture_acl())
-        .clock(at(NOW))
-        .build()
-        .unwrap();
+    let enforcer = trusting(PublicKey::from_jwk(&jwk).unwrap());
     // RS512 is allowed by the enforcer, but this key is for RS256 only.
     assert!(enforcer.verify(&mint(&user1_claims())).is_err());
 }
