@@ -241,7 +241,7 @@ pub(crate) fn registered(claims: &Value) -> Result<RegisteredClaims, ClaimsError
     };
     let iss = match claims.get("iss") {
         None | Some(Value::Null) => None,
-        Some(Value::String(iss)) => Some(iss.clone()),
+        Some(Value::String(iss)) => Some(iss.as_str().into()),
         Some(_) => return Err(ClaimsError::Invalid("iss: expected a string".into())),
     };
     let aud = match claims.get("aud") {

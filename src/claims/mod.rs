@@ -131,7 +131,8 @@ pub(crate) struct RegisteredClaims {
     pub(crate) exp: Option<u64>,
     pub(crate) nbf: Option<u64>,
     pub(crate) iat: Option<u64>,
-    pub(crate) iss: Option<String>,
+    /// Shared with what the verified-token cache keeps: cloned without a copy.
+    pub(crate) iss: Option<Arc<str>>,
     pub(crate) aud: Option<Audience>,
 }
 

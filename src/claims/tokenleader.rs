@@ -16,7 +16,7 @@ struct Payload {
     iat: Option<u64>,
     #[serde(default, deserialize_with = "super::deserialize_seconds")]
     nbf: Option<u64>,
-    iss: Option<String>,
+    iss: Option<std::sync::Arc<str>>,
     aud: Option<Audience>,
     sub: Option<Subject>,
 }

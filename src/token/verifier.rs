@@ -12,7 +12,12 @@ use crate::keys::PublicKey;
 use crate::telemetry;
 
 /// What the pipeline checked: the claims, the address binding, the `kid` and the `iss`.
-type Checked = (Claims, Option<IpBinding>, Option<Arc<str>>, Option<String>);
+type Checked = (
+    Claims,
+    Option<IpBinding>,
+    Option<Arc<str>>,
+    Option<Arc<str>>,
+);
 
 /// Verifies the tokens of one issuer: its validation settings and its claim shape. The keys
 /// come from the live key set at each call.
@@ -109,7 +114,7 @@ impl Verifier {
             token: AuthToken::new(token),
             ip_binding,
             key_id,
-            issuer: issuer.map(Into::into),
+            issuer,
         })
     }
 
