@@ -29,8 +29,9 @@ fn next_made() -> u64 {
     static NEXT_BLOCK: AtomicU64 = AtomicU64::new(0);
     static START: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
     thread_local! {
-        /// The next id of this thread's block, and the end of the block.
-        static BLOCK_LEFT: Cell<(u64, u64)> = const { Cell::new((0, 0)) };
+        /// The next id of this thread's block. Blocks start at multiples of `BLOCK`, so
+        /// reaching one means the block is used up (and 0, the start, that there is none).
+        static NEXT_IN_BLOCK: Cell<u64> = const { Cell::new(0) };
     }
     let start = *START.get_or_init(|| {
         use std::hash::{BuildHasher, Hasher};
@@ -39,14 +40,13 @@ fn next_made() -> u64 {
         hasher.finish()
     });
     let new_block = || NEXT_BLOCK.fetch_add(BLOCK, Ordering::Relaxed);
-    let offset = BLOCK_LEFT
-        .try_with(|left| {
-            let (mut next, mut end) = left.get();
-            if next == end {
-                next = new_block();
-                end = next + BLOCK;
-            }
-            left.set((next + 1, end));
+    let offset = NEXT_IN_BLOCK
+        .try_with(|next_in_block| {
+            let next = match next_in_block.get() {
+                next if next % BLOCK == 0 => new_block(),
+                next => next,
+            };
+            next_in_block.set(next + 1);
             next
         })
         // A thread that is ending: a block of its own for this one id.
