@@ -135,11 +135,8 @@ impl<'t> Jws<'t> {
         if header.crit {
             return Err(TokenError::CriticalHeader);
         }
-        let kid: Option<Arc<str>> = header.kid.as_ref().map(|kid| Arc::from(kid.as_str()));
-        if !keys
-            .iter()
-            .any(|key| key.is_candidate(kid.as_deref(), algorithm))
-        {
+        let kid = header.kid.as_ref().map(Text::as_str);
+        if !keys.iter().any(|key| key.is_candidate(kid, algorithm)) {
             return Err(match kid {
                 Some(_) => TokenError::UnknownKeyId,
                 None => TokenError::AlgorithmNotAllowed(alg.to_owned()),
@@ -154,7 +151,8 @@ impl<'t> Jws<'t> {
             payload,
             signature_b64,
             algorithm,
-            kid,
+            // Kept with the verified token: allocated once the header passed.
+            kid: kid.map(Arc::from),
         })
     }
 
