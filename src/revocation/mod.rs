@@ -154,6 +154,17 @@ impl Entries {
         *entry = (*entry).max(expires_at);
     }
 
+    /// Adds every entry of `other` (the later expiry wins).
+    #[cfg(feature = "redis")]
+    pub(crate) fn merge(&mut self, other: &Entries) {
+        for (token, expires_at) in &other.tokens {
+            self.add_token(*token, *expires_at);
+        }
+        for (name, (before, expires_at)) in &other.users {
+            self.add_user(name, *before, *expires_at);
+        }
+    }
+
     pub(crate) fn add_user(&mut self, username: &str, before: u64, expires_at: u64) {
         let entry = self
             .users
@@ -206,9 +217,10 @@ impl LocalCopy {
         });
     }
 
+    /// The entries in force now.
     #[cfg(feature = "redis")]
-    pub(crate) fn replace(&self, entries: Entries) {
-        self.entries.store(Arc::new(entries));
+    pub(crate) fn snapshot(&self) -> Arc<Entries> {
+        self.entries.load_full()
     }
 
     pub(crate) fn len(&self) -> usize {

@@ -26,8 +26,9 @@
 //! refused (503, fail closed) unless [`serve_stale`](RedisRevocation::serve_stale) lets them be
 //! decided with the last copy.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use futures_util::StreamExt;
@@ -123,6 +124,9 @@ impl Change {
 pub struct RedisRevocation {
     local: Arc<LocalCopy>,
     connected: Arc<AtomicBool>,
+    /// The latest time the enforcer gave this store (its clock, to the second): what the
+    /// entries written back to a Redis that came back empty count their time to live from.
+    clock: Arc<AtomicU64>,
     serve_stale: bool,
     changes: mpsc::UnboundedSender<Write>,
 }
@@ -146,26 +150,25 @@ impl RedisRevocation {
         let client = redis::Client::open(url).map_err(RedisError::Url)?;
         let local = Arc::new(LocalCopy::default());
         let connected = Arc::new(AtomicBool::new(false));
+        let clock = Arc::new(AtomicU64::new(0));
         let (changes, pending) = mpsc::unbounded_channel();
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .map_err(RedisError::Thread)?;
-        let (thread_local, thread_connected) = (local.clone(), connected.clone());
+        let shared = Shared {
+            local: local.clone(),
+            connected: connected.clone(),
+            clock: clock.clone(),
+        };
         std::thread::Builder::new()
             .name("tl-rbac-redis".into())
-            .spawn(move || {
-                runtime.block_on(keep_in_sync(
-                    client,
-                    thread_local,
-                    thread_connected,
-                    pending,
-                ))
-            })
+            .spawn(move || runtime.block_on(keep_in_sync(client, shared, pending)))
             .map_err(RedisError::Thread)?;
         let store = RedisRevocation {
             local,
             connected,
+            clock,
             serve_stale: false,
             changes,
         };
@@ -200,7 +203,15 @@ impl RedisRevocation {
         self.len() == 0
     }
 
+    /// Keeps the latest `now` the enforcer gave (written once a second at most).
+    fn see_time(&self, now: u64) {
+        if now > self.clock.load(Ordering::Relaxed) {
+            self.clock.fetch_max(now, Ordering::Relaxed);
+        }
+    }
+
     fn publish(&self, change: Change, now: u64) {
+        self.see_time(now);
         self.local.update(now, |entries| change.apply(entries));
         let ttl_secs = change.expires_at().saturating_sub(now).max(1);
         // Written by the thread; while Redis is away it waits there and goes out on reconnect.
@@ -218,6 +229,7 @@ impl Revocation for RedisRevocation {
         if !self.serve_stale && !self.is_connected() {
             return Err(RevocationUnavailable);
         }
+        self.see_time(now);
         Ok(self.local.is_revoked(claims, token, now))
     }
 
@@ -238,19 +250,25 @@ impl Revocation for RedisRevocation {
 }
 
 /// Connects, syncs, follows the channel; on any failure marks the store disconnected and tries
-/// again. Ends when the store is dropped.
+/// again. Ends when the store is dropped. A change made here is held in `unsent` until Redis
+/// has taken it: a write that fails (Redis went away before this instance noticed, a timeout)
+/// is written again on the next connection, never dropped.
 async fn keep_in_sync(
     client: redis::Client,
-    local: Arc<LocalCopy>,
-    connected: Arc<AtomicBool>,
+    shared: Shared,
     mut pending: mpsc::UnboundedReceiver<Write>,
 ) {
+    let mut unsent = VecDeque::new();
     loop {
-        let outcome = session(&client, &local, &connected, &mut pending).await;
-        connected.store(false, Ordering::SeqCst);
+        let outcome = session(&client, &shared, &mut pending, &mut unsent).await;
+        shared.connected.store(false, Ordering::SeqCst);
         match outcome {
             Ok(()) => return,
-            Err(error) => tracing::warn!(%error, "Redis revocation store unreachable; retrying"),
+            Err(error) => tracing::warn!(
+                %error,
+                unsent = unsent.len(),
+                "Redis revocation store unreachable; retrying"
+            ),
         }
         if pending.is_closed() {
             return;
@@ -259,22 +277,45 @@ async fn keep_in_sync(
     }
 }
 
+/// What the store and its thread share.
+struct Shared {
+    local: Arc<LocalCopy>,
+    connected: Arc<AtomicBool>,
+    clock: Arc<AtomicU64>,
+}
+
 /// One connection's life. `Ok` when the store was dropped.
 async fn session(
     client: &redis::Client,
-    local: &LocalCopy,
-    connected: &AtomicBool,
+    shared: &Shared,
     pending: &mut mpsc::UnboundedReceiver<Write>,
+    unsent: &mut VecDeque<Write>,
 ) -> redis::RedisResult<()> {
+    let Shared {
+        local,
+        connected,
+        clock,
+    } = shared;
     let mut pubsub = client.get_async_pubsub().await?;
     pubsub.subscribe(CHANNEL).await?;
     let mut commands = client.get_multiplexed_async_connection().await?;
     // What was revoked here while Redis was away goes out first, then the whole set comes in:
-    // subscribed before loading, nothing published meanwhile is missed.
+    // subscribed before loading, nothing published meanwhile is missed. The set is merged into
+    // the local copy, never put in its place: revocations only ever add, and a local one not
+    // written yet must not vanish for a moment. What this instance holds and Redis lacks (a
+    // Redis that came back empty, without persistence) is written back.
     while let Ok(change) = pending.try_recv() {
-        write(&mut commands, &change).await?;
+        unsent.push_back(change);
     }
-    local.replace(load(&mut commands).await?);
+    write_unsent(&mut commands, unsent).await?;
+    let loaded = load(&mut commands).await?;
+    unsent.extend(missing_from(
+        &local.snapshot(),
+        &loaded,
+        clock.load(Ordering::Relaxed),
+    ));
+    local.add(|entries| entries.merge(&loaded));
+    write_unsent(&mut commands, unsent).await?;
     connected.store(true, Ordering::SeqCst);
     tracing::info!(entries = local.len(), "Redis revocation store in sync");
     let mut messages = pubsub.on_message();
@@ -293,11 +334,61 @@ async fn session(
                 }
             }
             change = pending.recv() => match change {
-                Some(change) => write(&mut commands, &change).await?,
+                Some(change) => {
+                    unsent.push_back(change);
+                    write_unsent(&mut commands, unsent).await?;
+                }
                 None => return Ok(()),
             },
         }
     }
+}
+
+/// The entries of `local` that `redis` lacks (or holds with less), as writes whose time to
+/// live counts from `now`; none before the enforcer gave a time, and none already expired.
+fn missing_from(local: &Entries, redis: &Entries, now: u64) -> Vec<Write> {
+    let write = |change: Change| Write {
+        ttl_secs: change.expires_at() - now,
+        change,
+    };
+    if now == 0 {
+        return Vec::new();
+    }
+    let tokens = local
+        .tokens
+        .iter()
+        .filter(|(hash, exp)| **exp > now && redis.tokens.get(hash).is_none_or(|held| held < exp))
+        .map(|(hash, exp)| write(Change::Token(*hash, *exp)));
+    let users = local
+        .users
+        .iter()
+        .filter(|(name, (before, exp))| {
+            *exp > now
+                && redis
+                    .users
+                    .get(*name)
+                    .is_none_or(|held| held.0 < *before || held.1 < *exp)
+        })
+        .map(|(name, (before, expires_at))| {
+            write(Change::User {
+                name: name.clone(),
+                before: *before,
+                expires_at: *expires_at,
+            })
+        });
+    tokens.chain(users).collect()
+}
+
+/// Writes the held changes in order, each let go only once Redis has taken it.
+async fn write_unsent(
+    commands: &mut redis::aio::MultiplexedConnection,
+    unsent: &mut VecDeque<Write>,
+) -> redis::RedisResult<()> {
+    while let Some(change) = unsent.front() {
+        write(commands, change).await?;
+        unsent.pop_front();
+    }
+    Ok(())
 }
 
 async fn write(
