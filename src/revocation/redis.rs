@@ -19,8 +19,14 @@
 //! Redis's own clock never decides how long an entry lives), and is
 //! announced on the channel `tokenleader-rbac:revocations`. Every instance keeps a local copy,
 //! kept current by that channel, so the request path never waits for Redis; on each
-//! (re)connection the copy is loaded again from the keys. A thread of its own, with a small
-//! runtime, does the talking.
+//! (re)connection the keys are loaded again and merged into the copy. A thread of its own, with
+//! a small runtime, does the talking.
+//!
+//! No revocation is lost to an outage: one made while Redis is away (or going away, before
+//! this instance notices) is held until Redis has taken it, and written on the next
+//! connection; a Redis that comes back empty (no persistence) is given back every entry the
+//! instance still holds. Every instance converges within about a second of Redis answering
+//! again (it retries every 0.5 s); `tests/redis_revocation.rs` repeats the outage to show it.
 //!
 //! While Redis is unreachable the copy is kept and the status says so. Requests are then
 //! refused (503, fail closed) unless [`serve_stale`](RedisRevocation::serve_stale) lets them be
