@@ -97,6 +97,7 @@ mod client_addr;
 mod client_config;
 pub mod enforcer;
 pub mod error;
+mod escape;
 mod file;
 #[cfg(feature = "introspection")]
 #[cfg_attr(docsrs, doc(cfg(feature = "introspection")))]

@@ -192,3 +192,66 @@ fn dry_run_logs_a_warning_for_what_it_lets_through() {
     );
     assert!(log.contains("user=\"user3\""), "{log}");
 }
+
+/// Defect 6 of the network-edges issue: an unknown `iss` holding a line break and a forged log
+/// line started a line of its own in the standard `fmt` output (`reason = %denial`); so did a
+/// quoted `alg` and a claim-type message. Each is now escaped and cut short, in the log and in
+/// the body alike.
+#[test]
+fn attacker_text_never_starts_a_log_line_of_its_own() {
+    let _alone = alone();
+    use tokenleader_rbac::{Issuer, TokenError};
+    let forged = "\nINFO tokenleader_rbac: request allowed user=\"admin\"";
+    let enforcer = test_key_builder()
+        .trust(Issuer::new("https://idp.example").public_key(trusted_public()))
+        .build()
+        .unwrap();
+    let mut unknown_iss = user1_claims();
+    unknown_iss["iss"] = serde_json::json!(format!("https://other{forged}{}", "x".repeat(5000)));
+    let bad_alg = mint_raw(
+        &serde_json::json!({ "alg": format!("RS512{forged}") }).to_string(),
+        &user1_claims().to_string(),
+        &trusted_issuer(),
+        jsonwebtoken::Algorithm::RS512,
+    );
+    let mut wrong_type = user1_claims();
+    wrong_type["sub"]["wfc"]["id"] = serde_json::json!(format!("1{forged}"));
+    let tokens = [mint(&unknown_iss), bad_alg, mint(&wrong_type)];
+    let mut messages = Vec::new();
+    let log = logged(|| {
+        for token in &tokens {
+            let denial = enforcer.authorize(&headers(token), FIRST_RULE).unwrap_err();
+            assert!(
+                matches!(
+                    denial.token_error(),
+                    Some(
+                        TokenError::UnknownIssuer(_)
+                            | TokenError::AlgorithmNotAllowed(_)
+                            | TokenError::InvalidClaims(_)
+                    )
+                ),
+                "{denial:?}"
+            );
+            messages.push(denial.to_string());
+        }
+    });
+    for line in log.lines() {
+        assert!(
+            !line.starts_with("INFO tokenleader_rbac: request allowed"),
+            "{log}"
+        );
+    }
+    assert_eq!(log.matches("request refused").count(), 3, "{log}");
+    for message in &messages {
+        assert!(!message.contains('\n'), "{message}");
+        assert!(
+            message.contains(r"\nINFO"),
+            "escaped, still readable: {message}"
+        );
+        assert!(message.chars().count() < 300, "cut short: {message}");
+        assert!(
+            log.contains(message.as_str()),
+            "the log quotes the same text: {log}"
+        );
+    }
+}

@@ -9,6 +9,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Deserialize;
 use serde_json::Value;
 
+use crate::escape::cut;
 use crate::token::{IssuerKeys, TokenError, Verifier};
 
 /// How much of an unknown `iss` a refusal quotes.
@@ -88,9 +89,10 @@ impl IssuerRoutes {
     /// the routed issuer's signature check and `iss` check then decide).
     pub(crate) fn route(&self, token: &str) -> Result<&Route, TokenError> {
         let index = match peek_iss(token, self.max_token_bytes)? {
-            Some(iss) => *self.by_iss.get(&iss).ok_or_else(|| {
-                TokenError::UnknownIssuer(iss.chars().take(QUOTED_ISS_CHARS).collect())
-            })?,
+            Some(iss) => *self
+                .by_iss
+                .get(&iss)
+                .ok_or_else(|| TokenError::UnknownIssuer(cut(&iss, QUOTED_ISS_CHARS)))?,
             None => self.without_iss.ok_or(TokenError::NoIssuer)?,
         };
         Ok(&self.routes[index])

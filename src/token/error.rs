@@ -1,10 +1,14 @@
 //! [`TokenError`]: why a token was refused.
 
 use crate::claims::ClaimsError;
+use crate::escape::Untrusted;
 
 /// Why a token was refused: a fact about the token, answered with 401.
 ///
 /// The messages are meant for the client: they say what failed, never what the token holds.
+/// Where they quote the token's text (an `alg`, an `iss`, a claim's path or type), it is
+/// escaped (control characters, line breaks) and cut short: a message can go into a log line
+/// or a body as it is.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum TokenError {
@@ -21,10 +25,10 @@ pub enum TokenError {
         max: usize,
     },
     /// Not a compact JWS, bad base64url, or a part that is not the JSON it should be.
-    #[error("malformed token: {0}")]
+    #[error("malformed token: {}", Untrusted(.0))]
     Malformed(String),
     /// `alg` is missing or not in the allow list.
-    #[error("token algorithm `{0}` is not allowed")]
+    #[error("token algorithm `{}` is not allowed", Untrusted(.0))]
     AlgorithmNotAllowed(String),
     /// The header carries `crit`, which this verifier does not process.
     #[error("token header has a `crit` parameter, which is not supported")]
@@ -57,7 +61,7 @@ pub enum TokenError {
     #[error("token has no `{0}` claim")]
     MissingClaim(&'static str),
     /// A claim that the claim mapping names is missing.
-    #[error("token has no `{0}` claim")]
+    #[error("token has no `{}` claim", Untrusted(.0))]
     MissingMappedClaim(String),
     /// `iss` is missing while an issuer is configured.
     #[error("token has no `iss` claim, and this service requires one")]
@@ -67,7 +71,7 @@ pub enum TokenError {
     WrongIssuer,
     /// Several issuers are trusted and `iss` names none of them (at most 64 characters of it
     /// are quoted).
-    #[error("token issuer `{0}` is not trusted here")]
+    #[error("token issuer `{}` is not trusted here", Untrusted(.0))]
     UnknownIssuer(String),
     /// Several issuers are trusted, the token has no `iss`, and none takes tokens without
     /// one.
@@ -75,7 +79,7 @@ pub enum TokenError {
     NoIssuer,
     /// A claim that tells token kinds apart has the wrong value, or is there when it must
     /// not be (a refresh token on an API route).
-    #[error("token is not accepted here: {0}")]
+    #[error("token is not accepted here: {}", Untrusted(.0))]
     ClaimRequirement(String),
     /// The token is bound to another address than the caller's.
     #[error("token is bound to another address than the caller's")]
@@ -87,7 +91,7 @@ pub enum TokenError {
     #[error("token is not meant for this service (`aud`)")]
     WrongAudience,
     /// A claim has the wrong type or shape.
-    #[error("token claims are invalid: {0}")]
+    #[error("token claims are invalid: {}", Untrusted(.0))]
     InvalidClaims(String),
     /// The issuer says the token is not active (introspection: "inactive", "No such
     /// token", "Invalid token").

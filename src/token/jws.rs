@@ -14,6 +14,7 @@ use jsonwebtoken::Algorithm;
 use serde::{Deserialize, Deserializer};
 
 use super::{TokenError, Validation};
+use crate::escape::cut;
 use crate::keys::PublicKey;
 
 /// The header's members are borrowed from its decoded JSON (copied only when escaped).
@@ -37,6 +38,9 @@ impl Text<'_> {
         &self.0
     }
 }
+
+/// How much of a refused `alg` a refusal quotes.
+const QUOTED_ALG_CHARS: usize = 16;
 
 /// A header of up to this many bytes (decoded) is decoded onto the stack; a longer one (an
 /// `x5c` chain, say) into a `Vec`.
@@ -131,7 +135,7 @@ impl<'t> Jws<'t> {
         let algorithm = Algorithm::from_str(alg)
             .ok()
             .filter(|a| validation.algorithms.contains(a))
-            .ok_or_else(|| TokenError::AlgorithmNotAllowed(alg.chars().take(16).collect()))?;
+            .ok_or_else(|| TokenError::AlgorithmNotAllowed(cut(alg, QUOTED_ALG_CHARS)))?;
         if header.crit {
             return Err(TokenError::CriticalHeader);
         }
@@ -139,7 +143,7 @@ impl<'t> Jws<'t> {
         if !keys.iter().any(|key| key.is_candidate(kid, algorithm)) {
             return Err(match kid {
                 Some(_) => TokenError::UnknownKeyId,
-                None => TokenError::AlgorithmNotAllowed(alg.to_owned()),
+                None => TokenError::AlgorithmNotAllowed(cut(alg, QUOTED_ALG_CHARS)),
             });
         }
         let payload = URL_SAFE_NO_PAD
