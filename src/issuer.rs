@@ -64,6 +64,8 @@ pub struct IssuerKeyStatus {
     pub keys_from_cache: Option<std::time::SystemTime>,
     /// Why the last fetch or reload failed; `None` once one succeeds.
     pub last_error: Option<String>,
+    /// Keys of the last JWKS fetched that this crate cannot use: skipped, each logged.
+    pub skipped_keys: usize,
 }
 
 /// One trusted issuer: the `iss` it signs as (or none, for tokenleader), its keys, its
@@ -75,6 +77,8 @@ pub struct Issuer {
     pub(crate) shape: ClaimShape,
     #[cfg(feature = "jwks")]
     pub(crate) jwks: Option<crate::reload::jwks::JwksConfig>,
+    #[cfg(feature = "jwks")]
+    pub(crate) allow_plain_http: bool,
 }
 
 impl Issuer {
@@ -93,6 +97,8 @@ impl Issuer {
             shape: ClaimShape::Mapped(Box::new(ClaimMapping::new())),
             #[cfg(feature = "jwks")]
             jwks: None,
+            #[cfg(feature = "jwks")]
+            allow_plain_http: false,
         }
     }
 
@@ -122,6 +128,16 @@ impl Issuer {
         self
     }
 
+    /// Lets this issuer's JWKS URL or discovery URL be `http://` to a host that is not
+    /// loopback (feature `jwks`). Without it such a URL fails `build()`: whoever sits on the
+    /// network path could hand the service keys of their own.
+    #[cfg(feature = "jwks")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "jwks")))]
+    pub fn allow_plain_http(mut self) -> Self {
+        self.allow_plain_http = true;
+        self
+    }
+
     /// Whether keys come from a JWKS URL or discovery.
     pub(crate) fn has_key_source(&self) -> bool {
         #[cfg(feature = "jwks")]
@@ -138,6 +154,8 @@ impl Issuer {
             shape: ClaimShape::Tokenleader,
             #[cfg(feature = "jwks")]
             jwks: None,
+            #[cfg(feature = "jwks")]
+            allow_plain_http: false,
         }
     }
 

@@ -108,6 +108,8 @@ pub mod layer;
 #[cfg(feature = "utoipa")]
 #[cfg_attr(docsrs, doc(cfg(feature = "utoipa")))]
 pub mod openapi;
+#[cfg(any(feature = "jwks", feature = "introspection"))]
+mod outbound;
 pub mod reload;
 pub mod response;
 pub mod revocation;

@@ -1,6 +1,7 @@
 //! Rule patterns: `*` stands for exactly one segment, a final `**` for one or more; segments
 //! are split on `.` and `:` (the two spellings tokenleader rules use), and a pattern matches
-//! only where its separators are the rule's. Nothing else is special. Patterns are kept in a
+//! only where its separators are the rule's. A segment a pattern stands for is never empty:
+//! `a.*` does not grant `a.`, nor `a.**` the rule `a..b`. Nothing else is special. Patterns are kept in a
 //! segment trie, so matching a rule costs a walk along its segments, whatever the number of
 //! patterns.
 
@@ -35,6 +36,19 @@ fn next_segment(rest: &str) -> (&str, Option<(Separator, &str)>) {
         }
         None => (rest, None),
     }
+}
+
+/// Whether `text` is one or more segments, none of them empty (what `**` stands for).
+fn nonempty_segments(text: &str) -> bool {
+    let mut rest = Some(text);
+    while let Some(text) = rest {
+        let (segment, after) = next_segment(text);
+        if segment.is_empty() {
+            return false;
+        }
+        rest = after.map(|(_, text)| text);
+    }
+    true
 }
 
 /// Whether `rule` is a pattern (holds a `*`).
@@ -97,8 +111,11 @@ pub(crate) fn naive_match(pattern: &str, rule: &str) -> bool {
             return false;
         }
         match *segment {
-            "**" => return true,
-            "*" => {}
+            "**" => {
+                let rest: Vec<&str> = rule[i..].iter().map(|(_, segment)| *segment).collect();
+                return rest.iter().all(|segment| !segment.is_empty());
+            }
+            "*" if !rule_segment.is_empty() => {}
             literal if literal == *rule_segment => {}
             _ => return false,
         }
@@ -167,7 +184,7 @@ impl Node {
     /// Whether a pattern below this node matches `text`, which follows `separator`.
     fn matches(&self, separator: Separator, text: &str) -> bool {
         let slot = separator.index();
-        if self.rest[slot] && !text.is_empty() {
+        if self.rest[slot] && nonempty_segments(text) {
             return true;
         }
         let (segment, after) = next_segment(text);
@@ -176,7 +193,7 @@ impl Node {
             None => node.end,
         };
         self.literal[slot].get(segment).is_some_and(next)
-            || self.any[slot].as_deref().is_some_and(next)
+            || (!segment.is_empty() && self.any[slot].as_deref().is_some_and(next))
     }
 }
 
@@ -211,6 +228,22 @@ mod tests {
         assert!(!s.matches("micros1.entries:list"));
         assert!(!s.matches("svc.first_api.rule"));
         assert!(s.matches("svc:first_api.rule"));
+    }
+
+    /// Defect 8 of the network-edges issue: `a.*` granted `a.`.
+    #[test]
+    fn a_pattern_never_stands_for_an_empty_segment() {
+        let s = set(&["a.*", "b:*:c", "d.**"]);
+        for rule in ["a.", "b::c", "d.", "d..x", "d.x.", "d.x::y"] {
+            assert!(!s.matches(rule), "{rule}");
+        }
+        for rule in ["a.x", "b:x:c", "d.x", "d.x.y"] {
+            assert!(s.matches(rule), "{rule}");
+        }
+        for (pattern, rule) in [("a.*", "a."), ("b:*:c", "b::c"), ("d.**", "d..x")] {
+            assert!(!naive_match(pattern, rule), "{pattern} {rule}");
+        }
+        assert!(naive_match("d.**", "d.x.y"));
     }
 
     #[test]

@@ -53,6 +53,7 @@ enum RolesSource {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ClaimMapping {
     username: Option<String>,
+    username_fallback: Option<String>,
     email: Option<String>,
     id: Option<String>,
     roles: Vec<RolesSource>,
@@ -73,6 +74,14 @@ impl ClaimMapping {
     /// The user name (a string). Default `/sub`.
     pub fn username(mut self, path: &str) -> Self {
         self.username = Some(path.to_owned());
+        self
+    }
+
+    /// Where the user name is when the claim of [`username`](Self::username) is absent: an
+    /// RFC 7662 answer about a client-credentials token names its `client_id` and no `sub`
+    /// (`.username_or("/client_id")`, the default of RFC 7662 introspection).
+    pub fn username_or(mut self, path: &str) -> Self {
+        self.username_fallback = Some(path.to_owned());
         self
     }
 
@@ -157,7 +166,12 @@ impl ClaimMapping {
         registered: &RegisteredClaims,
     ) -> Result<Claims, ClaimsError> {
         // A numeric user id (Flarecast's `uid`) is its own name.
-        let username_path = self.username.as_deref().unwrap_or("/sub");
+        let mut username_path = self.username.as_deref().unwrap_or("/sub");
+        if let Some(fallback) = &self.username_fallback
+            && matches!(claims.pointer(username_path), None | Some(Value::Null))
+        {
+            username_path = fallback;
+        }
         let username = match claims.pointer(username_path) {
             Some(Value::Number(id)) => id.to_string(),
             _ => required_string(claims, username_path)?,

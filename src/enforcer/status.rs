@@ -101,6 +101,7 @@ impl Enforcer {
                 cached_tokens: status.cached_tokens,
                 keys_from_cache: status.keys_from_cache,
                 last_error: status.last_error.map(|error| error.to_string()),
+                skipped_keys: status.skipped_keys,
             }
         };
         let Some(routes) = &self.inner.routes else {
@@ -120,6 +121,7 @@ impl Enforcer {
             cached_tokens: live.cache.as_ref().map_or(0, |cache| cache.len()),
             keys_from_cache: state.keys_from_cache,
             last_error: state.last_error,
+            skipped_keys: state.skipped_keys,
         })
     }
 }

@@ -6,6 +6,7 @@ use serde_json::Value;
 
 use super::Form;
 use crate::claims::{ClaimMapping, ClaimShape, Claims, ClaimsError};
+use crate::token::TokenError;
 
 /// What the issuer said about a token.
 #[derive(Debug)]
@@ -65,19 +66,22 @@ pub(crate) fn shape(form: &Form, mapping: Option<&ClaimMapping>) -> ClaimShape {
         (_, Some(mapping)) => ClaimShape::Mapped(Box::new(mapping.clone())),
         (Form::Tokenleader, None) => ClaimShape::Tokenleader,
         (_, None) => ClaimShape::Mapped(Box::new(
-            ClaimMapping::new().roles_space_separated("/scope"),
+            ClaimMapping::new()
+                .username_or("/client_id")
+                .roles_space_separated("/scope"),
         )),
     }
 }
 
 /// The claims of an active answer, read with `shape`. Without `exp`, the answer counts for
-/// `max_ttl` from `now`.
+/// `max_ttl` from `now`. With `audiences`, its `aud` must name one of them.
 pub(crate) fn claims(
     shape: &ClaimShape,
     mut answer: Value,
     now: u64,
     max_ttl: Duration,
-) -> Result<Claims, ClaimsError> {
+    audiences: &[String],
+) -> Result<Claims, TokenError> {
     if let Some(object) = answer.as_object_mut() {
         object
             .entry("exp")
@@ -87,5 +91,12 @@ pub(crate) fn claims(
         .map_err(|e| ClaimsError::Malformed(format!("the answer: {e}")))?;
     let payload = shape.parse(&json)?;
     let registered = payload.registered()?;
-    payload.into_claims(shape, &registered)
+    let aud_accepted = registered
+        .aud
+        .as_ref()
+        .is_some_and(|aud| aud.contains_any(audiences));
+    if !audiences.is_empty() && !aud_accepted {
+        return Err(TokenError::WrongAudience);
+    }
+    Ok(payload.into_claims(shape, &registered)?)
 }

@@ -10,6 +10,7 @@ use tokio::sync::{Semaphore, mpsc, oneshot};
 use super::answer::{self, Answer};
 use super::{Form, Introspection};
 use crate::claims::ClaimShape;
+use crate::outbound::{self, DiscoveryErrorKind, Endpoint};
 use crate::response::Denial;
 use crate::token::{AuthToken, TailHash, TokenError, Verified, VerifyWait};
 
@@ -19,6 +20,9 @@ const OUTAGE_TTL_SECS: u64 = 1;
 
 /// Calls waiting for the thread; beyond, requests are answered 503 at once.
 const QUEUE: usize = 1024;
+
+/// The largest answer read: an introspection answer is a few hundred bytes.
+const MAX_BODY: usize = 1024 * 1024;
 
 /// An answer as cached, until `until` (seconds since the Unix epoch, by the enforcer's clock).
 #[derive(Clone)]
@@ -46,6 +50,8 @@ struct Call {
 /// Introspection for one enforcer.
 pub(crate) struct Introspector {
     config: Introspection,
+    /// Longer tokens are refused before they are sent anywhere.
+    max_token_bytes: usize,
     /// How answers hold the user, roles and wfc; settled at start.
     shape: ClaimShape,
     cache: Cache<Arc<str>, Entry, UnitWeighter, TailHash>,
@@ -61,13 +67,21 @@ impl std::fmt::Debug for Introspector {
 }
 
 impl Introspector {
-    /// Checks the URL and starts the thread that makes the calls.
-    pub(crate) fn start(config: Introspection, cache_capacity: usize) -> Result<Arc<Self>, String> {
-        check_url(&config)?;
-        let http = reqwest::Client::builder()
-            .timeout(config.timeout)
-            .build()
-            .map_err(|e| format!("introspection HTTP client: {e}"))?;
+    /// Finds the endpoint (by discovery when asked), checks its URL, and starts the thread
+    /// that makes the calls. Discovery blocks for up to the call's timeout.
+    pub(crate) fn start(
+        mut config: Introspection,
+        cache_capacity: usize,
+        max_token_bytes: usize,
+    ) -> Result<Arc<Self>, String> {
+        let http =
+            outbound::client(config.timeout, true).map_err(|e| format!("introspection: {e}"))?;
+        outbound::check_url(&config.url, config.allow_plain_http)
+            .map_err(|e| format!("introspection URL {e}"))?;
+        if config.discover {
+            config.url = discover_endpoint(&http, &config)?;
+            config.discover = false;
+        }
         let (calls, queue) = mpsc::channel(QUEUE);
         let worker_config = config.clone();
         std::thread::Builder::new()
@@ -85,14 +99,20 @@ impl Introspector {
         let shape = answer::shape(&config.form, config.mapping.as_ref());
         Ok(Arc::new(Introspector {
             config,
+            max_token_bytes,
             shape,
             cache,
             calls,
         }))
     }
 
-    /// The cached answer for `token` at `now`, if one is fresh.
+    /// The cached answer for `token` at `now`, if one is fresh; a refusal for a token too
+    /// long to be sent.
     pub(crate) fn cached(&self, token: &str, now: u64) -> Option<Result<Verified, Denial>> {
+        if token.len() > self.max_token_bytes {
+            let max = self.max_token_bytes;
+            return Some(Err(Denial::Unauthenticated(TokenError::TooLong { max })));
+        }
         let entry = self.cache.get(token)?;
         if entry.until() <= now {
             self.cache.remove(token);
@@ -143,7 +163,8 @@ impl Introspector {
         match answer {
             Answer::Active(claims) => {
                 let max_until = now.saturating_add(config.max_ttl.as_secs());
-                match answer::claims(&self.shape, claims, now, config.max_ttl) {
+                let audiences = &config.audiences;
+                match answer::claims(&self.shape, claims, now, config.max_ttl, audiences) {
                     Ok(claims) if claims.exp <= now => Entry::Refused {
                         error: TokenError::Expired,
                         until: now.saturating_add(config.refusal_ttl.as_secs()),
@@ -159,7 +180,7 @@ impl Introspector {
                         },
                     },
                     Err(error) => Entry::Refused {
-                        error: error.into(),
+                        error,
                         until: now.saturating_add(config.refusal_ttl.as_secs()),
                     },
                 }
@@ -181,29 +202,27 @@ impl Introspector {
     }
 }
 
-/// HTTPS, or HTTP to a loopback host, or HTTP allowed in so many words.
-fn check_url(config: &Introspection) -> Result<(), String> {
-    let url = reqwest::Url::parse(&config.url)
-        .map_err(|e| format!("introspection URL `{}`: {e}", config.url))?;
-    let host = url.host_str().unwrap_or_default();
-    let loopback = host.eq_ignore_ascii_case("localhost")
-        || host
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback());
-    match url.scheme() {
-        "https" => Ok(()),
-        "http" if loopback || config.allow_plain_http => Ok(()),
-        "http" => Err(format!(
-            "introspection URL `{}` is plain HTTP to another host: tokens would cross the network in clear text (use https, or `.allow_plain_http()`)",
-            config.url
-        )),
-        other => Err(format!(
-            "introspection URL `{}`: scheme `{other}` is not http(s)",
-            config.url
-        )),
-    }
+/// The `introspection_endpoint` of the OpenID provider `config.url`, read once.
+fn discover_endpoint(http: &reqwest::Client, config: &Introspection) -> Result<String, String> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("introspection discovery runtime: {e}"))?;
+    let discovered = runtime.block_on(async {
+        let configuration =
+            outbound::discover(http, &config.url, config.allow_plain_http, MAX_BODY).await?;
+        configuration
+            .endpoint(Endpoint::Introspection)
+            .map(str::to_owned)
+    });
+    discovered.map_err(|error| {
+        let why = match error.kind {
+            DiscoveryErrorKind::Call(call) => call.to_string(),
+            DiscoveryErrorKind::Status(status) => format!("HTTP {status}"),
+            DiscoveryErrorKind::Document(message) => message,
+        };
+        format!("introspection: OpenID discovery {}: {why}", error.url)
+    })
 }
 
 /// The thread: takes calls off the queue, at most `max_concurrent_calls` at a time.
@@ -233,14 +252,13 @@ fn run(config: Introspection, http: reqwest::Client, mut queue: mpsc::Receiver<C
     });
 }
 
-/// One call; bodies are read up to 1 MiB.
+/// One call; bodies are read up to [`MAX_BODY`]; a redirect is never followed.
 async fn ask(config: &Introspection, http: &reqwest::Client, token: &str) -> Answer {
-    const MAX_BODY: usize = 1024 * 1024;
     let request = match &config.form {
         Form::Rfc7662 { client } => {
             let request = http.post(&config.url).form(&[("token", token)]);
             match client {
-                Some((id, secret)) => request.basic_auth(id, Some(&**secret)),
+                Some((id, secret)) => request.basic_auth(id, Some(&*secret.0)),
                 None => request,
             }
         }
@@ -250,63 +268,8 @@ async fn ask(config: &Introspection, http: &reqwest::Client, token: &str) -> Ans
         },
         Form::Query { parameter } => http.get(&config.url).query(&[(parameter.as_str(), token)]),
     };
-    let mut response = match request.send().await {
-        Ok(response) => response,
-        Err(error) if error.is_timeout() => return Answer::Unavailable("timeout".into()),
-        Err(error) => {
-            return Answer::Unavailable(format!("request failed: {}", without_url(&error)));
-        }
-    };
-    let status = response.status().as_u16();
-    let mut body = Vec::new();
-    loop {
-        match response.chunk().await {
-            Ok(Some(chunk)) if body.len() + chunk.len() <= MAX_BODY => {
-                body.extend_from_slice(&chunk)
-            }
-            Ok(Some(_)) => return Answer::Unavailable("an answer over 1 MiB".into()),
-            Ok(None) => break,
-            Err(error) => {
-                return Answer::Unavailable(format!("reading the answer: {}", without_url(&error)));
-            }
-        }
-    }
-    answer::read(&config.form, status, &body)
-}
-
-/// A reqwest error without its URL: a query-form URL holds the token.
-fn without_url(error: &reqwest::Error) -> String {
-    let mut message = String::new();
-    let mut source: Option<&dyn std::error::Error> = std::error::Error::source(error);
-    while let Some(cause) = source {
-        message = cause.to_string();
-        source = cause.source();
-    }
-    if message.is_empty() {
-        message = "transport error".into();
-    }
-    message
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn plain_http_only_to_loopback_or_when_allowed() {
-        let check = |url: &str| check_url(&Introspection::rfc7662(url));
-        assert!(check("https://kc.example/introspect").is_ok());
-        assert!(check("http://127.0.0.1:8080/introspect").is_ok());
-        assert!(check("http://localhost/introspect").is_ok());
-        assert!(check("http://[::1]/introspect").is_ok());
-        assert!(
-            check("http://kc.example/introspect")
-                .unwrap_err()
-                .contains("clear text")
-        );
-        assert!(
-            check_url(&Introspection::rfc7662("http://kc.example/x").allow_plain_http()).is_ok()
-        );
-        assert!(check("ftp://kc.example/x").is_err());
+    match outbound::call(request, MAX_BODY).await {
+        Ok((status, body)) => answer::read(&config.form, status, &body),
+        Err(error) => Answer::Unavailable(error.to_string()),
     }
 }

@@ -40,12 +40,19 @@
 //!   **503**, never an allowed request and never a cached valid answer (the outage is
 //!   remembered for 1 s, so that a crowd of requests does not queue calls);
 //! - the token is sent to the configured URL only, over HTTPS unless the URL is loopback or
-//!   [`allow_plain_http`](Introspection::allow_plain_http) says otherwise, and never logged;
+//!   [`allow_plain_http`](Introspection::allow_plain_http) says otherwise, never after a
+//!   redirect (a 3xx is a 503: configure the URL it points to), and never logged;
+//! - a token longer than the enforcer's `max_token_bytes` (8 KiB by default) is refused (401)
+//!   before it is sent anywhere;
 //! - a token that looks like a JWT is never sent out when the enforcer has keys of its own: a
 //!   local issuer decides it.
 //!
 //! Answers without `exp` are taken as valid for `max_ttl`. A numeric user claim (`uid`) is
-//! taken as the user name.
+//! taken as the user name. Under RFC 7662's default claims the user is `sub`, or `client_id`
+//! when the answer has no `sub` (a client-credentials token). With
+//! [`audience`](Introspection::audience), an answer must name one of the audiences in `aud`.
+//! [`Introspection::discover`] takes the endpoint from the provider's OpenID configuration
+//! (`introspection_endpoint`, RFC 8414) when the enforcer is built.
 
 mod answer;
 mod client;
@@ -60,7 +67,12 @@ use crate::claims::ClaimMapping;
 /// How to ask an issuer about a token.
 #[derive(Debug, Clone)]
 pub struct Introspection {
+    /// The endpoint; with `discover`, the issuer whose configuration names it.
     pub(crate) url: String,
+    /// Whether `url` is an OpenID issuer whose `introspection_endpoint` is the endpoint.
+    pub(crate) discover: bool,
+    /// With any set, an answer's `aud` must name one of them.
+    pub(crate) audiences: Vec<String>,
     pub(crate) form: Form,
     pub(crate) mapping: Option<ClaimMapping>,
     pub(crate) max_ttl: Duration,
@@ -74,17 +86,31 @@ pub struct Introspection {
 #[derive(Debug, Clone)]
 pub(crate) enum Form {
     /// `POST url` with `token=…`, client credentials by HTTP Basic; `{"active": …}`.
-    Rfc7662 { client: Option<(String, Arc<str>)> },
+    Rfc7662 {
+        client: Option<(String, ClientSecret)>,
+    },
     /// `GET url/token/verify_token` with `X-Auth-Token`; `{"status": …, "payload": …}`.
     Tokenleader,
     /// `GET url?parameter=…`; the claims, or an error status.
     Query { parameter: String },
 }
 
+/// The service's client secret: never shown by `Debug`.
+#[derive(Clone)]
+pub(crate) struct ClientSecret(pub(crate) Arc<str>);
+
+impl std::fmt::Debug for ClientSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ClientSecret(<hidden>)")
+    }
+}
+
 impl Introspection {
     fn new(url: String, form: Form) -> Self {
         Introspection {
             url,
+            discover: false,
+            audiences: Vec::new(),
             form,
             mapping: None,
             max_ttl: Duration::from_secs(60),
@@ -96,10 +122,30 @@ impl Introspection {
     }
 
     /// RFC 7662 token introspection at `url`. Claims, unless
-    /// [`claim_mapping`](Self::claim_mapping) says otherwise: the user in `sub`, roles from
-    /// the space-separated `scope`.
+    /// [`claim_mapping`](Self::claim_mapping) says otherwise: the user in `sub` (or
+    /// `client_id` when the answer has no `sub`), roles from the space-separated `scope`.
     pub fn rfc7662(url: impl Into<String>) -> Self {
         Self::new(url.into(), Form::Rfc7662 { client: None })
+    }
+
+    /// RFC 7662 introspection at the endpoint the OpenID provider `issuer_url` names in its
+    /// configuration (`{issuer_url}/.well-known/openid-configuration`, whose `issuer` must be
+    /// `issuer_url` exactly; its `introspection_endpoint`, RFC 8414). Read once by `build()`,
+    /// which fails when the configuration cannot be had or names no endpoint. Otherwise as
+    /// [`rfc7662`](Self::rfc7662).
+    pub fn discover(issuer_url: impl Into<String>) -> Self {
+        Introspection {
+            discover: true,
+            ..Self::rfc7662(issuer_url)
+        }
+    }
+
+    /// An audience the service accepts (call it once per audience): with any configured, an
+    /// answer whose `aud` names none of them is a 401, as for a JWT. Without one, `aud` is not
+    /// read: configure it wherever the provider issues tokens for several services.
+    pub fn audience(mut self, audience: impl Into<String>) -> Self {
+        self.audiences.push(audience.into());
+        self
     }
 
     /// The tokenleader server at `base_url`, asked `GET /token/verify_token`: for a service
@@ -120,7 +166,7 @@ impl Introspection {
     /// The service's client credentials, sent with HTTP Basic (RFC 7662 only).
     pub fn client_credentials(mut self, id: impl Into<String>, secret: impl Into<String>) -> Self {
         if let Form::Rfc7662 { client } = &mut self.form {
-            *client = Some((id.into(), secret.into().into()));
+            *client = Some((id.into(), ClientSecret(secret.into().into())));
         }
         self
     }
@@ -155,7 +201,8 @@ impl Introspection {
         self
     }
 
-    /// Allows an `http://` URL to a host that is not loopback: the token then crosses the
+    /// Allows an `http://` URL to a host that is not loopback (the endpoint, or with
+    /// [`discover`](Self::discover) the issuer and its endpoint): the token then crosses the
     /// network in clear text.
     pub fn allow_plain_http(mut self) -> Self {
         self.allow_plain_http = true;

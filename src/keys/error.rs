@@ -2,6 +2,8 @@
 
 use std::path::PathBuf;
 
+use crate::escape::Untrusted;
+
 /// A public key that could not be loaded, or that is refused because it is unsafe.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -31,7 +33,7 @@ pub enum KeyError {
         source: Box<KeyError>,
     },
     /// The input is not in the expected format.
-    #[error("{format} key: {message}")]
+    #[error("{format} key: {}", Untrusted(.message))]
     Format {
         /// `OpenSSH`, `PEM`, `JWK` or `key file`.
         format: &'static str,
@@ -43,7 +45,8 @@ pub enum KeyError {
     NotRsa(String),
     /// A key type this crate does not verify with.
     #[error(
-        "key type `{0}` is not supported: give an RSA, EC (P-256, P-384) or Ed25519 public key"
+        "key type `{}` is not supported: give an RSA, EC (P-256, P-384) or Ed25519 public key",
+        Untrusted(.0)
     )]
     Unsupported(String),
     /// An HMAC secret shorter than the minimum.
@@ -56,7 +59,7 @@ pub enum KeyError {
     },
     /// A key bound to an algorithm of another key type (a JWK whose `alg` disagrees with its
     /// `kty` or `crv`).
-    #[error("algorithm {algorithm} cannot be used with a {key_type} key")]
+    #[error("algorithm {} cannot be used with a {key_type} key", Untrusted(.algorithm))]
     AlgorithmMismatch {
         /// The algorithm.
         algorithm: String,

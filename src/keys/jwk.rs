@@ -1,53 +1,121 @@
 //! JSON Web Keys (RFC 7517, RFC 8037): one key (RSA, EC P-256/P-384, Ed25519), or the
-//! signing keys of a key set.
-
-use std::str::FromStr;
+//! signing keys of a key set, where keys this crate cannot use are skipped and reported.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use jsonwebtoken::Algorithm;
 use serde::Deserialize;
+use serde_json::Value;
 
-use super::{KeyError, KeyType, PublicKey};
+use super::{KeyError, KeyType, PublicKey, algorithm_named};
+use crate::escape::cut;
 
-/// The key types a key set may hold that this crate verifies with.
-const SUPPORTED_KTY: [&str; 3] = ["RSA", "EC", "OKP"];
+/// How much of a key set member's text (`kty`, `crv`, `alg`, `kid`) a message quotes.
+const QUOTED_MEMBER_CHARS: usize = 64;
 
 impl PublicKey {
     /// Loads one JSON Web Key: RSA (`n`, `e`), EC (`crv` P-256 or P-384, `x`, `y`) or OKP
     /// (`crv` Ed25519, `x`). Its `kid` and `alg`, when present, are kept: `kid` selects the
-    /// key, `alg` binds it to that algorithm, and must be one its type checks.
+    /// key, `alg` binds it to that algorithm, and must be one its type checks (`EdDSA`, or
+    /// the fully-specified `Ed25519`, for an Ed25519 key).
     pub fn from_jwk(json: &str) -> Result<Self, KeyError> {
         let jwk: Jwk = serde_json::from_str(json)
             .map_err(|e| KeyError::format("JWK", format!("not a JSON Web Key: {e}")))?;
         jwk.into_key()
     }
 
-    /// Loads every signing key of a JSON Web Key Set (`{"keys":[…]}`). Keys of other types
-    /// (`oct`, …) and encryption keys (`"use":"enc"`) are skipped; a set without any signing
-    /// key is an error.
+    /// Loads the signing keys of a JSON Web Key Set (`{"keys":[…]}`): those this crate can
+    /// verify with. Keys it cannot use (another curve, a symmetric key, an unknown `alg`) are
+    /// skipped, as RFC 7517 §5 asks; [`JwkSet::parse`] says which and why. A set without any
+    /// usable signing key is an error.
     pub fn from_jwks(json: &str) -> Result<Vec<Self>, KeyError> {
+        JwkSet::parse(json)?.into_usable()
+    }
+}
+
+/// A JSON Web Key Set read: the keys this crate verifies with, and those it skipped.
+/// Encryption keys (`"use": "enc"`) are left out of both: they are not meant for signatures.
+///
+/// ```
+/// use tokenleader_rbac::keys::JwkSet;
+///
+/// let set = JwkSet::parse(r#"{"keys": [
+///     {"kty": "OKP", "crv": "Ed25519", "alg": "Ed25519", "kid": "ed", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"},
+///     {"kty": "EC", "crv": "P-521", "kid": "p521", "x": "AA", "y": "AA"}
+/// ]}"#)?;
+/// assert_eq!(set.keys.len(), 1);
+/// assert_eq!(set.skipped[0].kid.as_deref(), Some("p521"));
+/// # Ok::<(), tokenleader_rbac::keys::KeyError>(())
+/// ```
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct JwkSet {
+    /// The keys this crate verifies with.
+    pub keys: Vec<PublicKey>,
+    /// The signing keys it cannot use, each with why.
+    pub skipped: Vec<SkippedKey>,
+}
+
+/// A key of a set that this crate cannot use, and why.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct SkippedKey {
+    /// Its `kid` (at most 64 characters of it), if it has one.
+    pub kid: Option<String>,
+    /// Why it cannot be used.
+    pub reason: KeyError,
+}
+
+impl JwkSet {
+    /// Reads a key set. Only a body that is not a key set at all is an error; each key is
+    /// taken or skipped on its own.
+    pub fn parse(json: &str) -> Result<Self, KeyError> {
         #[derive(Deserialize)]
         struct Jwks {
-            keys: Vec<Jwk>,
+            keys: Vec<Value>,
         }
         let set: Jwks = serde_json::from_str(json)
             .map_err(|e| KeyError::format("JWK", format!("not a JSON Web Key Set: {e}")))?;
-        let keys = set
-            .keys
-            .into_iter()
-            .filter(|jwk| {
-                SUPPORTED_KTY.contains(&jwk.kty.as_str()) && jwk.key_use.as_deref() != Some("enc")
-            })
-            .map(Jwk::into_key)
-            .collect::<Result<Vec<_>, _>>()?;
-        if keys.is_empty() {
-            return Err(KeyError::format(
-                "JWK",
-                "the key set holds no RSA, EC or Ed25519 signing key",
-            ));
+        let mut keys = Vec::new();
+        let mut skipped = Vec::new();
+        for member in set.keys {
+            let kid = member
+                .get("kid")
+                .and_then(Value::as_str)
+                .map(|kid| cut(kid, QUOTED_MEMBER_CHARS));
+            let jwk = match Jwk::deserialize(member) {
+                Ok(jwk) if jwk.key_use.as_deref() == Some("enc") => continue,
+                Ok(jwk) => jwk,
+                Err(e) => {
+                    let reason = KeyError::format("JWK", format!("not a JSON Web Key: {e}"));
+                    skipped.push(SkippedKey { kid, reason });
+                    continue;
+                }
+            };
+            match jwk.into_key() {
+                Ok(key) => keys.push(key),
+                Err(reason) => skipped.push(SkippedKey { kid, reason }),
+            }
         }
-        Ok(keys)
+        Ok(JwkSet { keys, skipped })
+    }
+
+    /// The usable keys; an error when there is none (naming why the first skipped key was).
+    pub fn into_usable(self) -> Result<Vec<PublicKey>, KeyError> {
+        if !self.keys.is_empty() {
+            return Ok(self.keys);
+        }
+        let why = match self.skipped.first() {
+            Some(first) => format!(
+                ": {} key(s) skipped, the first because {}",
+                self.skipped.len(),
+                first.reason
+            ),
+            None => String::new(),
+        };
+        Err(KeyError::format(
+            "JWK",
+            format!("the key set holds no RSA, EC (P-256, P-384) or Ed25519 signing key{why}"),
+        ))
     }
 }
 
@@ -108,18 +176,18 @@ impl Jwk {
             ("EC" | "OKP", crv) => {
                 return Err(KeyError::Unsupported(format!(
                     "{} curve {}",
-                    self.kty,
-                    crv.unwrap_or("(none)")
+                    cut(&self.kty, QUOTED_MEMBER_CHARS),
+                    cut(crv.unwrap_or("(none)"), QUOTED_MEMBER_CHARS)
                 )));
             }
-            (kty, _) => return Err(KeyError::Unsupported(kty.to_owned())),
+            (kty, _) => return Err(KeyError::Unsupported(cut(kty, QUOTED_MEMBER_CHARS))),
         };
         key.kid = self.kid;
         match self.alg {
             Some(alg) => {
                 let algorithm =
-                    Algorithm::from_str(&alg).map_err(|_| KeyError::AlgorithmMismatch {
-                        algorithm: alg.chars().take(16).collect(),
+                    algorithm_named(&alg).ok_or_else(|| KeyError::AlgorithmMismatch {
+                        algorithm: cut(&alg, QUOTED_MEMBER_CHARS),
                         key_type: key.key_type(),
                     })?;
                 key.with_algorithm(algorithm)

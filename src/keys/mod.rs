@@ -32,6 +32,7 @@ use pkcs1::der::Encode as _;
 use pkcs1::der::asn1::UintRef;
 
 pub use error::KeyError;
+pub use jwk::{JwkSet, SkippedKey};
 pub use provider::crypto_provider;
 pub use secret::{MIN_SECRET_BYTES, SecretKey};
 
@@ -321,6 +322,15 @@ impl PublicKey {
     /// The algorithm the key is bound to, if any (a JWK's `alg`).
     pub fn algorithm(&self) -> Option<Algorithm> {
         self.algorithm
+    }
+}
+
+/// The algorithm a JOSE `alg` names: jsonwebtoken's names, and `Ed25519`, the fully-specified
+/// name of EdDSA with Ed25519 that some providers publish (node's oidc-provider 9 among them).
+pub(crate) fn algorithm_named(name: &str) -> Option<Algorithm> {
+    match name {
+        "Ed25519" => Some(Algorithm::EdDSA),
+        other => other.parse().ok(),
     }
 }
 

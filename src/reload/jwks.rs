@@ -30,7 +30,9 @@ use std::time::{Duration, Instant};
 use super::key_cache::KeyCache;
 use super::{ReloadError, Reloader};
 use crate::keys::{KeyError, PublicKey};
+use crate::outbound;
 use crate::token::VerifyWait;
+pub(crate) use fetch::Fetched;
 use fetch::Source;
 
 /// The largest JWKS body read; a key set of a few keys is a few kilobytes.
@@ -39,35 +41,73 @@ const MAX_JWKS_BYTES: usize = 1024 * 1024;
 /// How long requests whose token names an unknown `kid` wait for the fetch they asked for.
 pub(crate) const MAX_KEY_WAIT: Duration = Duration::from_secs(2);
 
+/// What a JWKS source fetches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Document {
+    /// The key set.
+    Jwks,
+    /// The OpenID provider's configuration, which names the key set (discovery).
+    OpenIdConfiguration,
+}
+
+impl std::fmt::Display for Document {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Document::Jwks => "JWKS",
+            Document::OpenIdConfiguration => "OpenID discovery",
+        })
+    }
+}
+
 /// A JWKS that could not be fetched or used. The keys in force stay.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum JwksError {
-    /// The request failed: no connection, a timeout, a broken body.
-    #[error("JWKS {url}: request failed: {source}")]
+    /// The request failed: no connection, a timeout, a TLS failure, a broken body.
+    #[error("{document} {url}: {cause}")]
     Request {
-        /// The JWKS URL.
+        /// What was fetched.
+        document: Document,
+        /// Its URL.
         url: String,
-        /// The transport error.
-        source: reqwest::Error,
+        /// Why it failed ("cannot connect: Connection refused (os error 111)", "timed out").
+        cause: String,
     },
     /// The server answered with an error status.
-    #[error("JWKS {url}: HTTP {status}")]
+    #[error("{document} {url}: HTTP {status}")]
     Status {
-        /// The JWKS URL.
+        /// What was fetched.
+        document: Document,
+        /// Its URL.
+        url: String,
+        /// The HTTP status.
+        status: u16,
+    },
+    /// The server answered with a redirect, which is never followed: configure the URL it
+    /// points to.
+    #[error(
+        "{document} {url}: HTTP {status}, a redirect: redirects are never followed (configure the URL it points to)"
+    )]
+    Redirect {
+        /// What was fetched.
+        document: Document,
+        /// Its URL.
         url: String,
         /// The HTTP status.
         status: u16,
     },
     /// The body is larger than 1 MiB.
-    #[error("JWKS {url}: the body is larger than the {max} bytes allowed")]
+    #[error("{document} {url}: the body is larger than the {max} bytes allowed")]
     TooLarge {
-        /// The JWKS URL.
+        /// What was fetched.
+        document: Document,
+        /// Its URL.
         url: String,
         /// The cap.
         max: usize,
     },
-    /// The body is not a key set with an acceptable key.
+    /// The body is not a key set with a usable key.
     #[error("JWKS {url}: {source}")]
     Keys {
         /// The JWKS URL.
@@ -75,7 +115,8 @@ pub enum JwksError {
         /// What is wrong with the keys.
         source: KeyError,
     },
-    /// The OpenID configuration is unusable: not JSON, another `issuer`, no `jwks_uri`.
+    /// The OpenID configuration is unusable: not JSON, another `issuer`, no `jwks_uri`, a
+    /// `jwks_uri` that is plain HTTP to another host.
     #[error("OpenID discovery {url}: {message}")]
     Discovery {
         /// The configuration's URL.
@@ -83,6 +124,10 @@ pub enum JwksError {
         /// What is wrong with it.
         message: String,
     },
+    /// The URL may not be called: plain HTTP to a host that is not loopback (without
+    /// `.allow_plain_http()`), or not an http(s) URL.
+    #[error("JWKS source {0}")]
+    Url(String),
     /// The first fetch did not finish in time.
     #[error("JWKS {url}: the first fetch did not finish in time")]
     FirstFetchTimedOut {
@@ -106,6 +151,8 @@ pub(crate) struct JwksConfig {
     pub(crate) refresh_interval: Duration,
     pub(crate) min_refetch_interval: Duration,
     pub(crate) timeout: Duration,
+    /// Whether `http://` to a host that is not loopback may be called.
+    pub(crate) allow_plain_http: bool,
 }
 
 impl JwksConfig {
@@ -117,14 +164,15 @@ impl JwksConfig {
             refresh_interval: Duration::from_secs(300),
             min_refetch_interval: Duration::from_secs(10),
             timeout: Duration::from_secs(10),
+            allow_plain_http: false,
         }
     }
 }
 
 /// Where fetched keys go: the enforcer's own key set, or a trusted issuer's.
 pub(crate) trait KeyTarget: Send + Sync {
-    /// Swaps in a fetched key set.
-    fn set_remote_keys(&self, keys: Vec<PublicKey>);
+    /// Swaps in a fetched key set, of which `skipped` keys could not be used.
+    fn set_remote_keys(&self, keys: Vec<PublicKey>, skipped: usize);
     /// Swaps in the key cache file's keys, fetched at `fetched_at` (the fetch at start failed).
     fn set_cached_keys(&self, keys: Vec<PublicKey>, fetched_at: std::time::SystemTime);
     /// A fetch failed: the keys in force stay.
@@ -132,8 +180,8 @@ pub(crate) trait KeyTarget: Send + Sync {
 }
 
 impl KeyTarget for Reloader {
-    fn set_remote_keys(&self, keys: Vec<PublicKey>) {
-        Reloader::set_remote_keys(self, keys);
+    fn set_remote_keys(&self, keys: Vec<PublicKey>, skipped: usize) {
+        Reloader::set_remote_keys(self, keys, skipped);
     }
 
     fn set_cached_keys(&self, keys: Vec<PublicKey>, fetched_at: std::time::SystemTime) {
@@ -146,14 +194,14 @@ impl KeyTarget for Reloader {
 }
 
 impl KeyTarget for crate::token::IssuerKeys {
-    fn set_remote_keys(&self, keys: Vec<PublicKey>) {
+    fn set_remote_keys(&self, keys: Vec<PublicKey>, skipped: usize) {
         let count = keys.len();
-        self.set_fetched(keys, None);
-        tracing::info!(issuer = %self.name, keys = count, "fetched the issuer's keys");
+        self.set_fetched(keys, skipped, None);
+        tracing::info!(issuer = %self.name, keys = count, skipped, "fetched the issuer's keys");
     }
 
     fn set_cached_keys(&self, keys: Vec<PublicKey>, fetched_at: std::time::SystemTime) {
-        self.set_fetched(keys, Some(fetched_at));
+        self.set_fetched(keys, 0, Some(fetched_at));
     }
 
     fn remote_keys_failed(&self, error: ReloadError) {
@@ -232,6 +280,7 @@ pub(crate) fn start<T: KeyTarget + 'static>(
     config: JwksConfig,
     target: &Arc<T>,
 ) -> Result<JwksSource, JwksError> {
+    outbound::check_url(&config.url, config.allow_plain_http).map_err(JwksError::Url)?;
     let (first_tx, first_rx) = mpsc::channel();
     let (refetch, requests) = mpsc::sync_channel(1);
     let weak: Weak<dyn KeyTarget> = Arc::downgrade(target) as Weak<dyn KeyTarget>;
@@ -254,8 +303,8 @@ pub(crate) fn start<T: KeyTarget + 'static>(
         .spawn(move || run(&config, &weak, &requests, &first_tx, &shared))
         .map_err(|e| JwksError::Start(e.to_string()))?;
     let error = match first_rx.recv_timeout(wait) {
-        Ok(Ok(keys)) => {
-            target.set_remote_keys(keys);
+        Ok(Ok(fetched)) => {
+            target.set_remote_keys(fetched.keys, fetched.skipped);
             return Ok(JwksSource { refetch, fetches });
         }
         Ok(Err(error)) => error,
@@ -280,7 +329,7 @@ fn run(
     config: &JwksConfig,
     target: &Weak<dyn KeyTarget>,
     requests: &mpsc::Receiver<()>,
-    first: &mpsc::Sender<Result<Vec<PublicKey>, JwksError>>,
+    first: &mpsc::Sender<Result<Fetched, JwksError>>,
     fetches: &Fetches,
 ) {
     let setup = tokio::runtime::Builder::new_current_thread()
@@ -288,11 +337,13 @@ fn run(
         .build()
         .map_err(|e| JwksError::Start(format!("runtime: {e}")))
         .and_then(|runtime| {
-            reqwest::Client::builder()
-                .timeout(config.timeout)
-                .build()
+            // A fresh connection per fetch: fetches come minutes apart, and between them this
+            // thread's runtime does not run, so a kept connection that the server closed while
+            // idle (node after 5 s, nginx after 75 s) would be reused, and fail, on the next
+            // one. A handshake per fetch costs milliseconds, a few times an hour.
+            outbound::client(config.timeout, false)
                 .map(|http| (runtime, http))
-                .map_err(|e| JwksError::Start(format!("HTTP client: {e}")))
+                .map_err(JwksError::Start)
         });
     let (runtime, http) = match setup {
         Ok(setup) => setup,
@@ -347,7 +398,7 @@ fn run(
         });
         refresh_wait = next_wait(fetched.is_ok());
         match fetched {
-            Ok(keys) => target.set_remote_keys(keys),
+            Ok(fetched) => target.set_remote_keys(fetched.keys, fetched.skipped),
             Err(error) => target.remote_keys_failed(ReloadError::Jwks(error)),
         }
         fetches.wake_waiters();

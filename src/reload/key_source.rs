@@ -125,6 +125,7 @@ impl KeySource {
             cached_tokens: 0,
             last_error: None,
             keys_from_cache: None,
+            skipped_keys: 0,
         };
         let source = KeySource {
             static_keys,
@@ -196,10 +197,12 @@ impl KeySource {
         &self,
         target: &ArcSwap<KeySet>,
         keys: Vec<PublicKey>,
+        skipped: usize,
         reporter: &Reporter,
     ) {
         let mut state = lock(&self.state);
         state.status.keys_from_cache = None;
+        state.status.skipped_keys = skipped;
         if state.remote_keys == keys {
             state.status.last_error = None;
             return;

@@ -55,7 +55,7 @@ use arc_swap::ArcSwap;
 use acl_source::AclSource;
 #[cfg(feature = "jwks")]
 #[cfg_attr(docsrs, doc(cfg(feature = "jwks")))]
-pub use jwks::JwksError;
+pub use jwks::{Document, JwksError};
 pub(crate) use key_source::KeyFile;
 use key_source::KeySource;
 pub(crate) use live::LiveState;
@@ -165,9 +165,9 @@ impl Reloader {
     }
 
     #[cfg(feature = "jwks")]
-    pub(crate) fn set_remote_keys(&self, keys: Vec<PublicKey>) {
+    pub(crate) fn set_remote_keys(&self, keys: Vec<PublicKey>, skipped: usize) {
         self.keys
-            .set_remote_keys(&self.live.keys, keys, &self.reporter);
+            .set_remote_keys(&self.live.keys, keys, skipped, &self.reporter);
     }
 
     #[cfg(feature = "jwks")]

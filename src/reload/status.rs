@@ -129,4 +129,7 @@ pub struct KeyStatus {
     /// When the JWKS keys in force were fetched, if they came from the key cache file because
     /// the fetch at start failed (they may be stale); `None` once a fetch succeeds.
     pub keys_from_cache: Option<SystemTime>,
+    /// Keys of the last JWKS fetched that this crate cannot use (another curve, an unknown
+    /// `alg`, …): skipped, each logged with its `kid` and why.
+    pub skipped_keys: usize,
 }

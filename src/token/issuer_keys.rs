@@ -31,6 +31,8 @@ pub(crate) struct IssuerKeyState {
     pub(crate) keys_from_cache: Option<SystemTime>,
     /// Why the last fetch failed; `None` once one succeeds.
     pub(crate) last_error: Option<String>,
+    /// Keys of the last key set fetched that could not be used.
+    pub(crate) skipped_keys: usize,
 }
 
 impl IssuerKeys {
@@ -46,6 +48,7 @@ impl IssuerKeys {
                 loaded_at: SystemTime::now(),
                 keys_from_cache: None,
                 last_error: None,
+                skipped_keys: 0,
             }),
         }
     }
@@ -62,7 +65,12 @@ impl IssuerKeys {
     /// The static keys and `fetched` (from the key cache file, fetched at `from_cache`), with
     /// an empty cache (a removed key stops at once).
     #[cfg(feature = "jwks")]
-    pub(crate) fn set_fetched(&self, fetched: Vec<PublicKey>, from_cache: Option<SystemTime>) {
+    pub(crate) fn set_fetched(
+        &self,
+        fetched: Vec<PublicKey>,
+        skipped: usize,
+        from_cache: Option<SystemTime>,
+    ) {
         let keys = self.static_keys.iter().cloned().chain(fetched).collect();
         let mut state = self.lock();
         self.live
@@ -70,6 +78,7 @@ impl IssuerKeys {
         state.generation += 1;
         state.loaded_at = SystemTime::now();
         state.keys_from_cache = from_cache;
+        state.skipped_keys = skipped;
         if from_cache.is_none() {
             state.last_error = None;
         }

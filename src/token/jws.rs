@@ -5,7 +5,6 @@
 //! payload (read into the claims) and a `kid` (kept with the verified token) are allocated.
 
 use std::borrow::Cow;
-use std::str::FromStr;
 use std::sync::Arc;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -15,7 +14,7 @@ use serde::{Deserialize, Deserializer};
 
 use super::{TokenError, Validation};
 use crate::escape::cut;
-use crate::keys::PublicKey;
+use crate::keys::{PublicKey, algorithm_named};
 
 /// The header's members are borrowed from its decoded JSON (copied only when escaped).
 #[derive(Deserialize)]
@@ -132,8 +131,7 @@ impl<'t> Jws<'t> {
         })?;
 
         let alg = header.alg.as_ref().map_or("", Text::as_str);
-        let algorithm = Algorithm::from_str(alg)
-            .ok()
+        let algorithm = algorithm_named(alg)
             .filter(|a| validation.algorithms.contains(a))
             .ok_or_else(|| TokenError::AlgorithmNotAllowed(cut(alg, QUOTED_ALG_CHARS)))?;
         if header.crit {

@@ -199,7 +199,7 @@ async fn build_fails_when_the_first_fetch_fails() {
     assert!(
         error
             .to_string()
-            .contains("no RSA, EC or Ed25519 signing key"),
+            .contains("no RSA, EC (P-256, P-384) or Ed25519 signing key"),
         "{error}"
     );
 }

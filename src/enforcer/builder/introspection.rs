@@ -23,9 +23,11 @@ impl EnforcerBuilder {
     /// Starts the introspection thread, when an endpoint is configured.
     pub(super) fn start_introspection(&mut self) -> Result<Option<Arc<Introspector>>, Error> {
         match self.introspection.take() {
-            Some(config) => Introspector::start(config, self.token_cache)
-                .map(Some)
-                .map_err(Error::Config),
+            Some(config) => {
+                { Introspector::start(config, self.token_cache, self.validation.max_token_bytes) }
+                    .map(Some)
+                    .map_err(Error::Config)
+            }
             None => Ok(None),
         }
     }

@@ -68,8 +68,21 @@ impl EnforcerBuilder {
         self
     }
 
-    /// Gives the key cache file to every JWKS source: the builder's and its issuers'.
+    /// Lets this builder's JWKS URL or discovered issuer be `http://` to a host that is not
+    /// loopback (feature `jwks`). Without it such a URL fails `build()`: whoever sits on the
+    /// network path could hand the service keys of their own.
+    #[cfg_attr(docsrs, doc(cfg(feature = "jwks")))]
+    pub fn allow_plain_http(mut self) -> Self {
+        self.allow_plain_http = true;
+        self
+    }
+
+    /// Gives the key cache file to every JWKS source: the builder's and its issuers'; and the
+    /// builder's plain-HTTP allowance to its own source.
     pub(super) fn share_key_cache(&mut self) {
+        if let Some(config) = &mut self.jwks {
+            config.allow_plain_http = self.allow_plain_http;
+        }
         let Some(path) = self.key_cache_file.take() else {
             return;
         };

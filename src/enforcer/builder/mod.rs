@@ -59,6 +59,8 @@ pub struct EnforcerBuilder {
     jwks: Option<crate::reload::jwks::JwksConfig>,
     #[cfg(feature = "jwks")]
     key_cache_file: Option<PathBuf>,
+    #[cfg(feature = "jwks")]
+    allow_plain_http: bool,
     #[cfg(feature = "introspection")]
     introspection: Option<crate::introspection::Introspection>,
 }
@@ -90,6 +92,8 @@ impl Default for EnforcerBuilder {
             jwks: None,
             #[cfg(feature = "jwks")]
             key_cache_file: None,
+            #[cfg(feature = "jwks")]
+            allow_plain_http: false,
             #[cfg(feature = "introspection")]
             introspection: None,
         }

@@ -33,7 +33,10 @@ pub(super) fn issuer_routes(
         let keys = Arc::new(IssuerKeys::new(name, issuer.keys, cache_capacity));
         #[cfg(feature = "jwks")]
         let jwks = match issuer.jwks {
-            Some(config) => Some(crate::reload::jwks::start(config, &keys)?),
+            Some(mut config) => {
+                config.allow_plain_http = issuer.allow_plain_http;
+                Some(crate::reload::jwks::start(config, &keys)?)
+            }
             None => None,
         };
         routes.push(Route {

@@ -1,8 +1,10 @@
 //! One fetch of a JWKS source: the OpenID configuration when the JWKS URL is to be
-//! discovered, then the key set, each body read up to [`MAX_JWKS_BYTES`].
+//! discovered, then the key set, each body read up to [`MAX_JWKS_BYTES`]. Keys of the set
+//! that cannot be used are skipped, each logged with its `kid` and why.
 
-use super::{JwksConfig, JwksError, MAX_JWKS_BYTES};
-use crate::keys::{KeyError, PublicKey};
+use super::{Document, JwksConfig, JwksError, MAX_JWKS_BYTES};
+use crate::keys::{JwkSet, KeyError, PublicKey};
+use crate::outbound::{self, CallError, DiscoveryError, DiscoveryErrorKind, Endpoint};
 
 /// One JWKS source as the fetcher thread sees it.
 pub(super) struct Source<'a> {
@@ -12,107 +14,106 @@ pub(super) struct Source<'a> {
     pub(super) jwks_url: std::cell::RefCell<Option<String>>,
 }
 
+/// A key set fetched: the keys in it this crate verifies with, and how many it skipped.
+pub(crate) struct Fetched {
+    pub(crate) keys: Vec<PublicKey>,
+    pub(crate) skipped: usize,
+}
+
 impl Source<'_> {
     /// Discovers the JWKS URL if needed, fetches the keys, and keeps them in the key cache
     /// file.
-    pub(super) async fn fetch(&self) -> Result<Vec<PublicKey>, JwksError> {
+    pub(super) async fn fetch(&self) -> Result<Fetched, JwksError> {
         let known = self.jwks_url.borrow().clone();
         let jwks_url = match (known, self.config.discover) {
             (Some(url), _) => url,
             (None, true) => {
-                let url = discover(self.http, &self.config.url).await?;
+                let configuration = outbound::discover(
+                    self.http,
+                    &self.config.url,
+                    self.config.allow_plain_http,
+                    MAX_JWKS_BYTES,
+                )
+                .await?;
+                let url = configuration.endpoint(Endpoint::Jwks)?.to_owned();
                 *self.jwks_url.borrow_mut() = Some(url.clone());
                 url
             }
             (None, false) => self.config.url.clone(),
         };
-        let (keys, text) = fetch_keys(self.http, &jwks_url).await?;
+        let (fetched, text) = fetch_keys(self.http, &jwks_url).await?;
         if let Some(cache) = &self.config.cache {
             cache.store(&self.config.url, &text);
         }
-        Ok(keys)
+        Ok(fetched)
     }
 }
 
-/// The `jwks_uri` of `issuer`'s OpenID configuration, whose `issuer` must be `issuer`
-/// exactly (OpenID Connect Discovery 1.0, section 4.3).
-async fn discover(http: &reqwest::Client, issuer: &str) -> Result<String, JwksError> {
-    #[derive(serde::Deserialize)]
-    struct Configuration {
-        issuer: Option<String>,
-        jwks_uri: Option<String>,
-    }
-    let url = format!(
-        "{}/.well-known/openid-configuration",
-        issuer.trim_end_matches('/')
-    );
-    let refused = |message: String| JwksError::Discovery {
-        url: url.clone(),
-        message,
-    };
-    let body = fetch_body(http, &url).await?;
-    let configuration: Configuration = serde_json::from_slice(&body)
-        .map_err(|e| refused(format!("not an OpenID configuration (JSON): {e}")))?;
-    match configuration.issuer {
-        Some(found) if found == issuer => {}
-        Some(found) => {
-            return Err(refused(format!(
-                "its `issuer` is `{}`, not `{issuer}`",
-                found.chars().take(200).collect::<String>()
-            )));
+impl From<DiscoveryError> for JwksError {
+    fn from(error: DiscoveryError) -> Self {
+        let document = Document::OpenIdConfiguration;
+        let url = error.url;
+        match error.kind {
+            DiscoveryErrorKind::Call(call) => JwksError::call(document, url, call),
+            DiscoveryErrorKind::Status(status) => JwksError::Status {
+                document,
+                url,
+                status,
+            },
+            DiscoveryErrorKind::Document(message) => JwksError::Discovery { url, message },
         }
-        None => return Err(refused("no `issuer`".into())),
     }
-    let jwks_uri = configuration
-        .jwks_uri
-        .ok_or_else(|| refused("no `jwks_uri`".into()))?;
-    let scheme = jwks_uri.split_once("://").map(|(scheme, _)| scheme);
-    if !matches!(scheme, Some("https" | "http")) {
-        return Err(refused(format!(
-            "`jwks_uri` {jwks_uri} is not an http(s) URL"
-        )));
-    }
-    Ok(jwks_uri)
 }
 
-/// A successful answer's body, at most [`MAX_JWKS_BYTES`].
-async fn fetch_body(http: &reqwest::Client, url: &str) -> Result<Vec<u8>, JwksError> {
-    let request_error = |source| JwksError::Request {
-        url: url.to_owned(),
-        source,
-    };
-    let mut response = http.get(url).send().await.map_err(request_error)?;
-    if !response.status().is_success() {
+impl JwksError {
+    /// A failed call for `document` at `url`.
+    fn call(document: Document, url: String, error: CallError) -> Self {
+        match error {
+            CallError::Transport(cause) => JwksError::Request {
+                document,
+                url,
+                cause,
+            },
+            CallError::Redirect(status) => JwksError::Redirect {
+                document,
+                url,
+                status,
+            },
+            CallError::TooLarge(max) => JwksError::TooLarge { document, url, max },
+        }
+    }
+}
+
+/// The keys of the JWKS at `url`, and its text (for the key cache file). Unusable keys are
+/// skipped, each with a log line; a set with no usable key is an error.
+async fn fetch_keys(http: &reqwest::Client, url: &str) -> Result<(Fetched, String), JwksError> {
+    let document = Document::Jwks;
+    let (status, body) = outbound::call(http.get(url), MAX_JWKS_BYTES)
+        .await
+        .map_err(|e| JwksError::call(document, url.to_owned(), e))?;
+    if !(200..300).contains(&status) {
         return Err(JwksError::Status {
+            document,
             url: url.to_owned(),
-            status: response.status().as_u16(),
+            status,
         });
     }
-    let mut body = Vec::new();
-    while let Some(chunk) = response.chunk().await.map_err(request_error)? {
-        if body.len() + chunk.len() > MAX_JWKS_BYTES {
-            return Err(JwksError::TooLarge {
-                url: url.to_owned(),
-                max: MAX_JWKS_BYTES,
-            });
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
-}
-
-/// The keys of the JWKS at `url`, and its text (for the key cache file).
-async fn fetch_keys(
-    http: &reqwest::Client,
-    url: &str,
-) -> Result<(Vec<PublicKey>, String), JwksError> {
-    let body = fetch_body(http, url).await?;
     let keys_error = |source| JwksError::Keys {
         url: url.to_owned(),
         source,
     };
     let text = String::from_utf8(body)
         .map_err(|_| keys_error(KeyError::format("JWK", "the body is not UTF-8 text")))?;
-    let keys = PublicKey::from_jwks(&text).map_err(keys_error)?;
-    Ok((keys, text))
+    let set = JwkSet::parse(&text).map_err(keys_error)?;
+    for skipped in &set.skipped {
+        tracing::warn!(
+            source = url,
+            kid = ?skipped.kid,
+            reason = %skipped.reason,
+            "a key of the set cannot be used: skipped"
+        );
+    }
+    let skipped = set.skipped.len();
+    let keys = set.into_usable().map_err(keys_error)?;
+    Ok((Fetched { keys, skipped }, text))
 }
