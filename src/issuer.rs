@@ -213,6 +213,14 @@ impl Issuer {
         self
     }
 
+    /// The header `typ` this issuer's tokens must carry (see
+    /// [`EnforcerBuilder::require_typ`](crate::EnforcerBuilder::require_typ)): `at+jwt` for an
+    /// RFC 9068 provider.
+    pub fn require_typ(mut self, typ: impl Into<String>) -> Self {
+        self.validation.required_typ = Some(typ.into());
+        self
+    }
+
     /// A claim this issuer's tokens must not carry.
     pub fn forbid_claim(mut self, path: &str) -> Self {
         let requirement = crate::token::ClaimRequirement::absent(path);

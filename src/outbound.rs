@@ -133,16 +133,18 @@ pub(crate) struct ProviderConfiguration {
     /// Where it was read.
     url: String,
     allow_plain_http: bool,
-    jwks_uri: Option<String>,
-    introspection_endpoint: Option<String>,
+    /// The document, its `issuer` checked.
+    document: serde_json::Value,
 }
 
 /// An endpoint a provider's configuration names.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Endpoint {
     /// `jwks_uri`: the provider's keys.
+    #[cfg(feature = "jwks")]
     Jwks,
     /// `introspection_endpoint` (RFC 8414): opaque tokens asked of it.
+    #[cfg(feature = "introspection")]
     Introspection,
 }
 
@@ -189,31 +191,21 @@ pub(crate) async fn discover(
     }
     let document: serde_json::Value = serde_json::from_slice(&body)
         .map_err(|e| refused(format!("not an OpenID configuration (JSON): {e}")))?;
-    let member = |name: &str| -> Result<Option<String>, DiscoveryError> {
-        match document.get(name) {
-            None | Some(serde_json::Value::Null) => Ok(None),
-            Some(serde_json::Value::String(text)) => Ok(Some(text.clone())),
-            Some(_) => Err(refused(format!("`{name}` is not a string"))),
-        }
-    };
-    match member("issuer")? {
-        Some(found) if found == issuer => {}
-        Some(found) => {
+    match document.get("issuer") {
+        Some(serde_json::Value::String(found)) if found == issuer => {}
+        Some(serde_json::Value::String(found)) => {
             return Err(refused(format!(
                 "its `issuer` is `{}`, not `{}`",
-                untrusted(&found, 200),
+                untrusted(found, 200),
                 untrusted(issuer, 200)
             )));
         }
-        None => return Err(refused("no `issuer`".into())),
+        _ => return Err(refused("no `issuer` string".into())),
     }
-    let (jwks_uri, introspection_endpoint) =
-        (member("jwks_uri")?, member("introspection_endpoint")?);
     Ok(ProviderConfiguration {
         url,
         allow_plain_http,
-        jwks_uri,
-        introspection_endpoint,
+        document,
     })
 }
 
@@ -221,17 +213,21 @@ impl ProviderConfiguration {
     /// The URL of `endpoint`, checked with [`check_url`] like the issuer's own URL; the error
     /// says what is wrong.
     pub(crate) fn endpoint(&self, endpoint: Endpoint) -> Result<&str, DiscoveryError> {
-        let (found, name) = match endpoint {
-            Endpoint::Jwks => (&self.jwks_uri, "jwks_uri"),
-            Endpoint::Introspection => (&self.introspection_endpoint, "introspection_endpoint"),
+        let name = match endpoint {
+            #[cfg(feature = "jwks")]
+            Endpoint::Jwks => "jwks_uri",
+            #[cfg(feature = "introspection")]
+            Endpoint::Introspection => "introspection_endpoint",
         };
         let refused = |message: String| DiscoveryError {
             url: self.url.clone(),
             kind: DiscoveryErrorKind::Document(message),
         };
-        let found = found
-            .as_deref()
-            .ok_or_else(|| refused(format!("no `{name}`")))?;
+        let found = match self.document.get(name) {
+            Some(serde_json::Value::String(found)) => found,
+            Some(_) => return Err(refused(format!("`{name}` is not a string"))),
+            None => return Err(refused(format!("no `{name}`"))),
+        };
         check_url(found, self.allow_plain_http)
             .map_err(|why| refused(format!("`{name}` {why}")))?;
         Ok(found)

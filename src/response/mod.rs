@@ -228,18 +228,25 @@ fn json_deny_response(denial: &Denial, decision_id: Option<&str>) -> Response<By
     )
 }
 
-/// `Bearer error="insufficient_scope"` naming `rule`; without the rule if it cannot be a
-/// quoted string (a rule is the service's own text, not the caller's, but may hold anything).
+/// `Bearer error="insufficient_scope"` naming `rule`, or each rule of a route that requires
+/// any one of several (their label joins them with ` | `), space-separated as RFC 6750 §3
+/// writes scopes. Without `scope` and `error_description` when a rule cannot be a scope token
+/// (a rule is the service's own text, not the caller's, but may hold anything).
 fn insufficient_scope(rule: &str) -> HeaderValue {
     let plain = || HeaderValue::from_static(r#"Bearer error="insufficient_scope""#);
-    if rule
-        .chars()
-        .any(|c| c == '"' || c == '\\' || !(c == ' ' || c.is_ascii_graphic()))
-    {
+    let scope_token = |token: &str| {
+        !token.is_empty()
+            && token
+                .chars()
+                .all(|c| c.is_ascii_graphic() && c != '"' && c != '\\')
+    };
+    let scopes: Vec<&str> = rule.split(" | ").collect();
+    if !scopes.iter().all(|token| scope_token(token)) {
         return plain();
     }
     let value = format!(
-        r#"Bearer error="insufficient_scope", scope="{rule}", error_description="no role of the caller grants the rule {rule}""#
+        r#"Bearer error="insufficient_scope", scope="{}", error_description="no role of the caller grants the rule {rule}""#,
+        scopes.join(" ")
     );
     HeaderValue::from_str(&value).unwrap_or_else(|_| plain())
 }

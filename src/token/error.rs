@@ -30,6 +30,16 @@ pub enum TokenError {
     /// `alg` is missing or not in the allow list.
     #[error("token algorithm `{}` is not allowed", Untrusted(.0))]
     AlgorithmNotAllowed(String),
+    /// The key its `kid` names does not check its algorithm (an `ES256` token naming an RSA
+    /// key's `kid`).
+    #[error("token algorithm `{}` is not one its key (`kid`) checks", Untrusted(.0))]
+    AlgorithmNotForKey(String),
+    /// The header's `typ` is not the one this service requires (e.g. `at+jwt`, RFC 9068: an
+    /// ID token is not an access token).
+    #[error(
+        "token type (`typ` header) must be `{0}`: an ID token or another kind of token is not accepted here"
+    )]
+    WrongType(String),
     /// The header carries `crit`, which this verifier does not process.
     #[error("token header has a `crit` parameter, which is not supported")]
     CriticalHeader,
@@ -110,7 +120,8 @@ impl TokenError {
             TokenError::Ambiguous(_) => "ambiguous",
             TokenError::TooLong { .. } => "too_long",
             TokenError::Malformed(_) => "malformed",
-            TokenError::AlgorithmNotAllowed(_) => "algorithm",
+            TokenError::AlgorithmNotAllowed(_) | TokenError::AlgorithmNotForKey(_) => "algorithm",
+            TokenError::WrongType(_) => "typ",
             TokenError::CriticalHeader => "crit",
             TokenError::UnknownKeyId => "unknown_kid",
             TokenError::BadSignature => "bad_signature",

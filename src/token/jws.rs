@@ -23,6 +23,8 @@ struct Header<'h> {
     alg: Option<Text<'h>>,
     #[serde(borrow)]
     kid: Option<Text<'h>>,
+    #[serde(borrow)]
+    typ: Option<Text<'h>>,
     #[serde(default, deserialize_with = "present")]
     crit: bool,
 }
@@ -137,11 +139,20 @@ impl<'t> Jws<'t> {
         if header.crit {
             return Err(TokenError::CriticalHeader);
         }
+        if !validation.typ_accepted(header.typ.as_ref().map(Text::as_str)) {
+            let required = validation.required_typ.clone().unwrap_or_default();
+            return Err(TokenError::WrongType(required));
+        }
         let kid = header.kid.as_ref().map(Text::as_str);
         if !keys.iter().any(|key| key.is_candidate(kid, algorithm)) {
+            let quoted_alg = || cut(alg, QUOTED_ALG_CHARS);
             return Err(match kid {
+                // A key of another type: a new key set would not change that, so no refetch.
+                Some(kid) if keys.iter().any(|key| key.kid() == Some(kid)) => {
+                    TokenError::AlgorithmNotForKey(quoted_alg())
+                }
                 Some(_) => TokenError::UnknownKeyId,
-                None => TokenError::AlgorithmNotAllowed(cut(alg, QUOTED_ALG_CHARS)),
+                None => TokenError::AlgorithmNotAllowed(quoted_alg()),
             });
         }
         let payload = URL_SAFE_NO_PAD

@@ -41,6 +41,10 @@ pub struct Validation {
     /// Claim values a token must (or must not) carry, to tell access tokens from refresh,
     /// e-mail or password-reset tokens signed with the same key.
     pub claim_requirements: Vec<ClaimRequirement>,
+    /// The header `typ` tokens must carry (e.g. `at+jwt`, RFC 9068 §4: so that an ID token
+    /// cannot pass as an access token); compared without case, `application/at+jwt` counting
+    /// as `at+jwt` (RFC 7515 §4.1.9). `None` (the default): `typ` is not read.
+    pub required_typ: Option<String>,
     /// The claim (a JSON Pointer, e.g. `/ip`) that binds a token to the caller's address
     /// (`*` binds it to none): checked on every request against the client address, the
     /// peer's or the one the nearest trusted proxy saw. A token without the claim, or a
@@ -58,12 +62,29 @@ impl Default for Validation {
             issuer: None,
             audiences: Vec::new(),
             claim_requirements: Vec::new(),
+            required_typ: None,
             ip_claim: None,
         }
     }
 }
 
 impl Validation {
+    /// Whether a header's `typ` is the required one (or none is required).
+    pub(crate) fn typ_accepted(&self, typ: Option<&str>) -> bool {
+        fn media_type(typ: &str) -> &str {
+            match typ.get(..12) {
+                Some(prefix) if prefix.eq_ignore_ascii_case("application/") => &typ[12..],
+                _ => typ,
+            }
+        }
+        match &self.required_typ {
+            None => true,
+            Some(required) => {
+                typ.is_some_and(|typ| media_type(typ).eq_ignore_ascii_case(media_type(required)))
+            }
+        }
+    }
+
     /// Whether a check reads claims that no claim shape keeps (requirements, the address).
     pub(crate) fn reads_raw_claims(&self) -> bool {
         !self.claim_requirements.is_empty() || self.ip_claim.is_some()
@@ -162,6 +183,34 @@ mod tests {
         assert_eq!(times(Some(NOW + day + 31), None, None), too_long);
         assert_eq!(times(Some(NOW + 60), None, Some(NOW - day)), too_long);
         assert_eq!(times(Some(NOW + day), None, Some(NOW)), Ok(()));
+    }
+
+    /// Defect 7 of the network-edges issue: `typ` was never read.
+    #[test]
+    fn a_required_typ_is_compared_as_a_media_type() {
+        let validation = Validation {
+            required_typ: Some("at+jwt".into()),
+            ..Validation::default()
+        };
+        for typ in [
+            "at+jwt",
+            "AT+JWT",
+            "application/at+jwt",
+            "Application/At+Jwt",
+        ] {
+            assert!(validation.typ_accepted(Some(typ)), "{typ}");
+        }
+        for typ in [
+            None,
+            Some("JWT"),
+            Some("jwt"),
+            Some("application/jwt"),
+            Some("at+jwt "),
+        ] {
+            assert!(!validation.typ_accepted(typ), "{typ:?}");
+        }
+        assert!(Validation::default().typ_accepted(None));
+        assert!(Validation::default().typ_accepted(Some("anything")));
     }
 
     #[test]

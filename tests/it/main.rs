@@ -27,6 +27,7 @@ mod key_types;
 mod keys;
 mod layers;
 mod metrics;
+mod network_edges;
 mod properties;
 mod real_server_fixtures;
 mod request_context;

@@ -287,6 +287,11 @@ impl EnforcerBuilder {
 
     /// Checks the settings, loads what was given by path, starts the watcher, and builds the
     /// enforcer.
+    ///
+    /// It blocks while it fetches: each JWKS source's first key set (up to its timeout, 10 s,
+    /// twice over with discovery) and an introspection endpoint found by discovery (up to the
+    /// call's timeout, 5 s). Call it before the async runtime starts, or inside
+    /// `tokio::task::spawn_blocking`, not on an async worker.
     pub fn build(mut self) -> Result<Enforcer, Error> {
         if let Some(path) = self.client_config.take() {
             if self.acl.is_none() && self.acl_file.is_none() {

@@ -29,6 +29,14 @@ impl EnforcerBuilder {
         self
     }
 
+    /// The header `typ` tokens must carry: `.require_typ("at+jwt")` accepts only RFC 9068
+    /// access tokens (`application/at+jwt` too, without case), so that an ID token of the
+    /// same provider cannot pass as one. Default: `typ` is not read.
+    pub fn require_typ(mut self, typ: impl Into<String>) -> Self {
+        self.validation.required_typ = Some(typ.into());
+        self
+    }
+
     /// A claim tokens must not carry (e.g. `/refresh_claim`).
     pub fn forbid_claim(mut self, path: &str) -> Self {
         let requirement = ClaimRequirement::absent(path);
