@@ -8,9 +8,19 @@
 //! load_server ours PORT [CACHE]          # the same behind Enforcer + RequireRule; the handler takes Wfc + Identity
 //! load_server introspected PORT          # ours, opaque tokens asked of an RFC 7662 stand-in (feature introspection)
 //! load_server tokens FILE COUNT [flat]   # COUNT distinct users' tokens, one per line (flat: for the peer)
+//! load_server idp PORT START PERIOD      # an IdP's JWKS that rotates every PERIOD s from START (Unix s)
+//! load_server ours-jwks PORT JWKS_URL    # ours, its keys from that JWKS (refetched at most once a second)
+//! load_server rotation-tokens FILE N     # for each of N key periods, 20 tokens: `period token` lines
 //! ```
+//!
+//! The rotating IdP signs period `i`'s tokens with key `rot-i` and publishes `rot-(i-1)` and
+//! `rot-i` during period `i` (a key outlives its period by one, as providers keep a retired key
+//! published while its tokens live). The periods' keys alternate between two RSA key pairs of
+//! the tests' fixtures, so a token checked with the wrong period's key fails.
 
 use std::io::Write as _;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 
 use axum::{Router, extract::Request, routing::get};
@@ -111,6 +121,105 @@ async fn introspected() -> Result<Router, String> {
     Err("build with `--features introspection`".into())
 }
 
+/// The rotating IdP's two key pairs (private PEM, public JWK), from the tests' fixtures.
+fn rotation_key(period: u64) -> (String, serde_json::Value) {
+    let name = ["trusted", "attacker"][(period % 2) as usize];
+    let fixture = |file: String| {
+        let path = format!(
+            "{}/tests/fixtures/test_keys/{file}",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        std::fs::read_to_string(&path).map_err(|e| format!("{path}: {e}"))
+    };
+    let private = fixture(format!("{name}_private.pem")).unwrap_or_default();
+    let mut jwk: serde_json::Value =
+        serde_json::from_str(&fixture(format!("{name}_public.jwk.json")).unwrap_or_default())
+            .unwrap_or_default();
+    jwk["kid"] = format!("rot-{period}").into();
+    jwk["alg"] = "RS512".into();
+    (private, jwk)
+}
+
+/// For each of `periods` key periods, 20 users' tokens signed with that period's key.
+fn rotation_tokens(path: &str, periods: u64) -> Result<(), String> {
+    let now = SystemTime::now();
+    let mut file = std::fs::File::create(path).map_err(|e| format!("{path}: {e}"))?;
+    for period in 0..periods {
+        let (private, jwk) = rotation_key(period);
+        let public =
+            tokenleader_rbac::PublicKey::from_jwk(&jwk.to_string()).map_err(|e| e.to_string())?;
+        let issuer = TestIssuer::with_key(&private, public);
+        for user in 0..20 {
+            let claims = issuer
+                .token()
+                .user(format!("user{user}"))
+                .roles(["reader"])
+                .issued_at(now)
+                .lifetime(Duration::from_secs(23 * 3600))
+                .claims();
+            let header = format!(r#"{{"alg":"RS512","kid":"rot-{period}"}}"#);
+            let token =
+                issuer.sign_raw(&header, &claims.to_string(), jsonwebtoken::Algorithm::RS512);
+            writeln!(file, "{period} {token}").map_err(|e| format!("{path}: {e}"))?;
+        }
+    }
+    Ok(())
+}
+
+/// The rotating IdP: `/jwks` answers the keys of the period now and of the one before.
+fn idp(port: &str, start: u64, period: u64) -> Result<(), String> {
+    let fetches = Arc::new(AtomicU64::new(0));
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    runtime.block_on(async move {
+        let jwks = get(move || {
+            let fetches = fetches.clone();
+            async move {
+                let now = SystemTime::now()
+                    .duration_since(SystemTime::UNIX_EPOCH)
+                    .unwrap_or_default()
+                    .as_secs();
+                let current = now.saturating_sub(start) / period.max(1);
+                let keys: Vec<serde_json::Value> = (current.saturating_sub(1)..=current)
+                    .map(|period| rotation_key(period).1)
+                    .collect();
+                let fetch = fetches.fetch_add(1, Ordering::SeqCst) + 1;
+                println!("fetch {fetch} at {now}: periods up to {current}");
+                axum::Json(serde_json::json!({ "keys": keys }))
+            }
+        });
+        let listener = tokio::net::TcpListener::bind(format!("127.0.0.1:{port}"))
+            .await
+            .map_err(|e| format!("port {port}: {e}"))?;
+        axum::serve(listener, Router::new().route("/jwks", jwks))
+            .await
+            .map_err(|e| e.to_string())
+    })
+}
+
+/// Ours, its keys from the rotating IdP's JWKS.
+#[cfg(feature = "jwks")]
+fn ours_jwks(url: &str) -> Result<Router, String> {
+    let acl = AclMap::from_yaml_str(&format!("- name: reader\n  allow: [{RULE}]\n"))
+        .map_err(|e| e.to_string())?;
+    let enforcer = tokenleader_rbac::Enforcer::builder()
+        .jwks_url(url)
+        .jwks_min_refetch_interval(Duration::from_secs(1))
+        .acl(acl)
+        .build()
+        .map_err(|e| e.to_string())?;
+    Ok(Router::new()
+        .route("/entries", get(guarded).route_layer(RequireRule(RULE)))
+        .layer(enforcer))
+}
+
+#[cfg(not(feature = "jwks"))]
+fn ours_jwks(_url: &str) -> Result<Router, String> {
+    Err("build with `--features jwks`".into())
+}
+
 /// `count` tokens of distinct users, valid for the next 23 hours.
 fn tokens(path: &str, count: usize, flat: bool) -> Result<(), String> {
     let issuer = TestIssuer::new();
@@ -176,14 +285,19 @@ fn main() {
             .parse()
             .map_err(|e| format!("COUNT: {e}"))
             .and_then(|count| tokens(path, count, rest.first() == Some(&"flat"))),
+        ["rotation-tokens", path, periods] => periods
+            .parse()
+            .map_err(|e| format!("N: {e}"))
+            .and_then(|periods| rotation_tokens(path, periods)),
+        ["idp", port, start, period] => match (start.parse(), period.parse()) {
+            (Ok(start), Ok(period)) => idp(port, start, period),
+            _ => Err("START and PERIOD are whole seconds".into()),
+        },
         [
-            mode @ ("bare" | "layered" | "ours" | "introspected"),
+            mode @ ("bare" | "layered" | "ours" | "introspected" | "ours-jwks"),
             port,
             rest @ ..,
-        ] => {
-            let cache = rest.first().and_then(|c| c.parse().ok()).unwrap_or(10_000);
-            serve(mode, port, cache)
-        }
+        ] => serve(mode, port, rest.first().copied().unwrap_or_default()),
         _ => {
             println!("load_server: run benches/load/run.py (see the file's header)");
             Ok(())
@@ -195,7 +309,8 @@ fn main() {
     }
 }
 
-fn serve(mode: &str, port: &str, cache: usize) -> Result<(), String> {
+/// Serves `mode` on `port`; `argument` is ours' cache size, or ours-jwks' JWKS URL.
+fn serve(mode: &str, port: &str, argument: &str) -> Result<(), String> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -203,7 +318,14 @@ fn serve(mode: &str, port: &str, cache: usize) -> Result<(), String> {
     runtime.block_on(async {
         let router = match mode {
             "introspected" => introspected().await?,
-            mode => router(mode, cache)?,
+            // Its first fetch blocks: off the runtime's workers.
+            "ours-jwks" => {
+                let url = argument.to_owned();
+                tokio::task::spawn_blocking(move || ours_jwks(&url))
+                    .await
+                    .map_err(|e| e.to_string())??
+            }
+            mode => router(mode, argument.parse().unwrap_or(10_000))?,
         };
         let listener = tokio::net::TcpListener::bind(format!("127.0.0.1:{port}"))
             .await

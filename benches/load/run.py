@@ -7,9 +7,15 @@ that the machine's drift hits all alike. Each of ours is compared with bare sent
 requests (the same token header, or the same rotation script). Prints req/s, the ratio to bare and p50/p99 latency
 (medians over the rounds), and the server's CPU time per request (user + system, read from
 /proc: steadier than req/s on a shared machine, and it says where a ratio comes from); then a
-flood of 100,000 distinct users' tokens through ours.
+flood of 100,000 distinct users' tokens through ours; then a key rotation under load: ours
+takes its keys from an IdP's JWKS that rotates every few seconds (`--rotation-period`), while
+wrk sends tokens of the old and the new key, each only while it is valid: every non-2xx
+answer is a failure of the rotation, reported with the p99 of the run.
 
     python3 benches/load/run.py [--rounds 5] [--duration 10] [--connections 16] [--workers N]
+                                [--flood 100000] [--rotation-period 4] [--rotations 8]
+
+`--rounds 0` skips the table, `--flood 0` the flood, `--rotations 0` the rotation run.
 
 `--workers` sets every server's tokio worker threads (default: one per core); with 1, wrk and
 the server each have a core of their own on a 2-core machine.
@@ -32,6 +38,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 WORK = ROOT / "target" / "load"
 LUA = Path(__file__).resolve().parent / "rotate.lua"
+ROTATION_LUA = Path(__file__).resolve().parent / "rotation.lua"
 PEER = Path(__file__).resolve().parent / "jwt-authorizer"
 TEST_KEY = ROOT / "src" / "test_util" / "test_only_public_key.pem"
 OPAQUE = "0paque-load-t0ken-5f0c2a7e9b3d41c8a6e2f7b9d0c3a1e4"
@@ -50,7 +57,7 @@ def ensure_wrk():
 
 def build():
     out = run(
-        ["cargo", "bench", "--bench", "load_server", "--features", "introspection", "--no-run"],
+        ["cargo", "bench", "--bench", "load_server", "--features", "introspection,jwks", "--no-run"],
         cwd=ROOT, capture_output=True,
     )
     match = re.search(r"\((\S*load_server-[0-9a-f]+)\)", out.stderr)
@@ -140,10 +147,21 @@ def main():
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--flood", type=int, default=100_000)
     parser.add_argument("--workers", type=int, default=None)
+    parser.add_argument("--rotation-period", type=int, default=4)
+    parser.add_argument("--rotations", type=int, default=8)
     args = parser.parse_args()
     WORK.mkdir(parents=True, exist_ok=True)
     ensure_wrk()
     server, peer = build()
+    if args.rounds > 0:
+        table(server, peer, args)
+    if args.flood > 0:
+        flood_run(server, args)
+    if args.rotations > 0:
+        rotation_run(server, args)
+
+
+def table(server, peer, args):
     one = tokens(server, "one.txt", 1).read_text().strip()
     flat = tokens(server, "flat.txt", 1, flat=True).read_text().strip()
     users = tokens(server, "users.txt", 1000)
@@ -199,6 +217,8 @@ def main():
             ratio = f"{rps / bare:.2f} of bare"
         print(f"| {name} | {rps:,.0f} | {ratio} | {p50:.0f} µs | {p99:.0f} µs | {cpu:.2f} µs |")
 
+
+def flood_run(server, args):
     flood_tokens = tokens(server, "flood.txt", args.flood)
     flood = Server([str(server), "ours", "18085", "10000"], 18085, args.workers)
     try:
@@ -220,6 +240,42 @@ def main():
     print(f"\nflood: {args.flood:,} distinct users' tokens in rotation through ours (cache 10,000 entries):"
           f" {rps:,.0f} req/s; resident memory peak {peak / 1024:.1f} MiB, at the end {steady / 1024:.1f} MiB"
           f" (sampled each second: {min(samples) / 1024:.1f} to {max(samples) / 1024:.1f} MiB)")
+
+
+def rotation_run(server, args):
+    """Ours behind a rotating IdP: non-2xx answers (target 0) and latency during rotations."""
+    period, rotations = args.rotation_period, args.rotations
+    rotation_tokens = WORK / "rotation.txt"
+    run([str(server), "rotation-tokens", str(rotation_tokens), str(rotations + 2)])
+    start = int(time.time()) + 3
+    idp_log = (WORK / "idp.log").open("w")
+    idp = subprocess.Popen([str(server), "idp", "18088", str(start), str(period)], stdout=idp_log)
+    try:
+        time.sleep(0.5)
+        ours = Server([str(server), "ours-jwks", "18089", "http://127.0.0.1:18088/jwks"], 18089, args.workers)
+        try:
+            time.sleep(max(start - time.time(), 0))
+            duration = rotations * period + period - 1
+            command = ["wrk", "-t1", f"-c{args.connections}", f"-d{duration}s", "--latency", "-s",
+                       str(ROTATION_LUA), ours.url(), "--", str(rotation_tokens), str(start), str(period)]
+            out = run(command, capture_output=True).stdout
+        finally:
+            ours.stop()
+    finally:
+        idp.terminate()
+        idp.wait(timeout=10)
+        idp_log.close()
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    errors = re.search(r"Socket errors: (.*)", out)
+    requests = int(re.search(r"(\d+) requests in", out).group(1))
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    fetches = (WORK / "idp.log").read_text().count("fetch ")
+    print(f"\nkey rotation under load: the IdP rotated every {period} s, {rotations} times in {duration} s;"
+          f" {requests:,} requests ({rps:,.0f} req/s) with tokens of the old and the new key;"
+          f" non-2xx answers: {int(non_2xx.group(1)) if non_2xx else 0}"
+          f"{'; socket errors: ' + errors.group(1) if errors else ''};"
+          f" p50 {latency(out, '50%'):.0f} µs, p99 {latency(out, '99%'):.0f} µs;"
+          f" JWKS fetches: {fetches} (one at start, then one per rotation)")
 
 
 if __name__ == "__main__":
