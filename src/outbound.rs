@@ -182,31 +182,47 @@ pub(crate) async fn discover(
         url: url.clone(),
         kind,
     };
-    let refused = |message: String| failed(DiscoveryErrorKind::Document(message));
     let (status, body) = call(http.get(&url), max_bytes)
         .await
         .map_err(|e| failed(DiscoveryErrorKind::Call(e)))?;
     if !(200..300).contains(&status) {
         return Err(failed(DiscoveryErrorKind::Status(status)));
     }
-    let document: serde_json::Value = serde_json::from_slice(&body)
-        .map_err(|e| refused(format!("not an OpenID configuration (JSON): {e}")))?;
-    match document.get("issuer") {
-        Some(serde_json::Value::String(found)) if found == issuer => {}
-        Some(serde_json::Value::String(found)) => {
-            return Err(refused(format!(
-                "its `issuer` is `{}`, not `{}`",
-                untrusted(found, 200),
-                untrusted(issuer, 200)
-            )));
+    ProviderConfiguration::parse(url, issuer, &body, allow_plain_http)
+}
+
+impl ProviderConfiguration {
+    /// Reads the configuration document `body`, fetched from `url`: JSON whose `issuer` is
+    /// `issuer` exactly.
+    pub(crate) fn parse(
+        url: String,
+        issuer: &str,
+        body: &[u8],
+        allow_plain_http: bool,
+    ) -> Result<Self, DiscoveryError> {
+        let refused = |message: String| DiscoveryError {
+            url: url.clone(),
+            kind: DiscoveryErrorKind::Document(message),
+        };
+        let document: serde_json::Value = serde_json::from_slice(body)
+            .map_err(|e| refused(format!("not an OpenID configuration (JSON): {e}")))?;
+        match document.get("issuer") {
+            Some(serde_json::Value::String(found)) if found == issuer => {}
+            Some(serde_json::Value::String(found)) => {
+                return Err(refused(format!(
+                    "its `issuer` is `{}`, not `{}`",
+                    untrusted(found, 200),
+                    untrusted(issuer, 200)
+                )));
+            }
+            _ => return Err(refused("no `issuer` string".into())),
         }
-        _ => return Err(refused("no `issuer` string".into())),
+        Ok(ProviderConfiguration {
+            url,
+            allow_plain_http,
+            document,
+        })
     }
-    Ok(ProviderConfiguration {
-        url,
-        allow_plain_http,
-        document,
-    })
 }
 
 impl ProviderConfiguration {

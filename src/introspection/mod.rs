@@ -54,7 +54,7 @@
 //! [`Introspection::discover`] takes the endpoint from the provider's OpenID configuration
 //! (`introspection_endpoint`, RFC 8414) when the enforcer is built.
 
-mod answer;
+pub(crate) mod answer;
 mod client;
 
 use std::sync::Arc;
