@@ -36,13 +36,24 @@ pub fn introspection_answer(form: u8, status: u16, body: &[u8]) {
     let shape = answer::shape(&introspection.form, None);
     if let answer::Answer::Active(claims) = answer::read(&introspection.form, status, body) {
         let max_ttl = std::time::Duration::from_secs(60);
-        let _ = answer::claims(&shape, claims, 1_800_000_000, max_ttl, &introspection.audiences);
+        let _ = answer::claims(
+            &shape,
+            claims,
+            1_800_000_000,
+            max_ttl,
+            &introspection.audiences,
+        );
     }
 }
 
 /// Finds the token in `headers` (a cookie, `X-Auth-Token`, `Authorization: Bearer`, the
 /// query of `uri`) and the client's address behind the `proxies` trusted.
-pub fn request_headers(headers: &HeaderMap, uri: &http::Uri, peer: Option<IpAddr>, proxies: &[&str]) {
+pub fn request_headers(
+    headers: &HeaderMap,
+    uri: &http::Uri,
+    peer: Option<IpAddr>,
+    proxies: &[&str],
+) {
     let sources = [
         TokenSource::Cookie("session".into()),
         TokenSource::XAuthToken,

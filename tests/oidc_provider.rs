@@ -302,7 +302,7 @@ async fn a_service_starts_from_the_key_cache_file_while_the_provider_is_down() {
     assert!(
         key_status
             .last_error
-            .is_some_and(|e| e.contains("cannot connect"))
+            .is_some_and(|e| e.to_string().contains("cannot connect"))
     );
     assert_eq!(status(&service(second), &token).await, StatusCode::OK);
 }

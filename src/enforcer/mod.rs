@@ -24,7 +24,6 @@ mod builder;
 mod context;
 mod record;
 mod revoke;
-mod routes;
 mod status;
 mod verify;
 
@@ -44,12 +43,12 @@ use crate::acl::Decision;
 use crate::claims::Claims;
 use crate::client_addr::TrustedProxies;
 use crate::error::Error;
+use crate::issuer::routes::{Issuers, Verdict};
 use crate::reload::{LiveState, Reloader, WatchGuard};
 use crate::response::{Denial, DenyResponse, default_deny_response};
 use crate::revocation::Revocation;
-use crate::token::{TokenError, TokenSource, Verified, Verifier, VerifyWait, find_token};
+use crate::token::{TokenError, TokenSource, Verified, VerifyWait, find_token};
 use record::Recorder;
-pub(crate) use routes::{IssuerRoutes, Route};
 use verify::unix_secs;
 
 /// The parts of a request the enforcer reads.
@@ -98,18 +97,9 @@ pub struct Enforcer {
 }
 
 struct Inner {
-    /// The issuer of the builder's own keys and settings.
-    verifier: Verifier,
-    /// With issuers added by `trust`: every issuer, indexed by `iss`.
-    routes: Option<IssuerRoutes>,
-    /// Opaque tokens, asked of their issuer.
-    #[cfg(feature = "introspection")]
-    introspector: Option<Arc<crate::introspection::Introspector>>,
-    /// Whether tokens that look like JWTs are introspected too: only when no local issuer
-    /// could verify them.
-    #[cfg(feature = "introspection")]
-    introspect_jws: bool,
-    /// What the request path reads: ACL snapshot, shadow snapshot, key set.
+    /// Every issuer trusted, the builder's own first, indexed by `iss`.
+    issuers: Issuers,
+    /// What the request path reads of the ACL maps: the snapshot in force, the shadow one.
     live: Arc<LiveState>,
     reloader: Arc<Reloader>,
     admin_role: Option<Box<str>>,
@@ -122,16 +112,14 @@ struct Inner {
     revocation: Option<Box<dyn Revocation>>,
     /// Keeps the file watcher alive; dropped with the last clone, which stops its thread.
     watch: Option<WatchGuard>,
-    #[cfg(feature = "jwks")]
-    jwks: Option<crate::reload::jwks::JwksSource>,
 }
 
 impl fmt::Debug for Enforcer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let inner = &self.inner;
+        let issuers: Vec<_> = inner.issuers.iter().map(|issuer| &issuer.keys).collect();
         f.debug_struct("Enforcer")
-            .field("keys", &inner.live.keys.load())
-            .field("validation", &inner.verifier.validation)
+            .field("issuers", &issuers)
             .field("admin_role", &inner.admin_role)
             .field("token_sources", &inner.token_sources)
             .field("acl_roles", &inner.live.acl.load().role_count())
@@ -260,20 +248,17 @@ impl Enforcer {
             }
             Err(error) => return self.refused(recorded_rule, context, error.into()),
         };
-        let step = match unix_secs(context.decided_at) {
-            Ok(now) => self.verify_step(token, now, may_wait),
-            Err(denial) => Err(Some(denial)),
+        let now = match unix_secs(context.decided_at) {
+            Ok(now) => now,
+            Err(denial) => return self.refused(recorded_rule, context, denial),
         };
-        let verified = match step {
-            Ok(verified) => verified,
-            Err(Some(denial)) => return self.refused(recorded_rule, context, denial),
-            Err(None) => {
-                // `verify_step` only declines to decide when it may wait.
-                return match self.pending_wait(token) {
-                    Some(wait) => Authorization::Wait(wait),
-                    None => self.refused(recorded_rule, context, TokenError::UnknownKeyId.into()),
-                };
-            }
+        let verified = match inner.issuers.verify(token, now, may_wait) {
+            Verdict::Verified(verified) => match self.not_revoked(verified, token, now) {
+                Ok(verified) => verified,
+                Err(denial) => return self.refused(recorded_rule, context, denial),
+            },
+            Verdict::Denied(denial) => return self.refused(recorded_rule, context, denial),
+            Verdict::Wait(wait) => return Authorization::Wait(wait),
         };
         if let Some(binding) = verified.ip_binding
             && let Err(error) = binding.check(context.client_addr)

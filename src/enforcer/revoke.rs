@@ -5,8 +5,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::Enforcer;
 use crate::error::Error;
+use crate::response::Denial;
 use crate::revocation::{Revocation, TokenHash};
 use crate::telemetry;
+use crate::token::TokenError;
 
 impl Enforcer {
     /// Revokes one token (logout): refused from now on, on every instance that shares the
@@ -16,8 +18,14 @@ impl Enforcer {
         let now = self.now().map_err(|_| Error::ClockBeforeEpoch)?;
         // Verified without the revocation check: a token can be revoked while the store is
         // unreachable (the write waits), or twice.
-        let claims = self.verify_at(token, now)?.claims;
-        let leeway = self.inner.verifier.validation.leeway.as_secs();
+        let claims = self
+            .verify_at(token, now)
+            .map_err(|denial| match denial {
+                Denial::Unauthenticated(error) => Error::Token(error),
+                _ => Error::Token(TokenError::Missing),
+            })?
+            .claims;
+        let leeway = self.inner.issuers.validation_for(token)?.leeway.as_secs();
         revocation.revoke_token(TokenHash::of(token), claims.exp.saturating_add(leeway), now);
         telemetry::revocation("token");
         tracing::info!(user = %claims.identity.username, "token revoked");
@@ -33,10 +41,20 @@ impl Enforcer {
         let now = self.now().map_err(|_| Error::ClockBeforeEpoch)?;
         let since_epoch = before.duration_since(UNIX_EPOCH).unwrap_or_default();
         let before = since_epoch.as_secs() + u64::from(since_epoch.subsec_nanos() > 0);
-        let validation = &self.inner.verifier.validation;
-        let until = before
-            .saturating_add(validation.max_lifetime.as_secs())
-            .saturating_add(validation.leeway.as_secs());
+        // The longest any issuer's tokens may live: the entry outlives every token it names.
+        let (max_lifetime, leeway) = self
+            .inner
+            .issuers
+            .iter()
+            .map(|issuer| &issuer.verifier.validation)
+            .map(|validation| {
+                (
+                    validation.max_lifetime.as_secs(),
+                    validation.leeway.as_secs(),
+                )
+            })
+            .fold((0, 0), |(a, b), (c, d)| (a.max(c), b.max(d)));
+        let until = before.saturating_add(max_lifetime).saturating_add(leeway);
         revocation.revoke_user_before(username, before, until, now);
         telemetry::revocation("user");
         tracing::info!(user = %username, before, "tokens of the user revoked");

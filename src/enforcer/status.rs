@@ -5,7 +5,6 @@ use std::sync::Arc;
 
 use super::Enforcer;
 use crate::acl::AclMap;
-use crate::issuer::IssuerKeyStatus;
 use crate::reload::{AclStatus, KeyStatus, ReloadError};
 use crate::rollout::{DryRunDenial, ShadowDifference};
 
@@ -82,46 +81,16 @@ impl Enforcer {
         self.inner.reloader.acl_status()
     }
 
-    /// The keys in force and how their last reload went.
+    /// The keys of the builder's own issuer (with only trusted issuers, of the first one)
+    /// and how their last reload or fetch went.
     pub fn key_status(&self) -> KeyStatus {
-        self.inner.reloader.key_status()
+        self.inner.issuers.own_key_status()
     }
 
-    /// The keys of the issuer whose tokens name `iss` (`None`: tokens without `iss`), and
-    /// whether they are stale (taken from the key cache file); `None` when no issuer takes
-    /// such tokens. For the builder's own issuer, the figures of
-    /// [`key_status`](Self::key_status).
-    pub fn issuer_key_status(&self, iss: Option<&str>) -> Option<IssuerKeyStatus> {
-        let own = || {
-            let status = self.key_status();
-            IssuerKeyStatus {
-                generation: status.generation,
-                loaded_at: status.loaded_at,
-                keys: status.keys,
-                cached_tokens: status.cached_tokens,
-                keys_from_cache: status.keys_from_cache,
-                last_error: status.last_error.map(|error| error.to_string()),
-                skipped_keys: status.skipped_keys,
-            }
-        };
-        let Some(routes) = &self.inner.routes else {
-            let own_iss = self.inner.verifier.validation.issuer.as_deref();
-            return (own_iss.is_none() || own_iss == iss).then(own);
-        };
-        let route = routes.find(iss)?;
-        let Some(keys) = &route.keys else {
-            return Some(own());
-        };
-        let state = keys.state();
-        let live = keys.live.load();
-        Some(IssuerKeyStatus {
-            generation: state.generation,
-            loaded_at: state.loaded_at,
-            keys: live.keys.len(),
-            cached_tokens: live.cache.as_ref().map_or(0, |cache| cache.len()),
-            keys_from_cache: state.keys_from_cache,
-            last_error: state.last_error,
-            skipped_keys: state.skipped_keys,
-        })
+    /// The keys of the issuer whose tokens name `iss` (`None`: tokens without `iss`) and how
+    /// their last reload or fetch went (stale ones from the key cache file say so); `None`
+    /// when no issuer takes such tokens.
+    pub fn issuer_key_status(&self, iss: Option<&str>) -> Option<KeyStatus> {
+        self.inner.issuers.key_status(iss)
     }
 }

@@ -28,8 +28,8 @@ use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::{Duration, Instant};
 
 use super::key_cache::KeyCache;
-use super::{ReloadError, Reloader};
-use crate::keys::{KeyError, PublicKey};
+use super::{KeySource, ReloadError};
+use crate::keys::KeyError;
 use crate::outbound;
 use crate::token::VerifyWait;
 pub(crate) use fetch::Fetched;
@@ -169,47 +169,6 @@ impl JwksConfig {
     }
 }
 
-/// Where fetched keys go: the enforcer's own key set, or a trusted issuer's.
-pub(crate) trait KeyTarget: Send + Sync {
-    /// Swaps in a fetched key set, of which `skipped` keys could not be used.
-    fn set_remote_keys(&self, keys: Vec<PublicKey>, skipped: usize);
-    /// Swaps in the key cache file's keys, fetched at `fetched_at` (the fetch at start failed).
-    fn set_cached_keys(&self, keys: Vec<PublicKey>, fetched_at: std::time::SystemTime);
-    /// A fetch failed: the keys in force stay.
-    fn remote_keys_failed(&self, error: ReloadError);
-}
-
-impl KeyTarget for Reloader {
-    fn set_remote_keys(&self, keys: Vec<PublicKey>, skipped: usize) {
-        Reloader::set_remote_keys(self, keys, skipped);
-    }
-
-    fn set_cached_keys(&self, keys: Vec<PublicKey>, fetched_at: std::time::SystemTime) {
-        Reloader::set_cached_keys(self, keys, fetched_at);
-    }
-
-    fn remote_keys_failed(&self, error: ReloadError) {
-        Reloader::remote_keys_failed(self, error);
-    }
-}
-
-impl KeyTarget for crate::token::IssuerKeys {
-    fn set_remote_keys(&self, keys: Vec<PublicKey>, skipped: usize) {
-        let count = keys.len();
-        self.set_fetched(keys, skipped, None);
-        tracing::info!(issuer = %self.name, keys = count, skipped, "fetched the issuer's keys");
-    }
-
-    fn set_cached_keys(&self, keys: Vec<PublicKey>, fetched_at: std::time::SystemTime) {
-        self.set_fetched(keys, 0, Some(fetched_at));
-    }
-
-    fn remote_keys_failed(&self, error: ReloadError) {
-        tracing::warn!(issuer = %self.name, %error, "the issuer's keys could not be fetched; the keys in force stay");
-        self.failed(error.to_string());
-    }
-}
-
 /// The running key source; dropping it (with the last `Enforcer`) ends its thread.
 pub(crate) struct JwksSource {
     refetch: SyncSender<()>,
@@ -276,14 +235,11 @@ impl JwksSource {
 
 /// Fetches once, swaps the keys in, and starts the thread that keeps them fresh. Fails when
 /// the first fetch fails.
-pub(crate) fn start<T: KeyTarget + 'static>(
-    config: JwksConfig,
-    target: &Arc<T>,
-) -> Result<JwksSource, JwksError> {
+pub(crate) fn start(config: JwksConfig, target: &Arc<KeySource>) -> Result<JwksSource, JwksError> {
     outbound::check_url(&config.url, config.allow_plain_http).map_err(JwksError::Url)?;
     let (first_tx, first_rx) = mpsc::channel();
     let (refetch, requests) = mpsc::sync_channel(1);
-    let weak: Weak<dyn KeyTarget> = Arc::downgrade(target) as Weak<dyn KeyTarget>;
+    let weak = Arc::downgrade(target);
     let fetches = Arc::new(Fetches {
         state: Mutex::new(FetchState {
             pending: false,
@@ -327,7 +283,7 @@ pub(crate) fn start<T: KeyTarget + 'static>(
 
 fn run(
     config: &JwksConfig,
-    target: &Weak<dyn KeyTarget>,
+    target: &Weak<KeySource>,
     requests: &mpsc::Receiver<()>,
     first: &mpsc::Sender<Result<Fetched, JwksError>>,
     fetches: &Fetches,

@@ -77,11 +77,17 @@ impl KeyFile {
     }
 }
 
-/// The keys: given in code, from files, and from a remote key set.
+/// One issuer's keys: given in code, from files, and from a remote key set (JWKS), published
+/// whole into its live key set, with how they came to be.
 pub(crate) struct KeySource {
+    /// The issuer, for log lines: its `iss`, or "tokens without `iss`".
+    name: String,
     static_keys: Vec<PublicKey>,
     files: Vec<KeyFile>,
     cache_capacity: usize,
+    /// The keys in force and their verified-token cache: what the request path reads.
+    live: ArcSwap<KeySet>,
+    reporter: Arc<Reporter>,
     reloading: Mutex<()>,
     state: Mutex<KeyState>,
 }
@@ -99,13 +105,24 @@ impl LastError for KeyState {
     }
 }
 
+impl std::fmt::Debug for KeySource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeySource")
+            .field("issuer", &self.name)
+            .field("keys", &self.live.load())
+            .finish_non_exhaustive()
+    }
+}
+
 impl KeySource {
     /// Loads every key file strictly: a failure fails `build()`.
     pub(crate) fn load(
+        name: String,
         static_keys: Vec<PublicKey>,
         files: Vec<KeyFile>,
         cache_capacity: usize,
-    ) -> Result<(Self, KeySet), ReloadError> {
+        reporter: Arc<Reporter>,
+    ) -> Result<Self, ReloadError> {
         let mut bytes = Vec::with_capacity(files.len());
         let mut file_keys = Vec::with_capacity(files.len());
         for file in &files {
@@ -127,10 +144,13 @@ impl KeySource {
             keys_from_cache: None,
             skipped_keys: 0,
         };
-        let source = KeySource {
+        Ok(KeySource {
+            name,
             static_keys,
             files,
             cache_capacity,
+            live: ArcSwap::from_pointee(KeySet::new(keys, cache_capacity)),
+            reporter,
             reloading: Mutex::new(()),
             state: Mutex::new(KeyState {
                 bytes,
@@ -138,26 +158,31 @@ impl KeySource {
                 remote_keys: Vec::new(),
                 status,
             }),
-        };
-        Ok((source, KeySet::new(keys, cache_capacity)))
+        })
+    }
+
+    /// The keys in force now: one atomic load, no lock.
+    pub(crate) fn keys(&self) -> arc_swap::Guard<Arc<KeySet>> {
+        self.live.load()
     }
 
     pub(crate) fn paths(&self) -> impl Iterator<Item = &Path> {
         self.files.iter().map(KeyFile::path)
     }
 
-    pub(crate) fn status(&self, live: &ArcSwap<KeySet>) -> KeyStatus {
+    pub(crate) fn status(&self) -> KeyStatus {
         let mut status = lock(&self.state).status.clone();
-        status.cached_tokens = live.load().cache.as_ref().map_or(0, |cache| cache.len());
+        status.cached_tokens = self
+            .live
+            .load()
+            .cache
+            .as_ref()
+            .map_or(0, |cache| cache.len());
         status
     }
 
     /// Re-reads every key file; when any changed and all validate, the key set is swapped.
-    pub(crate) fn reload(
-        &self,
-        target: &ArcSwap<KeySet>,
-        reporter: &Reporter,
-    ) -> Result<(), Arc<ReloadError>> {
+    pub(crate) fn reload(&self) -> Result<(), Arc<ReloadError>> {
         if self.files.is_empty() {
             return Ok(());
         }
@@ -180,26 +205,21 @@ impl KeySource {
         let paths = state_paths(&self.files);
         let source = keys_source(&paths);
         match loaded {
-            Ok(None) => reporter.unchanged(state, &source),
+            Ok(None) => self.reporter.unchanged(state, &source),
             Ok(Some((file_keys, all_bytes))) => {
                 state.file_keys = file_keys;
                 state.bytes = all_bytes;
-                self.publish(target, state, reporter);
+                self.publish(state);
                 Ok(())
             }
-            Err(error) => Err(reporter.refused(state, &source, error)),
+            Err(error) => Err(self.reporter.refused(state, &source, error)),
         }
     }
 
-    /// Swaps in the keys of a remote key set (JWKS), unless they are the ones in force.
+    /// Swaps in the keys of a remote key set (JWKS), of which `skipped` could not be used,
+    /// unless they are the ones in force.
     #[cfg(feature = "jwks")]
-    pub(crate) fn set_remote_keys(
-        &self,
-        target: &ArcSwap<KeySet>,
-        keys: Vec<PublicKey>,
-        skipped: usize,
-        reporter: &Reporter,
-    ) {
+    pub(crate) fn set_remote_keys(&self, keys: Vec<PublicKey>, skipped: usize) {
         let mut state = lock(&self.state);
         state.status.keys_from_cache = None;
         state.status.skipped_keys = skipped;
@@ -208,39 +228,30 @@ impl KeySource {
             return;
         }
         state.remote_keys = keys;
-        self.publish(target, state, reporter);
+        self.publish(state);
     }
 
     /// Puts the key cache file's keys in force (the fetch at start failed).
     #[cfg(feature = "jwks")]
-    pub(crate) fn set_cached_keys(
-        &self,
-        target: &ArcSwap<KeySet>,
-        keys: Vec<PublicKey>,
-        fetched_at: SystemTime,
-        reporter: &Reporter,
-    ) {
+    pub(crate) fn set_cached_keys(&self, keys: Vec<PublicKey>, fetched_at: SystemTime) {
         let mut state = lock(&self.state);
         state.remote_keys = keys;
         state.status.keys_from_cache = Some(fetched_at);
-        self.publish(target, state, reporter);
+        self.publish(state);
     }
 
     /// Records a failed fetch of the remote key set; the keys in force stay.
     #[cfg(feature = "jwks")]
-    pub(crate) fn remote_keys_failed(&self, error: ReloadError, reporter: &Reporter) {
+    pub(crate) fn remote_keys_failed(&self, error: ReloadError) {
         let paths = state_paths(&self.files);
-        let _ = reporter.refused(lock(&self.state), &keys_source(&paths), error);
+        let _ = self
+            .reporter
+            .refused(lock(&self.state), &keys_source(&paths), error);
     }
 
     /// Builds the key set from the given, file and remote keys and swaps it in. A new key set
     /// starts with an empty token cache: tokens of a removed key stop working at once.
-    fn publish(
-        &self,
-        target: &ArcSwap<KeySet>,
-        mut state: MutexGuard<'_, KeyState>,
-        reporter: &Reporter,
-    ) {
+    fn publish(&self, mut state: MutexGuard<'_, KeyState>) {
         let keys: Vec<PublicKey> = self
             .static_keys
             .iter()
@@ -254,10 +265,11 @@ impl KeySource {
         status.keys = keys.len();
         status.last_error = None;
         let (generation, count) = (status.generation, status.keys);
-        target.store(Arc::new(KeySet::new(keys, self.cache_capacity)));
+        self.live
+            .store(Arc::new(KeySet::new(keys, self.cache_capacity)));
         drop(state);
         let paths = state_paths(&self.files);
-        tracing::info!(generation, keys = count, ?paths, "keys reloaded");
-        reporter.applied(Reloadable::Keys, generation);
+        tracing::info!(issuer = %self.name, generation, keys = count, ?paths, "keys reloaded");
+        self.reporter.applied(Reloadable::Keys, generation);
     }
 }

@@ -56,8 +56,7 @@ use acl_source::AclSource;
 #[cfg(feature = "jwks")]
 #[cfg_attr(docsrs, doc(cfg(feature = "jwks")))]
 pub use jwks::{Document, JwksError};
-pub(crate) use key_source::KeyFile;
-use key_source::KeySource;
+pub(crate) use key_source::{KeyFile, KeySource};
 pub(crate) use live::LiveState;
 pub(crate) use source::ReloadCallback;
 use source::Reporter;
@@ -73,8 +72,9 @@ pub(crate) struct Reloader {
     pub(crate) live: Arc<LiveState>,
     acl: AclSource,
     shadow: Option<AclSource>,
-    keys: KeySource,
-    reporter: Reporter,
+    /// Each issuer's keys, in the order the issuers were given.
+    pub(crate) key_sources: Vec<Arc<KeySource>>,
+    reporter: Arc<Reporter>,
 }
 
 /// Where the enforced ACL map comes from.
@@ -83,12 +83,18 @@ pub(crate) enum AclInput {
     Given(AclMap),
 }
 
+/// One issuer's keys as given: its name for the logs, its static keys and its key files.
+pub(crate) struct IssuerKeyInput {
+    pub(crate) name: String,
+    pub(crate) static_keys: Vec<PublicKey>,
+    pub(crate) key_files: Vec<KeyFile>,
+}
+
 /// What the builder hands over.
 pub(crate) struct ReloadConfig {
     pub(crate) acl: AclInput,
     pub(crate) shadow_acl_file: Option<PathBuf>,
-    pub(crate) static_keys: Vec<PublicKey>,
-    pub(crate) key_files: Vec<KeyFile>,
+    pub(crate) issuers: Vec<IssuerKeyInput>,
     pub(crate) cache_capacity: usize,
     pub(crate) on_reload: Option<ReloadCallback>,
 }
@@ -96,8 +102,23 @@ pub(crate) struct ReloadConfig {
 impl Reloader {
     /// Loads every input strictly: any failure fails `build()`.
     pub(crate) fn load(config: ReloadConfig) -> Result<Self, ReloadError> {
-        let (keys, key_set) =
-            KeySource::load(config.static_keys, config.key_files, config.cache_capacity)?;
+        let reporter = Arc::new(Reporter {
+            on_reload: config.on_reload,
+        });
+        let key_sources = config
+            .issuers
+            .into_iter()
+            .map(|issuer| {
+                let source = KeySource::load(
+                    issuer.name,
+                    issuer.static_keys,
+                    issuer.key_files,
+                    config.cache_capacity,
+                    reporter.clone(),
+                );
+                source.map(Arc::new)
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         let (acl, map) = match config.acl {
             AclInput::File(path) => AclSource::load_file("ACL map", path, true)?,
             AclInput::Given(map) => (AclSource::given("ACL map", &map), map),
@@ -113,24 +134,22 @@ impl Reloader {
             live: Arc::new(LiveState {
                 acl: ArcSwap::from_pointee(map),
                 shadow_acl: shadow_map,
-                keys: ArcSwap::from_pointee(key_set),
             }),
             acl,
             shadow,
-            keys,
-            reporter: Reporter {
-                on_reload: config.on_reload,
-            },
+            key_sources,
+            reporter,
         })
     }
 
-    /// The files to watch: ACL, shadow ACL, key files.
+    /// The files to watch: ACL, shadow ACL, every issuer's key files.
     pub(crate) fn watched_files(&self) -> Vec<PathBuf> {
         let acl_files = self.acl.path().into_iter();
         let shadow_files = self.shadow.iter().filter_map(AclSource::path);
+        let key_files = self.key_sources.iter().flat_map(|source| source.paths());
         acl_files
             .chain(shadow_files)
-            .chain(self.keys.paths())
+            .chain(key_files)
             .map(|path| path.to_owned())
             .collect()
     }
@@ -143,7 +162,11 @@ impl Reloader {
             (Some(source), Some(target)) => source.reload(target, &self.reporter),
             _ => Ok(()),
         };
-        let keys = self.keys.reload(&self.live.keys, &self.reporter);
+        let keys = self
+            .key_sources
+            .iter()
+            .map(|source| source.reload())
+            .fold(Ok(()), Result::and);
         acl.and(shadow).and(keys)
     }
 
@@ -158,26 +181,5 @@ impl Reloader {
 
     pub(crate) fn shadow_status(&self) -> Option<AclStatus> {
         self.shadow.as_ref().map(AclSource::status)
-    }
-
-    pub(crate) fn key_status(&self) -> KeyStatus {
-        self.keys.status(&self.live.keys)
-    }
-
-    #[cfg(feature = "jwks")]
-    pub(crate) fn set_remote_keys(&self, keys: Vec<PublicKey>, skipped: usize) {
-        self.keys
-            .set_remote_keys(&self.live.keys, keys, skipped, &self.reporter);
-    }
-
-    #[cfg(feature = "jwks")]
-    pub(crate) fn set_cached_keys(&self, keys: Vec<PublicKey>, fetched_at: std::time::SystemTime) {
-        self.keys
-            .set_cached_keys(&self.live.keys, keys, fetched_at, &self.reporter);
-    }
-
-    #[cfg(feature = "jwks")]
-    pub(crate) fn remote_keys_failed(&self, error: ReloadError) {
-        self.keys.remote_keys_failed(error, &self.reporter);
     }
 }

@@ -134,7 +134,7 @@ impl<'t> Jws<'t> {
 
         let alg = header.alg.as_ref().map_or("", Text::as_str);
         let algorithm = algorithm_named(alg)
-            .filter(|a| validation.algorithms.contains(a))
+            .filter(|a| validation.algorithms.is_empty() || validation.algorithms.contains(a))
             .ok_or_else(|| TokenError::AlgorithmNotAllowed(cut(alg, QUOTED_ALG_CHARS)))?;
         if header.crit {
             return Err(TokenError::CriticalHeader);

@@ -30,7 +30,6 @@
 
 mod cache;
 mod error;
-mod issuer_keys;
 mod jws;
 mod requirements;
 mod source;
@@ -42,7 +41,6 @@ pub(crate) use cache::KeySet;
 #[cfg(feature = "introspection")]
 pub(crate) use cache::TailHash;
 pub use error::TokenError;
-pub(crate) use issuer_keys::IssuerKeys;
 pub use requirements::ClaimRequirement;
 pub(crate) use requirements::IpBinding;
 pub use source::{AuthToken, TokenExtractor, TokenSource};

@@ -24,7 +24,9 @@ use crate::claims::RegisteredClaims;
 #[non_exhaustive]
 pub struct Validation {
     /// The signature algorithms accepted: RSA, ES256, ES384 and EdDSA ones; each key checks
-    /// only those of its own type.
+    /// only those of its own type. Empty: whatever each key announces (its JWK `alg`, else the
+    /// algorithms of its type), the default of [`Issuer::new`](crate::Issuer::new) and
+    /// [`Issuer::discover`](crate::Issuer::discover).
     pub algorithms: Vec<Algorithm>,
     /// Clock skew tolerated on `exp`, `nbf` and `iat`.
     pub leeway: Duration,

@@ -66,6 +66,7 @@ fn realm_token(iss: &str) -> String {
     let mut claims = user1_claims();
     claims["iss"] = json!(iss);
     claims["sub"] = json!("alice");
+    claims["aud"] = json!("micros1");
     mint_raw(
         r#"{"alg":"RS512","kid":"trusted-2026"}"#,
         &claims.to_string(),
@@ -82,7 +83,11 @@ async fn a_discovered_issuer_beside_tokenleader() {
     let enforcer = build(
         Enforcer::builder()
             .trust(Issuer::tokenleader().public_key(tokenleader.public_key()))
-            .trust(Issuer::discover(&realm).algorithms([Algorithm::RS512]))
+            .trust(
+                Issuer::discover(&realm)
+                    .algorithms([Algorithm::RS512])
+                    .audience("micros1"),
+            )
             .acl(AclMap::empty())
             .clock(at(NOW))
             .watch(false),
@@ -111,8 +116,7 @@ async fn the_builders_own_issuer_by_discovery() {
     let enforcer = build(
         Enforcer::builder()
             .oidc_discovery(&realm)
-            .algorithms([Algorithm::RS512])
-            .claim_mapping(tokenleader_rbac::claims::ClaimMapping::new())
+            .audience("micros1")
             .acl(AclMap::empty())
             .clock(at(NOW))
             .watch(false),
@@ -141,7 +145,11 @@ async fn unusable_configurations_fail_the_build() {
     ] {
         let error = build(
             Enforcer::builder()
-                .trust(Issuer::discover(format!("{base}/{realm}")).algorithms([Algorithm::RS512]))
+                .trust(
+                    Issuer::discover(format!("{base}/{realm}"))
+                        .algorithms([Algorithm::RS512])
+                        .audience("micros1"),
+                )
                 .acl(AclMap::empty())
                 .watch(false),
         )
@@ -149,5 +157,53 @@ async fn unusable_configurations_fail_the_build() {
         .unwrap_err()
         .to_string();
         assert!(error.contains(expected), "{realm}: {error}");
+    }
+}
+
+/// `oidc_discovery` kept RS512 and tokenleader's claims where `Issuer::discover` took RS256:
+/// the same token passed one and failed the other. Both are now `Issuer::discover`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_two_discovery_forms_decide_alike() {
+    let base = provider().await;
+    let realm = format!("{base}/acme");
+    let own = || Enforcer::builder().oidc_discovery(&realm);
+    let trusted = || Enforcer::builder().trust(Issuer::discover(&realm).audience("micros1"));
+    let forms = [
+        build(
+            own()
+                .audience("micros1")
+                .acl(AclMap::empty())
+                .clock(at(NOW))
+                .watch(false),
+        )
+        .await
+        .unwrap(),
+        build(trusted().acl(AclMap::empty()).clock(at(NOW)).watch(false))
+            .await
+            .unwrap(),
+    ];
+    let mut without_aud = user1_claims();
+    without_aud["iss"] = json!(realm);
+    without_aud["sub"] = json!("alice");
+    let without_aud = mint_raw(
+        r#"{"alg":"RS512","kid":"trusted-2026"}"#,
+        &without_aud.to_string(),
+        &trusted_issuer(),
+        Algorithm::RS512,
+    );
+    for enforcer in &forms {
+        let claims = enforcer.verify(&realm_token(&realm)).unwrap();
+        assert_eq!(&*claims.identity.username, "alice", "the user in `sub`");
+        assert_eq!(refusal(enforcer, &without_aud), TokenError::WrongAudience);
+    }
+    // Neither builds without an audience.
+    for builder in [own(), Enforcer::builder().trust(Issuer::discover(&realm))] {
+        let error = build(builder.acl(AclMap::empty()).watch(false))
+            .await
+            .unwrap_err();
+        assert!(
+            error.to_string().contains("give `.audience(..)`"),
+            "{error}"
+        );
     }
 }

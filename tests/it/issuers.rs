@@ -205,7 +205,11 @@ fn trust_settings_that_cannot_work_are_refused_at_build() {
         "{message}"
     );
     let message = build_error(
-        Enforcer::builder().trust(Issuer::new(KEYCLOAK).public_key(keycloak.public_key())),
+        Enforcer::builder().trust(
+            Issuer::new(KEYCLOAK)
+                .public_key(keycloak.public_key())
+                .algorithms([Algorithm::RS256]),
+        ),
     );
     assert!(
         message.contains("checks none of the allowed algorithms [RS256]"),

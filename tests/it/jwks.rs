@@ -372,12 +372,12 @@ async fn a_trusted_issuers_stale_keys_are_reported() {
             .trust(
                 tokenleader_rbac::Issuer::new(iss)
                     .jwks_url(url)
-                    .algorithms([jsonwebtoken::Algorithm::RS512]),
+                    .algorithms([jsonwebtoken::Algorithm::RS512])
+                    .jwks_min_refetch_interval(Duration::from_millis(200)),
             )
             .acl(fixture_acl())
             .clock(at(NOW))
             .jwks_cache_file(&cache)
-            .jwks_min_refetch_interval(Duration::from_millis(200))
     };
     let enforcer = build(trusted(&url)).await.unwrap();
     let status = enforcer.issuer_key_status(Some(iss)).unwrap();
@@ -397,7 +397,7 @@ async fn a_trusted_issuers_stale_keys_are_reported() {
         status
             .last_error
             .as_deref()
-            .is_some_and(|e| e.contains("503")),
+            .is_some_and(|e| e.to_string().contains("503")),
         "{status:?}"
     );
     let mut claims = user1_claims();
@@ -410,4 +410,51 @@ async fn a_trusted_issuers_stale_keys_are_reported() {
         jsonwebtoken::Algorithm::RS512,
     );
     assert!(enforcer.verify(&token).is_ok(), "the cached keys decide");
+}
+
+/// A trusted issuer's rotation could not be tuned: it waited the fixed 10 s. Its own
+/// `jwks_min_refetch_interval` is honoured now, and a token with an unknown `kid` asks for one
+/// fetch, not one per look.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_trusted_issuers_refetch_interval_is_honoured() {
+    let (server, url) = key_server(&[TRUSTED]).await;
+    let iss = "https://kc.example/realms/acme";
+    let issuer = tokenleader_rbac::Issuer::new(iss)
+        .jwks_url(&url)
+        .jwks_min_refetch_interval(Duration::from_millis(300));
+    let enforcer = build(
+        Enforcer::builder()
+            .trust(issuer)
+            .acl(fixture_acl())
+            .clock(at(NOW)),
+    )
+    .await
+    .unwrap();
+    server.serve(&[TRUSTED, NEXT]);
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let mut claims = user1_claims();
+    claims["iss"] = serde_json::json!(iss);
+    claims["sub"] = serde_json::json!("alice");
+    let header = serde_json::json!({"alg": "RS512", "kid": "next-2026"}).to_string();
+    let token = mint_raw(
+        &header,
+        &claims.to_string(),
+        &attacker_issuer(),
+        jsonwebtoken::Algorithm::RS512,
+    );
+    let app = axum::Router::new()
+        .route(
+            "/first",
+            axum::routing::get(|| async { "ok" })
+                .route_layer(tokenleader_rbac::RequireRule(FIRST_RULE)),
+        )
+        .layer(enforcer);
+    let answer = get_with_token(&app, "/first", &token).await;
+    // Verified with the fetched key (403: the ACL gives alice no role), after one fetch.
+    assert_ne!(answer.status, StatusCode::UNAUTHORIZED, "{}", answer.body);
+    assert_eq!(
+        server.requests(),
+        2,
+        "one fetch at start, one for the unknown kid"
+    );
 }

@@ -39,4 +39,5 @@ mod sources;
 mod test_kit;
 mod token_cache;
 mod token_kinds;
+mod trust_model;
 mod wycheproof;

@@ -369,7 +369,7 @@ async fn d3_no_redirect_is_ever_followed() {
     assert!(error.contains("never followed"), "{error}");
     let error = build_error(
         Enforcer::builder()
-            .trust(Issuer::discover(format!("{base}/redirect-idp")))
+            .trust(Issuer::discover(format!("{base}/redirect-idp")).audience("micros1"))
             .acl(fixture_acl()),
     )
     .await;
@@ -494,7 +494,7 @@ async fn d8_plain_http_to_another_host_is_refused_unless_allowed() {
     assert!(error.contains("allow_plain_http"), "{error}");
     let error = build_error(
         Enforcer::builder()
-            .trust(Issuer::discover("http://kc.example/realms/acme"))
+            .trust(Issuer::discover("http://kc.example/realms/acme").audience("micros1"))
             .acl(fixture_acl()),
     )
     .await;
@@ -503,7 +503,7 @@ async fn d8_plain_http_to_another_host_is_refused_unless_allowed() {
     let (_provider, base) = provider(key_set(&[trusted_jwk()])).await;
     let error = build_error(
         Enforcer::builder()
-            .trust(Issuer::discover(format!("{base}/plain-idp")))
+            .trust(Issuer::discover(format!("{base}/plain-idp")).audience("micros1"))
             .acl(fixture_acl()),
     )
     .await;
@@ -530,7 +530,7 @@ async fn d8_a_failed_call_says_why_and_what_it_fetched() {
     assert!(!error.contains("error sending request"), "{error}");
     let error = build_error(
         Enforcer::builder()
-            .trust(Issuer::discover(format!("http://127.0.0.1:{port}/idp")))
+            .trust(Issuer::discover(format!("http://127.0.0.1:{port}/idp")).audience("micros1"))
             .acl(fixture_acl()),
     )
     .await;

@@ -1,49 +1,38 @@
-//! [`EnforcerBuilder`]: the settings of an [`Enforcer`], checked and loaded by
-//! [`build`](EnforcerBuilder::build).
+//! [`EnforcerBuilder`]: the settings of an [`Enforcer`](crate::Enforcer), checked and loaded by
+//! [`build`](EnforcerBuilder::build). Its single-issuer setters (`own_issuer.rs`) configure its
+//! own [`Issuer`]; [`trust`](EnforcerBuilder::trust) adds others.
 
-mod check;
-#[cfg(feature = "introspection")]
-mod introspection;
-#[cfg(feature = "jwks")]
-mod jwks;
-mod routes;
-mod validation;
+mod build;
+mod own_issuer;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use super::record::Recorder;
-use super::{Enforcer, Inner};
 use crate::acl::AclMap;
-use crate::claims::{ClaimMapping, ClaimShape};
-use crate::client_addr::TrustedProxies;
-use crate::error::Error;
 use crate::issuer::Issuer;
-use crate::keys::{PublicKey, SecretKey};
-use crate::reload::{
-    AclInput, KeyFile, ReloadCallback, ReloadConfig, ReloadEvent, Reloader, spawn_watcher,
-};
+use crate::reload::{KeyFile, ReloadCallback, ReloadEvent};
 use crate::response::DenyResponse;
 use crate::revocation::Revocation;
-use crate::token::{DEFAULT_TOKEN_SOURCES, TokenSource, Validation, Verifier};
+use crate::token::{DEFAULT_TOKEN_SOURCES, TokenSource};
 
-/// Builds an [`Enforcer`]. Defaults: those of [`Validation`] (RS512 only, leeway 30 s,
-/// maximum lifetime 24 h, tokens up to 8 KiB), admin role `admin`, tokens from `X-Auth-Token`
-/// or `Authorization: Bearer`, a cache of 10,000 verified tokens, the system clock,
-/// JSON denials ([`JsonDenyResponse`](crate::response::JsonDenyResponse); gRPC answers to gRPC
-/// calls), files watched.
+/// Builds an [`Enforcer`](crate::Enforcer). Defaults: its own issuer an [`Issuer::tokenleader`] (RS512 only,
+/// leeway 30 s, maximum lifetime 24 h, tokens up to 8 KiB, tokenleader's claims), admin role
+/// `admin`, tokens from `X-Auth-Token` or `Authorization: Bearer`, a cache of 10,000 verified
+/// tokens per issuer, the system clock, JSON denials
+/// ([`JsonDenyResponse`](crate::response::JsonDenyResponse); gRPC answers to gRPC calls), files
+/// watched.
 pub struct EnforcerBuilder {
-    keys: Vec<PublicKey>,
-    key_files: Vec<KeyFile>,
+    /// The builder's own issuer, configured by its single-issuer setters.
+    own: Issuer,
+    /// The single-issuer setters called, in order: those that apply to nothing when the own
+    /// issuer has no keys are named by `build()`'s error.
+    own_settings: Vec<&'static str>,
+    trusted: Vec<Issuer>,
     acl_file: Option<PathBuf>,
     acl: Option<AclMap>,
     client_config: Option<PathBuf>,
     admin_role: Option<String>,
-    validation: Validation,
-    claim_mapping: Option<ClaimMapping>,
-    issuers: Vec<Issuer>,
     token_cache: usize,
     token_sources: Vec<TokenSource>,
     trusted_proxies: Vec<String>,
@@ -56,27 +45,19 @@ pub struct EnforcerBuilder {
     enforce: bool,
     revocation: Option<Box<dyn Revocation>>,
     #[cfg(feature = "jwks")]
-    jwks: Option<crate::reload::jwks::JwksConfig>,
-    #[cfg(feature = "jwks")]
     key_cache_file: Option<PathBuf>,
-    #[cfg(feature = "jwks")]
-    allow_plain_http: bool,
-    #[cfg(feature = "introspection")]
-    introspection: Option<crate::introspection::Introspection>,
 }
 
 impl Default for EnforcerBuilder {
     fn default() -> Self {
         EnforcerBuilder {
-            keys: Vec::new(),
-            key_files: Vec::new(),
+            own: Issuer::tokenleader(),
+            own_settings: Vec::new(),
+            trusted: Vec::new(),
             acl_file: None,
             acl: None,
             client_config: None,
             admin_role: Some("admin".to_owned()),
-            validation: Validation::default(),
-            claim_mapping: None,
-            issuers: Vec::new(),
             token_cache: 10_000,
             token_sources: DEFAULT_TOKEN_SOURCES.to_vec(),
             trusted_proxies: Vec::new(),
@@ -89,13 +70,7 @@ impl Default for EnforcerBuilder {
             enforce: true,
             revocation: None,
             #[cfg(feature = "jwks")]
-            jwks: None,
-            #[cfg(feature = "jwks")]
             key_cache_file: None,
-            #[cfg(feature = "jwks")]
-            allow_plain_http: false,
-            #[cfg(feature = "introspection")]
-            introspection: None,
         }
     }
 }
@@ -103,14 +78,11 @@ impl Default for EnforcerBuilder {
 impl fmt::Debug for EnforcerBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("EnforcerBuilder")
-            .field("keys", &self.keys)
-            .field("key_files", &self.key_files)
+            .field("own", &self.own)
+            .field("trusted", &self.trusted)
             .field("acl_file", &self.acl_file)
             .field("client_config", &self.client_config)
             .field("admin_role", &self.admin_role)
-            .field("validation", &self.validation)
-            .field("claim_mapping", &self.claim_mapping)
-            .field("issuers", &self.issuers)
             .field("token_cache", &self.token_cache)
             .field("token_sources", &self.token_sources)
             .field("watch", &self.watch)
@@ -122,39 +94,11 @@ impl fmt::Debug for EnforcerBuilder {
 }
 
 impl EnforcerBuilder {
-    /// Adds a key that verifies tokens. Call it once per key; with several keys, a token's
-    /// `kid` picks the key, and a token without `kid` is checked against each.
-    pub fn public_key(mut self, key: PublicKey) -> Self {
-        self.keys.push(key);
-        self
-    }
-
-    /// Adds several keys, e.g. those of [`PublicKey::from_jwks`].
-    pub fn public_keys(mut self, keys: impl IntoIterator<Item = PublicKey>) -> Self {
-        self.keys.extend(keys);
-        self
-    }
-
-    /// Adds an HMAC secret, for an issuer that signs with a shared secret (HS256/384/512;
-    /// allow them with [`algorithms`](Self::algorithms)). An enforcer with a secret holds no
-    /// public keys: `build()` refuses the mix.
-    pub fn secret_key(mut self, secret: SecretKey) -> Self {
-        self.keys.push(secret.into_verifying_key());
-        self
-    }
-
     /// Trusts one more issuer, with its own keys, validation and claim shape (see
     /// [`Issuer`]); call it once per issuer. Tokens are then routed by their `iss`. The keys
     /// and settings given to this builder directly form one issuer among them.
     pub fn trust(mut self, issuer: Issuer) -> Self {
-        self.issuers.push(issuer);
-        self
-    }
-
-    /// Adds a key file (an OpenSSH `ssh-rsa` line or a PEM public key), read by
-    /// [`build`](Self::build) and then watched: a rotated key replaces the old one.
-    pub fn public_key_file(mut self, path: impl Into<PathBuf>) -> Self {
-        self.key_files.push(KeyFile::Key(path.into()));
+        self.trusted.push(issuer);
         self
     }
 
@@ -184,13 +128,6 @@ impl EnforcerBuilder {
     /// file systems whose events do not arrive.
     pub fn poll_interval(mut self, interval: Duration) -> Self {
         self.poll_interval = interval;
-        self
-    }
-
-    /// Reads tokens of another issuer: where the user, roles and wfc are (default:
-    /// tokenleader's shape). See [`ClaimMapping`].
-    pub fn claim_mapping(mut self, mapping: ClaimMapping) -> Self {
-        self.claim_mapping = Some(mapping);
         self
     }
 
@@ -237,13 +174,24 @@ impl EnforcerBuilder {
         self
     }
 
+    /// The client config's key file and ACL file, once `build()` runs.
+    fn take_client_config(&mut self) {
+        if let Some(path) = self.client_config.take() {
+            if self.acl.is_none() && self.acl_file.is_none() {
+                let folder = path.parent().unwrap_or(Path::new("."));
+                self.acl_file = Some(folder.join("role_to_acl_map.yml"));
+            }
+            self.own.key_files.push(KeyFile::ClientConfig(path));
+        }
+    }
+
     /// The role that is allowed every rule (default `Some("admin")`); `None` turns it off.
     pub fn admin_role(mut self, role: Option<&str>) -> Self {
         self.admin_role = role.map(str::to_owned);
         self
     }
 
-    /// Capacity of the verified-token cache (default 10,000 tokens); 0 turns it off. A cached
+    /// Capacity of each issuer's verified-token cache (default 10,000 tokens); 0 turns it off. A cached
     /// token skips the signature check until it expires; the cache starts empty whenever the
     /// keys change.
     pub fn token_cache(mut self, capacity: usize) -> Self {
@@ -285,104 +233,17 @@ impl EnforcerBuilder {
         self
     }
 
-    /// Checks the settings, loads what was given by path, starts the watcher, and builds the
-    /// enforcer.
-    ///
-    /// It blocks while it fetches: each JWKS source's first key set (up to its timeout, 10 s,
-    /// twice over with discovery) and an introspection endpoint found by discovery (up to the
-    /// call's timeout, 5 s). Call it before the async runtime starts, or inside
-    /// `tokio::task::spawn_blocking`, not on an async worker.
-    pub fn build(mut self) -> Result<Enforcer, Error> {
-        if let Some(path) = self.client_config.take() {
-            if self.acl.is_none() && self.acl_file.is_none() {
-                let folder = path.parent().unwrap_or(Path::new("."));
-                self.acl_file = Some(folder.join("role_to_acl_map.yml"));
-            }
-            self.key_files.push(KeyFile::ClientConfig(path));
-        }
-        self.check()?;
-        #[cfg(feature = "jwks")]
-        self.share_key_cache();
-        let has_own_issuer = self.has_own_keys();
-        #[cfg(feature = "introspection")]
-        let introspect_jws = !has_own_issuer && self.issuers.is_empty();
-        #[cfg(feature = "introspection")]
-        let introspector = self.start_introspection()?;
-        let trusted_proxies = TrustedProxies::parse(&self.trusted_proxies)
-            .map_err(|e| Error::Config(format!("trusted proxies: {e}")))?;
-        let acl = match (self.acl_file, self.acl) {
-            (Some(path), _) => AclInput::File(path),
-            (None, Some(map)) => AclInput::Given(map),
-            (None, None) => {
-                return Err(Error::Config(
-                    "no ACL map: call `.acl_file(path)` or `.acl(map)`".into(),
-                ));
-            }
-        };
-        let reloader = Arc::new(Reloader::load(ReloadConfig {
-            acl,
-            shadow_acl_file: self.shadow_acl_file,
-            static_keys: self.keys,
-            key_files: self.key_files,
-            cache_capacity: self.token_cache,
-            on_reload: self.on_reload,
-        })?);
-        let watch = match self.watch && !reloader.watched_files().is_empty() {
-            true => Some(spawn_watcher(&reloader, self.poll_interval)?),
-            false => None,
-        };
-        #[cfg(feature = "jwks")]
-        let jwks = match self.jwks {
-            Some(config) => Some(crate::reload::jwks::start(config, &reloader)?),
-            None => None,
-        };
-        if !self.enforce {
-            tracing::warn!("dry-run mode: requests that no role grants are let through");
-        }
-        let acl = reloader.acl_status();
-        tracing::info!(
-            keys = reloader.key_status().keys,
-            token_cache = self.token_cache,
-            roles = acl.roles,
-            grants = acl.grants,
-            watching = watch.is_some(),
-            "tokenleader enforcer ready"
-        );
-        let shape = self
-            .claim_mapping
-            .map_or(ClaimShape::Tokenleader, |mapping| {
-                ClaimShape::Mapped(Box::new(mapping))
-            });
-        let verifier = Verifier {
-            validation: self.validation,
-            shape,
-        };
-        let own = has_own_issuer.then(|| verifier.clone());
-        let routes = routes::issuer_routes(own, self.issuers, self.token_cache)?;
-        Ok(Enforcer {
-            inner: Arc::new(Inner {
-                verifier,
-                routes,
-                #[cfg(feature = "introspection")]
-                introspector,
-                #[cfg(feature = "introspection")]
-                introspect_jws,
-                live: reloader.live.clone(),
-                reloader,
-                admin_role: self.admin_role.map(String::into_boxed_str),
-                token_sources: self.token_sources,
-                trusted_proxies,
-                clock: self.clock,
-                deny_response: self.deny_response,
-                recorder: Recorder {
-                    enforce: self.enforce,
-                    ..Recorder::default()
-                },
-                revocation: self.revocation,
-                watch,
-                #[cfg(feature = "jwks")]
-                jwks,
-            }),
-        })
+    /// A key cache file (feature `jwks`): the last good key set of every JWKS source of this
+    /// enforcer (its own issuer's and its trusted issuers') is written there, and when a
+    /// fetch at start fails, the cached keys are used instead of failing `build()`: logged,
+    /// reported in [`KeyStatus::keys_from_cache`](crate::reload::KeyStatus::keys_from_cache),
+    /// and fetched again in the background every minimum refetch interval until a fetch
+    /// succeeds. Whoever can write the file can make the service trust a key: keep it where
+    /// only the service writes.
+    #[cfg(feature = "jwks")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "jwks")))]
+    pub fn jwks_cache_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.key_cache_file = Some(path.into());
+        self
     }
 }
