@@ -28,7 +28,8 @@ use tower_http::trace::TraceLayer;
 const ACL: &str = "- name: reader\n  allow: [micros1.entries.list]\n";
 
 /// The whole guard as a function: authorize, put what was verified where handlers find it,
-/// or answer with the enforcer's own denial (401, 403, 500, 503).
+/// or answer with the denial (401, 403, 500, 503; `Denial` is a response, the default JSON
+/// one: `enforcer.deny_response(&denial)` gives the builder's own, where it has one).
 async fn require_entries_list(
     State(enforcer): State<Enforcer>,
     mut request: Request,
@@ -40,10 +41,7 @@ async fn require_entries_list(
             request.extensions_mut().insert(claims.wfc.clone());
             next.run(request).await
         }
-        Err(denial) => enforcer
-            .deny_response(&denial)
-            .map(Body::from)
-            .into_response(),
+        Err(denial) => denial.into_response(),
     }
 }
 

@@ -6,7 +6,7 @@
 //! that `build()?` needs one. Errors that happen on the request path are not here: they are a
 //! [`Denial`](crate::response::Denial).
 
-pub use crate::client_config::ClientConfigError;
+pub use crate::tokenleader_config::ClientConfigError;
 
 use crate::acl::AclError;
 use crate::keys::KeyError;
@@ -18,20 +18,10 @@ use crate::token::TokenError;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// A public key could not be loaded or was refused.
+    /// An input could not be loaded: the ACL map, a key or key file, `client_configs.yml`, a
+    /// JWKS (the same errors a reload reports, with the file and line where there is one).
     #[error(transparent)]
-    Key(#[from] KeyError),
-    /// The ACL map could not be read or is invalid.
-    #[error(transparent)]
-    Acl(#[from] AclError),
-    /// tokenleader's `client_configs.yml` could not be used.
-    #[error(transparent)]
-    ClientConfig(#[from] ClientConfigError),
-    /// The JWKS could not be fetched or used (feature `jwks`).
-    #[cfg(feature = "jwks")]
-    #[cfg_attr(docsrs, doc(cfg(feature = "jwks")))]
-    #[error(transparent)]
-    Jwks(#[from] crate::reload::JwksError),
+    Input(#[from] ReloadError),
     /// The file watcher could not be started.
     #[error(transparent)]
     Watcher(#[from] WatcherError),
@@ -46,14 +36,27 @@ pub enum Error {
     Config(String),
 }
 
-impl From<ReloadError> for Error {
-    fn from(error: ReloadError) -> Self {
-        match error {
-            ReloadError::Acl(error) => Error::Acl(error),
-            ReloadError::Key(error) => Error::Key(error),
-            ReloadError::ClientConfig(error) => Error::ClientConfig(error),
-            #[cfg(feature = "jwks")]
-            ReloadError::Jwks(error) => Error::Jwks(error),
-        }
+impl From<AclError> for Error {
+    fn from(error: AclError) -> Self {
+        Error::Input(error.into())
+    }
+}
+
+impl From<KeyError> for Error {
+    fn from(error: KeyError) -> Self {
+        Error::Input(error.into())
+    }
+}
+
+impl From<ClientConfigError> for Error {
+    fn from(error: ClientConfigError) -> Self {
+        Error::Input(error.into())
+    }
+}
+
+#[cfg(feature = "jwks")]
+impl From<crate::reload::JwksError> for Error {
+    fn from(error: crate::reload::JwksError) -> Self {
+        Error::Input(error.into())
     }
 }

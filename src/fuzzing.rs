@@ -6,7 +6,7 @@ use std::net::IpAddr;
 
 use http::HeaderMap;
 
-use crate::client_addr::TrustedProxies;
+use crate::caller_addr::TrustedProxies;
 use crate::token::{TokenSource, find_token};
 
 /// Reads `body` as the OpenID configuration of `issuer`, then the endpoints it names.

@@ -89,12 +89,11 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod acl;
+mod caller_addr;
 pub mod claims;
 #[cfg(feature = "client")]
 #[cfg_attr(docsrs, doc(cfg(feature = "client")))]
 pub mod client;
-mod client_addr;
-mod client_config;
 pub mod enforcer;
 pub mod error;
 mod escape;
@@ -123,6 +122,7 @@ pub mod telemetry;
 #[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
 pub mod test_util;
 pub mod token;
+mod tokenleader_config;
 
 pub use acl::AclMap;
 pub use claims::{Claims, Identity, Wfc};

@@ -10,7 +10,19 @@
 //! | `tokenleader_rbac_revocations_total` | counter | `kind` (`token`, `user`) |
 //!
 //! No label ever holds a token, a user name or a rule: their number is bounded.
-//! Without the feature every function here is empty and compiles away.
+//! Without the feature nothing is recorded and the calls compile away. The names are the
+//! constants below, for dashboards and tests.
+
+/// Decisions, by `outcome` and `reason` (counter).
+pub const DECISIONS: &str = "tokenleader_rbac_decisions_total";
+/// Verified-token cache lookups, by `result` (counter).
+pub const TOKEN_CACHE: &str = "tokenleader_rbac_token_cache_total";
+/// The time of full verifications, cache misses (histogram, seconds).
+pub const VERIFICATION_SECONDS: &str = "tokenleader_rbac_verification_seconds";
+/// Reloads, by `what` and `result` (counter).
+pub const RELOADS: &str = "tokenleader_rbac_reloads_total";
+/// Revocations made, by `kind` (counter).
+pub const REVOCATIONS: &str = "tokenleader_rbac_revocations_total";
 
 #[cfg(feature = "metrics")]
 pub(crate) fn decision(outcome: &'static str, reason: &'static str) {

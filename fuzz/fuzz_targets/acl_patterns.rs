@@ -22,7 +22,8 @@ fn entry(bytes: &[u8]) -> String {
         if i > 0 {
             out.push(SEPARATORS[((seed >> i) & 1) as usize]);
         }
-        out.push_str(SEGMENTS[((bytes[0] / 3 + seed.rotate_left(i.into()) as u8) % 6) as usize]);
+        let pick = (bytes[0] / 3).wrapping_add(seed.rotate_left(i.into()));
+        out.push_str(SEGMENTS[usize::from(pick % 6)]);
     }
     out
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use super::{Client, ClientError, ClientInner, CredentialsError, Password, StoredCredentials};
-use crate::client_config::ClientConfigFile;
+use crate::tokenleader_config::ClientConfigFile;
 
 impl Client {
     /// Starts a [`ClientBuilder`] for the server at `base_url` (e.g. `https://host:5001`).

@@ -38,8 +38,8 @@ use std::path::{Path, PathBuf};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE;
 
-use crate::client_config::ClientConfigFile;
 use crate::file::read_bounded;
+use crate::tokenleader_config::ClientConfigFile;
 
 /// Key and INI files are a few hundred bytes; larger ones are refused unread.
 const MAX_CREDENTIAL_FILE_BYTES: u64 = 64 * 1024;

@@ -40,8 +40,8 @@ pub use builder::EnforcerBuilder;
 pub use context::{RequestContext, RequestId};
 
 use crate::acl::Decision;
+use crate::caller_addr::TrustedProxies;
 use crate::claims::Claims;
-use crate::client_addr::TrustedProxies;
 use crate::error::Error;
 use crate::issuer::routes::{Issuers, Verdict};
 use crate::reload::{LiveState, Reloader, WatchGuard};

@@ -32,7 +32,7 @@ use http::request::Parts;
 
 use crate::claims::{Identity, Wfc};
 use crate::enforcer::RequestContext;
-use crate::response::json_response;
+use crate::response::{Denial, DenyResponse, JsonDenyResponse, json_response};
 use crate::token::AuthToken;
 
 /// The rejection of the [`Identity`] and [`Wfc`] extractors on a route that has no
@@ -45,18 +45,47 @@ pub struct MissingRequireRule {
     extractor: &'static str,
 }
 
+impl MissingRequireRule {
+    /// The status it answers with: 500, a mistake of the service, not of the request.
+    pub fn status(&self) -> StatusCode {
+        StatusCode::INTERNAL_SERVER_ERROR
+    }
+
+    /// The message of its body, which names the missing layer.
+    pub fn body_text(&self) -> String {
+        self.to_string()
+    }
+}
+
 impl IntoResponse for MissingRequireRule {
     fn into_response(self) -> Response {
         tracing::error!("{self}");
-        json_response(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "error",
-            &self.to_string(),
-            None,
-            |_| {},
-        )
-        .map(axum::body::Body::from)
-        .into_response()
+        json_response(self.status(), "error", &self.body_text(), None, |_| {})
+            .map(axum::body::Body::from)
+            .into_response()
+    }
+}
+
+/// A denial as the default JSON response ([`JsonDenyResponse`]), for `from_fn` middleware
+/// that calls [`Enforcer::authorize`](crate::Enforcer::authorize):
+///
+/// ```
+/// use axum::{extract::Request, middleware::Next, response::{IntoResponse, Response}};
+/// use tokenleader_rbac::Enforcer;
+///
+/// async fn guard(enforcer: Enforcer, request: Request, next: Next) -> Response {
+///     match enforcer.authorize(request.headers(), "micros1.entries.list") {
+///         Ok(_claims) => next.run(request).await,
+///         Err(denial) => denial.into_response(),
+///     }
+/// }
+/// ```
+impl IntoResponse for Denial {
+    fn into_response(self) -> Response {
+        JsonDenyResponse
+            .respond(&self)
+            .map(axum::body::Body::from)
+            .into_response()
     }
 }
 

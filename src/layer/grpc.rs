@@ -112,6 +112,23 @@ pub struct GrpcRulesService<S> {
     methods: Arc<HashMap<Box<str>, Requirement>>,
 }
 
+impl<S> GrpcRulesService<S> {
+    /// The inner service.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// The inner service, mutably.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+
+    /// Consumes this service, returning the inner one.
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
+}
+
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for GrpcRulesService<S>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone + Send + 'static,

@@ -9,9 +9,9 @@ use arc_swap::ArcSwap;
 
 use super::source::{LastError, Reporter, Source, kept_changing, lock, read_settled};
 use super::status::{KeyStatus, ReloadError, Reloadable};
-use crate::client_config::{ClientConfigError, ClientConfigFile, read_client_config_bytes};
 use crate::keys::{KeyError, PublicKey, read_key_file};
 use crate::token::KeySet;
+use crate::tokenleader_config::{ClientConfigError, ClientConfigFile, read_client_config_bytes};
 
 /// The key source, for reports.
 fn keys_source<'a>(paths: &'a [&'a Path]) -> Source<'a> {

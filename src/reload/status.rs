@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use crate::acl::AclError;
-use crate::client_config::ClientConfigError;
 use crate::keys::KeyError;
+use crate::tokenleader_config::ClientConfigError;
 
 /// What a reload concerns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -47,7 +47,8 @@ mod redis;
 
 pub use memory::MemoryRevocation;
 #[cfg(feature = "redis")]
-pub use redis::RedisRevocation;
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+pub use redis::{RedisError, RedisRevocation};
 
 use crate::claims::Claims;
 

@@ -1,6 +1,7 @@
 //! The ACL map: the decisions it gives and the errors it names, with their lines.
 
 use crate::common::*;
+use tokenleader_rbac::reload::ReloadError;
 use tokenleader_rbac::{AclMap, Enforcer, Error, acl::AclError, acl::AclProblem, acl::Decision};
 
 fn parse_error(yaml: &str) -> AclError {
@@ -180,7 +181,7 @@ fn build_refuses_an_empty_file() {
     std::fs::write(&path, "").unwrap();
     let error = fixture_builder().acl_file(&path).build().unwrap_err();
     assert!(
-        matches!(&error, Error::Acl(e) if matches!(e.problem(), AclProblem::Empty)),
+        matches!(&error, Error::Input(ReloadError::Acl(e)) if matches!(e.problem(), AclProblem::Empty)),
         "{error}"
     );
     assert!(
@@ -198,7 +199,7 @@ fn build_refuses_a_missing_file() {
         .build()
         .unwrap_err();
     assert!(
-        matches!(&error, Error::Acl(e) if matches!(e.problem(), AclProblem::Read(_))),
+        matches!(&error, Error::Input(ReloadError::Acl(e)) if matches!(e.problem(), AclProblem::Read(_))),
         "{error}"
     );
 }

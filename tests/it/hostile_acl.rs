@@ -2,6 +2,7 @@
 //! last good map in force.
 
 use crate::common::*;
+use tokenleader_rbac::reload::ReloadError;
 use tokenleader_rbac::{Enforcer, Error, acl::AclError, acl::AclProblem};
 
 const GOOD: &str = "- name: role1\n  allow:\n  - service1:first_api:rulename1\n";
@@ -15,7 +16,7 @@ fn refused(content: &[u8]) -> AclError {
         .public_key(trusted_public())
         .acl_file(&path)
         .build();
-    let Err(Error::Acl(start_error)) = start else {
+    let Err(Error::Input(ReloadError::Acl(start_error))) = start else {
         panic!("start-up accepted it: {start:?}")
     };
     assert_eq!(start_error.path(), Some(path.as_path()));

@@ -255,3 +255,38 @@ async fn the_auth_token_extractor_gives_the_verified_token() {
             .contains("the AuthToken extractor needs RequireRule")
     );
 }
+
+/// `Denial` is a response (the default JSON one), so `from_fn` middleware answers with it as
+/// it is; the extractors' rejection says its status and text as axum's rejections do.
+#[tokio::test]
+async fn a_denial_is_a_response_and_a_rejection_says_what_it_answers() {
+    use axum::extract::FromRequestParts;
+    use axum::response::IntoResponse;
+    let enforcer = fixture_builder().build().unwrap();
+    let denial = enforcer
+        .authorize(&headers(&fixture_token("token_user3")), FIRST_RULE)
+        .unwrap_err();
+    let response = denial.clone().into_response();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert_eq!(response.headers()["content-type"], "application/json");
+    let body = axum::body::to_bytes(response.into_body(), 1 << 16)
+        .await
+        .unwrap();
+    let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(body["message"], denial.to_string());
+
+    let (mut parts, ()) = http::Request::new(()).into_parts();
+    let rejection = tokenleader_rbac::Identity::from_request_parts(&mut parts, &())
+        .await
+        .unwrap_err();
+    assert_eq!(rejection.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(
+        rejection.body_text().contains("RequireRule"),
+        "{}",
+        rejection.body_text()
+    );
+    assert_eq!(
+        rejection.into_response().status(),
+        StatusCode::INTERNAL_SERVER_ERROR
+    );
+}

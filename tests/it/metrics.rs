@@ -7,6 +7,7 @@ use crate::common::*;
 use http::HeaderMap;
 use metrics_util::debugging::{DebugValue, DebuggingRecorder};
 use tokenleader_rbac::revocation::MemoryRevocation;
+use tokenleader_rbac::telemetry;
 
 /// One recorded metric: name, labels, value.
 type Record = (String, Vec<(String, String)>, DebugValue);
@@ -58,7 +59,7 @@ fn decisions_cache_and_verification_time_are_recorded() {
         let _ = enforcer.authorize(&headers(&fixture_token("token_user1_expired")), FIRST_RULE);
         let _ = enforcer.authorize(&HeaderMap::new(), FIRST_RULE);
     });
-    let decisions = "tokenleader_rbac_decisions_total";
+    let decisions = telemetry::DECISIONS;
     assert_eq!(
         counter(
             &records,
@@ -99,12 +100,12 @@ fn decisions_cache_and_verification_time_are_recorded() {
         ),
         1
     );
-    let cache = "tokenleader_rbac_token_cache_total";
+    let cache = telemetry::TOKEN_CACHE;
     assert_eq!(counter(&records, cache, &[("result", "hit")]), 1);
     assert_eq!(counter(&records, cache, &[("result", "miss")]), 4);
     let times = records
         .iter()
-        .find(|(n, _, _)| n == "tokenleader_rbac_verification_seconds")
+        .find(|(n, _, _)| n == telemetry::VERIFICATION_SECONDS)
         .map(|(_, _, v)| match v {
             DebugValue::Histogram(values) => values.len(),
             _ => 0,
@@ -141,7 +142,7 @@ fn reloads_and_revocations_are_counted() {
             .revoke_user_before("user1", std::time::SystemTime::now())
             .unwrap();
     });
-    let reloads = "tokenleader_rbac_reloads_total";
+    let reloads = telemetry::RELOADS;
     assert_eq!(
         counter(&records, reloads, &[("what", "acl"), ("result", "applied")]),
         1
@@ -150,7 +151,7 @@ fn reloads_and_revocations_are_counted() {
         counter(&records, reloads, &[("what", "acl"), ("result", "refused")]),
         1
     );
-    let revocations = "tokenleader_rbac_revocations_total";
+    let revocations = telemetry::REVOCATIONS;
     assert_eq!(counter(&records, revocations, &[("kind", "token")]), 1);
     assert_eq!(counter(&records, revocations, &[("kind", "user")]), 1);
 }

@@ -119,7 +119,7 @@ fn a_bad_candidate_at_start_up_is_refused() {
     let (_files, builder) = with_candidate("");
     let error = builder.build().unwrap_err();
     assert!(
-        matches!(&error, Error::Acl(e) if matches!(e.problem(), AclProblem::Empty)),
+        matches!(&error, Error::Input(ReloadError::Acl(e)) if matches!(e.problem(), AclProblem::Empty)),
         "{error}"
     );
 }

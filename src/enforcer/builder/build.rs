@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use super::EnforcerBuilder;
-use crate::client_addr::TrustedProxies;
+use crate::caller_addr::TrustedProxies;
 use crate::enforcer::record::Recorder;
 use crate::enforcer::{Enforcer, Inner};
 use crate::error::Error;

@@ -1,5 +1,5 @@
-//! The client's address: the peer of the connection, or, when that peer is a trusted proxy,
-//! the address the proxies recorded in `X-Forwarded-For`. The header is never believed from
+//! The caller's address (`RequestContext::client_addr`): the peer of the connection, or, when
+//! that peer is a trusted proxy, the address the proxies recorded in `X-Forwarded-For`. The header is never believed from
 //! anyone else: any client can send one.
 
 use std::net::IpAddr;
