@@ -50,13 +50,15 @@
 //!
 //! 1. [`Enforcer`], as a layer, puts itself into the request extensions ([`layer`]).
 //! 2. [`RequireRule`] asks it to authorize the request: the token is found in `X-Auth-Token`
-//!    or `Authorization: Bearer` and verified in one pipeline ([`token`]: RS512 only by
+//!    or `Authorization: Bearer`, routed to the [`Issuer`] its `iss` names ([`issuer`]; the
+//!    tokenleader server's by default) and verified in one pipeline ([`token`]: RS512 only by
 //!    default, `exp` required, `nbf`/`iat` checked with a leeway, a maximum lifetime), checked
 //!    against the revocation store ([`revocation`]), and one of its roles must be the admin
-//!    role or list the rule in the ACL map in force ([`acl`]); the outcome is recorded once
-//!    (`tracing`, [`telemetry`], [`rollout`]).
-//! 3. Allowed: the handler runs with what was verified in the extensions: `Arc<Claims>`,
-//!    [`AuthToken`], [`Identity`] and [`Wfc`] ([`claims`]). Denied: 401 for a missing or bad
+//!    role or list the rule in the ACL map in force ([`acl`]); then the outcome is recorded
+//!    once, the record observing the decision (`tracing`, [`telemetry`], [`rollout`]).
+//! 3. Allowed: the handler runs with one value in the extensions, the decision's record
+//!    [`Authorized`]: the claims, the [`AuthToken`] that was verified and the request's
+//!    context, which the extractors [`Identity`] and [`Wfc`] ([`claims`]) read. Denied: 401 for a missing or bad
 //!    token (with `WWW-Authenticate`), 403 for a valid token whose roles lack the rule, 500 for
 //!    a misconfigured service, 503 when the revocation store cannot answer ([`response`]); the
 //!    body is `{"status": …, "message": …}` (gRPC calls get `grpc-status` 16, 7, 13 or 14
@@ -70,7 +72,8 @@
 //! - `aws-lc-rs` (default) and `rust-crypto`: jsonwebtoken's crypto backend. With both on,
 //!   aws-lc-rs is used; the crate never depends on jsonwebtoken's process-wide default
 //!   provider, see [`keys::crypto_provider`].
-//! - `axum` (default): [`Identity`], [`Wfc`] and [`AuthToken`] as axum extractors.
+//! - `axum` (default): [`Identity`], [`Wfc`], [`AuthToken`] and [`Authorized`] as axum
+//!   extractors, and [`Denial`] as a response.
 //! - `jwks`: keys from a JWKS URL ([`EnforcerBuilder::jwks_url`]), fetched with reqwest.
 //! - `client`: [`client::Client`] for a tokenleader server (reqwest with rustls).
 //! - `test-util`: [`test_util::TestIssuer`], to test your handlers without a token server.
@@ -126,7 +129,7 @@ mod tokenleader_config;
 
 pub use acl::AclMap;
 pub use claims::{Claims, Identity, Wfc};
-pub use enforcer::{Enforcer, EnforcerBuilder};
+pub use enforcer::{Authorized, Enforcer, EnforcerBuilder};
 pub use error::Error;
 pub use issuer::Issuer;
 pub use jsonwebtoken::Algorithm;

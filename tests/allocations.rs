@@ -140,18 +140,19 @@ async fn a_token_seen_first_allocates_only_what_its_parts_need() {
     );
 }
 
-/// What the allow path allocates (31 before the claims were shared): one box per value put
-/// into the request extensions (`Enforcer`, `Arc<Claims>`, `AuthToken`, `Identity`, `Wfc`,
-/// `RequestContext`), the extensions' map growing twice to hold them (2), and axum's boxing of
-/// the two layers' routes and futures (5). The extractors, a cache hit and the metrics counters
-/// (feature `metrics`; 2 more before their keys were static) copy nothing. Counted on a router
-/// without `with_state` (until 2026-11-30) every figure here read 4 more: axum then boxes each
-/// layered handler again on every request, which a served router never does.
-const MAX_OURS: usize = 13;
+/// What the allow path allocates (31 before the claims were shared, 13 before one value
+/// carried the decision): the `Enforcer`'s box in the request extensions, the decision's record
+/// (`Authorized`: its `Arc` and its box), the extensions' map growing once to hold the two, and
+/// axum's boxing of the two layers' routes and futures (5). The extractors, a cache hit and the
+/// metrics counters (feature `metrics`; 2 more before their keys were static) copy nothing.
+/// Counted on a router without `with_state` (until 2026-11-30) every figure here read 4 more:
+/// axum then boxes each layered handler again on every request, which a served router never
+/// does.
+const MAX_OURS: usize = 9;
 
 /// The same when the token is verified (cache off): besides the above, what verifying makes
 /// (the decoded payload, the roles, the claims' `Arc`, the token's own). The claims' text
 /// fields are read straight into `SmolStr`, so short ones allocate nothing (28 before); the
 /// header and the signature are decoded onto the stack and the header's members borrowed
-/// (22 before).
-const MAX_OURS_VERIFIED: usize = 19;
+/// (22 before); one record instead of six values (19 before).
+const MAX_OURS_VERIFIED: usize = 15;

@@ -8,13 +8,28 @@ use crate::response::Denial;
 use crate::rollout::{DryRun, Shadow};
 use crate::telemetry;
 
-/// Records decisions, and turns a denial into an allow in dry-run mode.
+/// Records decisions: it observes them and never changes one.
 #[derive(Default)]
 pub(crate) struct Recorder {
-    /// `false` in dry-run mode.
-    pub(crate) enforce: bool,
     pub(crate) shadow: Shadow,
     pub(crate) dry_run: DryRun,
+}
+
+/// What the ACL decided for a verified caller, and what was made of it.
+pub(crate) struct AclFacts<'a> {
+    /// The rule that allowed the request, or the route's label (its rules joined with ` | `).
+    pub(crate) rule: &'a str,
+    /// The rules of which the route requires any one.
+    pub(crate) rules: &'a [&'a str],
+    pub(crate) request_id: &'a RequestId,
+    pub(crate) claims: &'a Claims,
+    pub(crate) decision: Decision<'a>,
+    pub(crate) acl_revision: &'a str,
+    /// The shadow map, when one is decided beside.
+    pub(crate) candidate: Option<&'a AclMap>,
+    pub(crate) admin_role: Option<&'a str>,
+    /// A denial let through by dry-run mode.
+    pub(crate) let_through: bool,
 }
 
 /// Why a denied decision was denied, for the log.
@@ -49,28 +64,30 @@ impl Recorder {
         telemetry::count_decision!("allowed", "authenticated");
     }
 
-    /// The decision for a verified caller; `Err` when the request is refused.
-    /// `rule` names the route's requirement in the log: its rule, or its rules joined with
-    /// ` | ` (any one of `rules`).
-    #[allow(clippy::too_many_arguments)] // one decision's facts, recorded once
-    pub(crate) fn decided(
-        &self,
-        (rule, rules): (&str, &[&str]),
-        request_id: &RequestId,
-        claims: &Claims,
-        decision: Decision<'_>,
-        acl_revision: &str,
-        candidate: Option<&AclMap>,
-        admin_role: Option<&str>,
-    ) -> Result<(), Denial> {
-        let user = &*claims.identity.username;
-        if let Some(candidate) = candidate {
-            let roles = &claims.identity.roles;
-            let allowed = decision.is_allowed();
-            self.shadow
-                .compare(candidate, roles, (rule, rules), user, admin_role, allowed);
+    /// The ACL's decision for a verified caller: the event, the counters, the shadow map's
+    /// comparison, the dry-run count.
+    pub(crate) fn decided(&self, facts: &AclFacts<'_>) {
+        let AclFacts {
+            rule,
+            request_id,
+            acl_revision,
+            ..
+        } = *facts;
+        let user = &*facts.claims.identity.username;
+        if let Some(candidate) = facts.candidate {
+            let roles = &facts.claims.identity.roles;
+            let allowed = facts.decision.is_allowed();
+            let admin_role = facts.admin_role;
+            self.shadow.compare(
+                candidate,
+                roles,
+                (rule, facts.rules),
+                user,
+                admin_role,
+                allowed,
+            );
         }
-        match decision {
+        match facts.decision {
             Decision::Admin { role } => {
                 telemetry::count_decision!("allowed", "admin");
                 let reason = "admin role";
@@ -81,13 +98,13 @@ impl Recorder {
                 let reason = "granted by role";
                 tracing::debug!(rule, %request_id, user, outcome = "allowed", reason, role, acl_revision);
             }
-            Decision::Denied | Decision::DeniedBy { .. } if !self.enforce => {
+            Decision::Denied | Decision::DeniedBy { .. } if facts.let_through => {
                 tracing::warn!(
                     rule,
                     %request_id,
                     user,
                     outcome = "allowed (dry run)",
-                    reason = denial_reason(&decision),
+                    reason = denial_reason(&facts.decision),
                     acl_revision,
                     "request let through by dry-run mode"
                 );
@@ -95,7 +112,7 @@ impl Recorder {
                 telemetry::count_decision!("allowed", "dry_run");
             }
             Decision::Denied | Decision::DeniedBy { .. } => {
-                let denied_by = match decision {
+                let denied_by = match facts.decision {
                     Decision::DeniedBy { role } => Some(role),
                     _ => None,
                 };
@@ -104,7 +121,7 @@ impl Recorder {
                     %request_id,
                     user,
                     outcome = "forbidden",
-                    reason = denial_reason(&decision),
+                    reason = denial_reason(&facts.decision),
                     denied_by,
                     acl_revision,
                     "request refused"
@@ -114,12 +131,7 @@ impl Recorder {
                     None => "no_grant",
                 };
                 telemetry::decision("forbidden", reason);
-                return Err(Denial::Forbidden {
-                    rule: rule.to_owned(),
-                    username: claims.identity.username.to_string(),
-                });
             }
         }
-        Ok(())
     }
 }

@@ -1,4 +1,5 @@
-//! axum extractors for [`Identity`], [`Wfc`] and [`AuthToken`] (feature `axum`).
+//! axum extractors for [`Identity`], [`Wfc`], [`AuthToken`], [`RequestContext`] and
+//! [`Authorized`] (feature `axum`).
 //!
 //! ```
 //! use axum::{Router, routing::get};
@@ -18,10 +19,12 @@
 //!     .route("/maybe", get(maybe));
 //! ```
 //!
-//! All three are put into the request extensions by [`RequireRule`](crate::RequireRule), with
-//! the verified claims as one `Arc<Claims>` (read it with `Extension<Arc<Claims>>`). On a
+//! Each reads its part of the one value [`RequireRule`](crate::RequireRule) puts into the
+//! request extensions, [`Authorized`] (take `Authorized` itself for the claims whole). On a
 //! route without it they reject with [`MissingRequireRule`]: a 500 that names the missing
-//! layer, because that is a mistake in the service, not in the request.
+//! layer, because that is a mistake in the service, not in the request. (Behind
+//! [`Authenticate`](crate::layer::Authenticate), an anonymous caller has no `Identity`, `Wfc` or
+//! `AuthToken`: take `Option<…>` there.)
 
 use std::convert::Infallible;
 
@@ -31,7 +34,7 @@ use http::StatusCode;
 use http::request::Parts;
 
 use crate::claims::{Identity, Wfc};
-use crate::enforcer::RequestContext;
+use crate::enforcer::{Authorized, RequestContext};
 use crate::response::{Denial, DenyResponse, JsonDenyResponse, json_response};
 use crate::token::AuthToken;
 
@@ -89,8 +92,9 @@ impl IntoResponse for Denial {
     }
 }
 
-macro_rules! extension_extractor {
-    ($type:ident) => {
+/// An extractor of the part `$part` of the request's [`Authorized`] record.
+macro_rules! record_extractor {
+    ($type:ident, $part:expr) => {
         impl<S: Send + Sync> FromRequestParts<S> for $type {
             type Rejection = MissingRequireRule;
 
@@ -100,7 +104,8 @@ macro_rules! extension_extractor {
             ) -> Result<Self, Self::Rejection> {
                 parts
                     .extensions
-                    .get::<$type>()
+                    .get::<Authorized>()
+                    .and_then($part)
                     .cloned()
                     .ok_or(MissingRequireRule {
                         extractor: stringify!($type),
@@ -115,14 +120,18 @@ macro_rules! extension_extractor {
                 parts: &mut Parts,
                 _state: &S,
             ) -> Result<Option<Self>, Self::Rejection> {
-                Ok(parts.extensions.get::<$type>().cloned())
+                let authorized = parts.extensions.get::<Authorized>();
+                Ok(authorized.and_then($part).cloned())
             }
         }
     };
 }
 
-extension_extractor!(Identity);
-extension_extractor!(Wfc);
+record_extractor!(Identity, Authorized::identity);
+record_extractor!(Wfc, Authorized::wfc);
 // The token RequireRule verified, to forward to the next service.
-extension_extractor!(AuthToken);
-extension_extractor!(RequestContext);
+record_extractor!(AuthToken, Authorized::token);
+record_extractor!(RequestContext, |authorized: &Authorized| Some(
+    authorized.context()
+));
+record_extractor!(Authorized, Some);

@@ -183,11 +183,17 @@ pub trait GrpcRequestExt {
 #[cfg(feature = "tonic")]
 impl<T> GrpcRequestExt for tonic::Request<T> {
     fn identity(&self) -> Result<&crate::claims::Identity, tonic::Status> {
-        self.extensions().get().ok_or_else(unguarded)
+        self.extensions()
+            .get::<crate::Authorized>()
+            .and_then(crate::Authorized::identity)
+            .ok_or_else(unguarded)
     }
 
     fn wfc(&self) -> Result<&crate::claims::Wfc, tonic::Status> {
-        self.extensions().get().ok_or_else(unguarded)
+        self.extensions()
+            .get::<crate::Authorized>()
+            .and_then(crate::Authorized::wfc)
+            .ok_or_else(unguarded)
     }
 }
 

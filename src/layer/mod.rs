@@ -29,13 +29,14 @@
 //! - `.layer(enforcer)` inserts the [`Enforcer`](crate::Enforcer) into every request's
 //!   extensions ([`EnforcerService`]).
 //! - [`RequireRule`] finds it there, asks it to authorize the request, and on allow inserts
-//!   what was verified: `Arc<Claims>`, [`AuthToken`](crate::AuthToken),
-//!   [`Identity`](crate::Identity) and [`Wfc`](crate::Wfc). Without an enforcer it answers 500
-//!   (logged), never letting the request through. [`Enforcer::require`](crate::Enforcer::require)
-//!   gives the same layer bound to one enforcer ([`RequireRuleLayer`]).
-//! - With the `axum` feature, `Identity`, `Wfc` and `AuthToken` are extractors (and
-//!   `Option<…>` of each); used on a route without `RequireRule` they reject with
-//!   [`MissingRequireRule`] (500).
+//!   one value, the decision's record [`Authorized`](crate::Authorized): the claims, the
+//!   [`AuthToken`](crate::AuthToken) that was verified and the request's context. Without an
+//!   enforcer it answers 500 (logged), never letting the request through.
+//!   [`Enforcer::require`](crate::Enforcer::require) gives the same layer bound to one
+//!   enforcer ([`RequireRuleLayer`]), and then needs no enforcer in the extensions.
+//! - With the `axum` feature, [`Identity`](crate::Identity), [`Wfc`](crate::Wfc),
+//!   `AuthToken`, `RequestContext` and `Authorized` are extractors (and `Option<…>` of each);
+//!   used on a route without `RequireRule` they reject with [`MissingRequireRule`] (500).
 
 mod enforcer_service;
 #[cfg(feature = "axum")]

@@ -8,7 +8,7 @@ use axum::{Router, body::Body, http::Request, routing::get};
 use bytes::Bytes;
 use http::{Response, StatusCode};
 use http_body_util::{BodyExt, Full};
-use tokenleader_rbac::{Denial, Identity, RequireRule, Wfc};
+use tokenleader_rbac::{Authorized, Denial, Identity, RequireRule, Wfc};
 use tower::{ServiceBuilder, ServiceExt, service_fn};
 
 async fn wfc_org(wfc: Wfc) -> String {
@@ -83,12 +83,18 @@ async fn require_rule_without_enforcer_is_500_and_never_allowed() {
 async fn enforcer_require_works_in_a_plain_tower_stack() {
     let enforcer = fixture_builder().build().unwrap();
     let handler = service_fn(|request: Request<Full<Bytes>>| async move {
-        let wfc = request.extensions().get::<Wfc>().cloned();
-        let who = request.extensions().get::<Identity>().cloned();
+        // Without axum's extractors: the decision's record, read from the extensions.
+        let authorized = request.extensions().get::<Authorized>();
         let text = format!(
             "{}@{}",
-            who.map(|w| w.username).unwrap_or_default(),
-            wfc.map(|w| w.org).unwrap_or_default()
+            authorized
+                .and_then(Authorized::identity)
+                .map(|w| w.username.as_str())
+                .unwrap_or_default(),
+            authorized
+                .and_then(Authorized::wfc)
+                .map(|w| w.org.as_str())
+                .unwrap_or_default()
         );
         Ok::<_, Infallible>(Response::new(Full::new(Bytes::from(text))))
     });

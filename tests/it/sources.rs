@@ -164,7 +164,8 @@ async fn optional_authentication_lets_anonymous_callers_through_but_not_bad_toke
         .service(tower::service_fn(|request: Request<Body>| async move {
             let user = request
                 .extensions()
-                .get::<Identity>()
+                .get::<tokenleader_rbac::Authorized>()
+                .and_then(tokenleader_rbac::Authorized::identity)
                 .map(|who| who.username.to_string());
             Ok::<_, std::convert::Infallible>(http::Response::new(Body::from(
                 user.unwrap_or_else(|| "anonymous".into()),

@@ -94,10 +94,8 @@ impl EnforcerBuilder {
                 trusted_proxies,
                 clock: self.clock,
                 deny_response: self.deny_response,
-                recorder: Recorder {
-                    enforce: self.enforce,
-                    ..Recorder::default()
-                },
+                enforce: self.enforce,
+                recorder: Recorder::default(),
                 revocation: self.revocation,
                 watch,
             }),

@@ -1,0 +1,245 @@
+//! One request's decision, in one direction: the token found, verified by its issuer, checked
+//! against the revocation store, the rule decided with the ACL snapshot in force (dry run
+//! included), the deny response chosen; then recorded once, the record observing the decision
+//! and never changing it.
+
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+use bytes::Bytes;
+use http::{HeaderMap, Response};
+
+use super::record::AclFacts;
+use super::verify::unix_secs;
+use super::{Authorized, Enforcer, Incoming, RequestContext, RequestId, Rules};
+use crate::claims::Claims;
+use crate::issuer::routes::Verdict;
+use crate::response::{Denial, DenyResponse, default_deny_response};
+use crate::token::{TokenError, Verified, VerifyWait, find_token};
+
+/// How optional authentication appears in the decision's log event, in place of a rule.
+const AUTHENTICATE_ONLY: &str = "(authenticate)";
+
+/// What was decided of a request.
+pub(crate) enum Outcome {
+    /// Let through, with what was verified (`None`: anonymous, optional authentication).
+    Allowed(Option<Verified>),
+    Denied(Denial),
+    /// Not decided yet: its token waits for its issuer (keys being fetched, an introspection
+    /// call); then it is decided once more, without waiting again.
+    #[cfg_attr(
+        not(any(feature = "jwks", feature = "introspection")),
+        allow(dead_code)
+    )]
+    Wait(VerifyWait),
+}
+
+/// What the layers do with a request: let it through carrying its record, answer it, or
+/// wait.
+pub(crate) enum Guarded {
+    Allowed(Authorized),
+    Denied(Response<Bytes>),
+    Wait(VerifyWait),
+}
+
+impl Enforcer {
+    /// The whole decision for one request: finds the token in `headers`, verifies it, and
+    /// checks that one of its roles grants `rule`. Records one event per decision (never the
+    /// token). Query-parameter token sources find nothing here (there is no URI); use the
+    /// layers for them.
+    pub fn authorize(&self, headers: &HeaderMap, rule: &str) -> Result<Arc<Claims>, Denial> {
+        let incoming = Incoming {
+            headers,
+            uri: None,
+            peer: None,
+        };
+        let rules = Rules {
+            list: &[rule],
+            label: rule,
+        };
+        match self.decide_request(incoming, Some(rules), false).0 {
+            Outcome::Allowed(Some(verified)) => Ok(verified.claims),
+            Outcome::Denied(denial) => Err(denial),
+            // Neither is made for a rule without `may_wait`.
+            Outcome::Allowed(None) => Err(Denial::Unauthenticated(TokenError::Missing)),
+            Outcome::Wait(_) => Err(Denial::Unauthenticated(TokenError::UnknownKeyId)),
+        }
+    }
+
+    /// The layers' decision: the request's record to carry, or the deny response (the
+    /// builder's, or the default for a gRPC call or another request), or a wait. With `rules`
+    /// `None`, only a token that is there is verified (optional authentication).
+    pub(crate) fn guard(
+        &self,
+        incoming: Incoming<'_>,
+        rules: Option<Rules<'_>>,
+        may_wait: bool,
+        grpc: bool,
+    ) -> Guarded {
+        let (outcome, context) = self.decide_request(incoming, rules, may_wait);
+        match outcome {
+            Outcome::Allowed(verified) => {
+                let verified = verified.map(|Verified { claims, token, .. }| (claims, token));
+                Guarded::Allowed(Authorized::new(verified, context))
+            }
+            Outcome::Denied(denial) => {
+                let decision_id = context.request_id.to_string();
+                Guarded::Denied(self.responder(grpc).respond_to(&denial, &decision_id))
+            }
+            Outcome::Wait(wait) => Guarded::Wait(wait),
+        }
+    }
+
+    /// Decides, in a span of its own when a subscriber wants one, and gives the request's
+    /// context with the outcome.
+    fn decide_request(
+        &self,
+        incoming: Incoming<'_>,
+        rules: Option<Rules<'_>>,
+        may_wait: bool,
+    ) -> (Outcome, RequestContext) {
+        let headers = incoming.headers;
+        // One clock read per decision: the context's time is the time tokens are checked at.
+        let context = RequestContext {
+            request_id: RequestId::of(headers),
+            decided_at: (self.inner.clock)(),
+            client_addr: self
+                .inner
+                .trusted_proxies
+                .client_addr(incoming.peer, headers),
+        };
+        // A span per decision, made only when a subscriber wants it (a disabled span still
+        // costs a few hundred instructions with tracing's `log` feature on).
+        if !tracing::enabled!(tracing::Level::DEBUG) {
+            let outcome = self.decision(incoming, rules, &context, may_wait);
+            return (outcome, context);
+        }
+        let span = tracing::debug_span!(
+            "decision",
+            request_id = %context.request_id,
+            rule = tracing::field::Empty,
+            outcome = tracing::field::Empty,
+            reason = tracing::field::Empty,
+            key_id = tracing::field::Empty,
+            issuer = tracing::field::Empty,
+            acl_revision = %self.inner.live.acl.load().revision(),
+        );
+        if let Some(rules) = rules {
+            span.record("rule", rules.label);
+        }
+        let outcome = span.in_scope(|| self.decision(incoming, rules, &context, may_wait));
+        match &outcome {
+            Outcome::Allowed(Some(verified)) => {
+                span.record("outcome", "allowed");
+                if let Some(key_id) = &verified.key_id {
+                    span.record("key_id", &**key_id);
+                }
+                if let Some(issuer) = &verified.issuer {
+                    span.record("issuer", &**issuer);
+                }
+            }
+            Outcome::Allowed(None) => {
+                span.record("outcome", "allowed");
+                span.record("reason", "anonymous");
+            }
+            Outcome::Denied(denial) => {
+                span.record("outcome", denial.status_word());
+                span.record("reason", denial.reason());
+            }
+            Outcome::Wait(_) => {
+                span.record("outcome", "waiting");
+            }
+        }
+        (outcome, context)
+    }
+
+    /// The decision itself; each way out records it once.
+    fn decision(
+        &self,
+        incoming: Incoming<'_>,
+        rules: Option<Rules<'_>>,
+        context: &RequestContext,
+        may_wait: bool,
+    ) -> Outcome {
+        let inner = &*self.inner;
+        let label = rules.map_or(AUTHENTICATE_ONLY, |rules| rules.label);
+        let refused = |denial: Denial| {
+            inner.recorder.refused(label, &context.request_id, &denial);
+            Outcome::Denied(denial)
+        };
+        let token = match find_token(incoming.headers, incoming.uri, &inner.token_sources) {
+            Ok(token) => token,
+            Err(TokenError::Missing) if rules.is_none() => {
+                inner.recorder.anonymous(&context.request_id);
+                return Outcome::Allowed(None);
+            }
+            Err(error) => return refused(error.into()),
+        };
+        let now = match unix_secs(context.decided_at) {
+            Ok(now) => now,
+            Err(denial) => return refused(denial),
+        };
+        let verified = match inner.issuers.verify(token, now, may_wait) {
+            Verdict::Verified(verified) => match self.not_revoked(verified, token, now) {
+                Ok(verified) => verified,
+                Err(denial) => return refused(denial),
+            },
+            Verdict::Denied(denial) => return refused(denial),
+            Verdict::Wait(wait) => return Outcome::Wait(wait),
+        };
+        if let Some(binding) = verified.ip_binding
+            && let Err(error) = binding.check(context.client_addr)
+        {
+            return refused(error.into());
+        }
+        let Some(Rules { list: rules, .. }) = rules else {
+            let claims = &verified.claims;
+            inner.recorder.authenticated(&context.request_id, claims);
+            return Outcome::Allowed(Some(verified));
+        };
+        let claims = &verified.claims;
+        let admin_role = inner.admin_role.as_deref();
+        let acl = inner.live.acl.load();
+        let (index, decision) = acl.decide_any(&claims.identity.roles, rules, admin_role);
+        let allowed = decision.is_allowed();
+        // Dry run: what no role grants is let through (and recorded as such).
+        let let_through = !allowed && !inner.enforce;
+        let rule = match allowed {
+            true => rules[index],
+            false => label,
+        };
+        let candidate = inner.live.shadow_acl.as_ref().map(ArcSwap::load);
+        inner.recorder.decided(&AclFacts {
+            rule,
+            rules,
+            request_id: &context.request_id,
+            claims,
+            decision,
+            acl_revision: acl.revision(),
+            candidate: candidate.as_deref().map(Arc::as_ref),
+            admin_role,
+            let_through,
+        });
+        if allowed || let_through {
+            return Outcome::Allowed(Some(verified));
+        }
+        Outcome::Denied(Denial::Forbidden {
+            rule: label.to_owned(),
+            username: claims.identity.username.to_string(),
+        })
+    }
+
+    /// The response for a denied request, from the builder's
+    /// [`deny_response`](super::EnforcerBuilder::deny_response) (by default JSON).
+    pub fn deny_response(&self, denial: &Denial) -> Response<Bytes> {
+        self.responder(false).respond(denial)
+    }
+
+    /// The builder's deny response, or the default for the kind of request.
+    fn responder(&self, grpc: bool) -> &dyn DenyResponse {
+        match &self.inner.deny_response {
+            Some(custom) => custom.as_ref(),
+            None => default_deny_response(grpc),
+        }
+    }
+}
