@@ -184,15 +184,15 @@ pub trait GrpcRequestExt {
 impl<T> GrpcRequestExt for tonic::Request<T> {
     fn identity(&self) -> Result<&crate::claims::Identity, tonic::Status> {
         self.extensions()
-            .get::<crate::Authorized>()
-            .and_then(crate::Authorized::identity)
+            .get::<crate::enforcer::Authorized>()
+            .and_then(crate::enforcer::Authorized::identity)
             .ok_or_else(unguarded)
     }
 
     fn wfc(&self) -> Result<&crate::claims::Wfc, tonic::Status> {
         self.extensions()
-            .get::<crate::Authorized>()
-            .and_then(crate::Authorized::wfc)
+            .get::<crate::enforcer::Authorized>()
+            .and_then(crate::enforcer::Authorized::wfc)
             .ok_or_else(unguarded)
     }
 }
