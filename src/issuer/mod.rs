@@ -41,7 +41,7 @@
 //! keys are on trusted issuers, a refetch interval without a JWKS source) fails `build()` with
 //! where it belongs.
 //!
-//! A token is routed by its `iss` to exactly one issuer (see [`routes`]): it is only ever
+//! A token is routed by its `iss` to exactly one issuer, through an index: it is only ever
 //! checked with that issuer's keys, algorithms and claim shape, so a token signed by one
 //! issuer that names another in `iss` fails the other's signature check. A token whose `iss`
 //! names no trusted issuer is a 401 that names it. At most one issuer takes tokens without

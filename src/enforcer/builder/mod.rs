@@ -118,7 +118,7 @@ impl EnforcerBuilder {
     }
 
     /// Whether files given by path are watched and hot-reloaded (default `true`). Without
-    /// watching, [`Enforcer::reload`] still reloads them on demand.
+    /// watching, [`Enforcer::reload`](crate::Enforcer::reload) still reloads them on demand.
     pub fn watch(mut self, watch: bool) -> Self {
         self.watch = watch;
         self
@@ -140,7 +140,7 @@ impl EnforcerBuilder {
     }
 
     /// A candidate ACL file decided beside the enforced one without changing any response:
-    /// where the two differ, a `tracing` event and a counter ([`Enforcer::shadow_report`]).
+    /// where the two differ, a `tracing` event and a counter ([`Enforcer::shadow_report`](crate::Enforcer::shadow_report)).
     /// Validated by [`build`](Self::build) and hot-reloaded like the enforced map.
     pub fn shadow_acl_file(mut self, path: impl Into<PathBuf>) -> Self {
         self.shadow_acl_file = Some(path.into());
@@ -148,7 +148,7 @@ impl EnforcerBuilder {
     }
 
     /// `false` turns on dry-run mode: requests that no role grants are let through, logged
-    /// (warning) and counted ([`Enforcer::dry_run_report`]); requests without a valid token are
+    /// (warning) and counted ([`Enforcer::dry_run_report`](crate::Enforcer::dry_run_report)); requests without a valid token are
     /// still refused. Default `true`.
     pub fn enforce(mut self, enforce: bool) -> Self {
         self.enforce = enforce;

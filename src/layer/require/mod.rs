@@ -15,9 +15,9 @@
 //! );
 //! ```
 //!
-//! `RequireRule` finds the [`Enforcer`] that an outer `.layer(enforcer)` put into the request
+//! `RequireRule` finds the [`Enforcer`](crate::Enforcer) that an outer `.layer(enforcer)` put into the request
 //! extensions; without one it answers 500 (and logs why), never letting the request through.
-//! [`Enforcer::require`] gives the same layer bound to one enforcer, for plain tower stacks.
+//! [`Enforcer::require`](crate::Enforcer::require) gives the same layer bound to one enforcer, for plain tower stacks.
 //!
 //! On allow the request reaches the inner service with one value in its extensions, the
 //! decision's record [`Authorized`](crate::Authorized): the claims (shared with the

@@ -10,7 +10,7 @@ use super::guard::{Requirement, guard};
 use crate::enforcer::Enforcer;
 use crate::response::DenialBody;
 
-/// The service of [`RequireRule`], [`Authenticate`] and [`RequireRuleLayer`].
+/// The service of [`RequireRule`](super::RequireRule), [`Authenticate`](super::Authenticate) and [`RequireRuleLayer`](super::RequireRuleLayer).
 #[derive(Debug, Clone)]
 pub struct RequireRuleService<S> {
     inner: S,
@@ -36,7 +36,7 @@ impl<S> RequireRuleService<S> {
         }
     }
 
-    /// The rules of which this service requires any one ([`RequireAnyRule`]).
+    /// The rules of which this service requires any one ([`RequireAnyRule`](super::RequireAnyRule)).
     pub fn any_of(&self) -> Option<&'static [&'static str]> {
         match self.requirement {
             Requirement::AnyOf { rules, .. } => Some(rules),
