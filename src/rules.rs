@@ -20,9 +20,15 @@
 //! ```
 //!
 //! axum applies route layers when the router gets its state (`with_state`, or when it is
-//! served), so that is when their rules are recorded. The record is the process's (a service
-//! builds one router); a rule recorded twice is listed once, with its method and path when
-//! some record gives them.
+//! served), so that is when their rules are recorded. A rule recorded twice is listed once,
+//! with its method and path when some record gives them.
+//!
+//! The record is the process's, not one router's or one enforcer's: `RequireRule("rule")` is
+//! a plain marker that meets its enforcer only in a request's extensions, long after axum
+//! applied it, and axum may apply it on any thread (when serving), so nothing ties the
+//! application to a router. A process that builds several routers (tests, a service with an
+//! admin port) sees the rules of all of them; tests that read the record belong in a test
+//! crate of their own (as this crate's `tests/rules_report.rs` and `tests/openapi.rs` are).
 
 use std::collections::BTreeMap;
 use std::path::Path;
