@@ -255,3 +255,121 @@ fn attacker_text_never_starts_a_log_line_of_its_own() {
         );
     }
 }
+
+/// `acl replay`: the decision events carry what a replay needs (roles, rule, outcome, map
+/// revision; never the token), and a candidate map is judged by the decisions it would flip.
+#[test]
+fn logged_decisions_replay_against_a_candidate_map() {
+    let _alone = alone();
+    use tokenleader_rbac::acl::replay::Replay;
+    let enforcer = fixture_builder().build().unwrap();
+    let log = Log::default();
+    let writer = log.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .json()
+        .with_max_level(tracing::Level::DEBUG)
+        .with_writer(move || writer.clone())
+        .finish();
+    let (user1, user3) = (fixture_token("token_user1"), fixture_token("token_user3"));
+    tracing::subscriber::with_default(subscriber, || {
+        for (token, rule) in [
+            (&user1, FIRST_RULE),
+            (&user1, FIRST_RULE),
+            (&user3, FIRST_RULE),
+            (&user3, THIRD_RULE),
+        ] {
+            let _ = enforcer.authorize(&headers(token), rule);
+        }
+    });
+    let text = log.text();
+    assert!(
+        !text.contains(&user1) && !text.contains(&user3),
+        "never the token"
+    );
+    assert!(text.contains(r#""roles":"[\"role1\"]""#), "{text}");
+    let revision = enforcer.acl_status().revision;
+    let decisions: Vec<&str> = text
+        .lines()
+        .filter(|line| line.contains(r#""roles""#))
+        .collect();
+    assert_eq!(decisions.len(), 4, "{text}");
+    for line in decisions {
+        assert!(
+            line.contains(&format!(r#""acl_revision":"{revision}""#)),
+            "{line}"
+        );
+    }
+
+    // role1 loses the first rule, role2 gains it.
+    let candidate = AclMap::from_yaml_str(&format!(
+        "- name: role1\n  allow: [{THIRD_RULE}]\n- name: role2\n  allow: [{FIRST_RULE}, {THIRD_RULE}]\n"
+    ))
+    .unwrap();
+    let replay = Replay::read(text.as_bytes(), &candidate, Some("admin")).unwrap();
+    assert_eq!(replay.decisions, 4);
+    let flips: Vec<(Vec<String>, String, bool, u64)> = replay
+        .flips
+        .iter()
+        .map(|flip| {
+            (
+                flip.roles.clone(),
+                flip.rule.clone(),
+                flip.was_allowed,
+                flip.count,
+            )
+        })
+        .collect();
+    assert_eq!(
+        flips,
+        [
+            (vec!["role1".to_owned()], FIRST_RULE.to_owned(), true, 2),
+            (vec!["role2".to_owned()], FIRST_RULE.to_owned(), false, 1),
+        ]
+    );
+    let unchanged = Replay::read(text.as_bytes(), &fixture_acl(), Some("admin")).unwrap();
+    assert!(unchanged.flips.is_empty());
+
+    #[cfg(feature = "cli")]
+    {
+        let dir = tempfile::tempdir().unwrap();
+        let (log_file, map_file) = (
+            dir.path().join("decisions.jsonl"),
+            dir.path().join("new.yml"),
+        );
+        std::fs::write(&log_file, &text).unwrap();
+        std::fs::write(
+            &map_file,
+            format!("- name: role1\n  allow: [{THIRD_RULE}]\n- name: role2\n  allow: [{FIRST_RULE}, {THIRD_RULE}]\n"),
+        )
+        .unwrap();
+        let replay = |map: &std::path::Path| {
+            std::process::Command::new(env!("CARGO_BIN_EXE_tokenleader-rbac"))
+                .args(["acl", "replay", map.to_str().unwrap(), "--decisions"])
+                .arg(&log_file)
+                .arg("--exit-code")
+                .output()
+                .unwrap()
+        };
+        let output = replay(&map_file);
+        let out = String::from_utf8_lossy(&output.stdout);
+        assert_eq!(output.status.code(), Some(1), "{out}");
+        assert!(
+            out.contains(&format!(
+                "2 × [role1] {FIRST_RULE}: allowed, would be denied"
+            )),
+            "{out}"
+        );
+        assert!(out.contains("4 decisions replayed"), "{out}");
+        let fixture_map = format!(
+            "{}/tests/fixtures/tokenleader/role_to_acl_map.yml",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let output = replay(std::path::Path::new(&fixture_map));
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&output.stdout)
+        );
+    }
+}

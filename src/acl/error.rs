@@ -32,7 +32,7 @@ impl AclError {
     /// The file the map came from (`None` for a map given as text).
     pub fn path(&self) -> Option<&Path> {
         match &self.origin {
-            AclOrigin::File(path) => Some(path),
+            AclOrigin::File(path) | AclOrigin::Cases(path) => Some(path),
             AclOrigin::Text => None,
         }
     }
@@ -47,6 +47,8 @@ impl AclError {
 #[derive(Debug, Clone)]
 pub(crate) enum AclOrigin {
     File(PathBuf),
+    /// A file of test cases (`acl::testing`).
+    Cases(PathBuf),
     Text,
 }
 
@@ -54,6 +56,7 @@ impl fmt::Display for AclOrigin {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             AclOrigin::File(path) => write!(f, "ACL file {}", path.display()),
+            AclOrigin::Cases(path) => write!(f, "test cases file {}", path.display()),
             AclOrigin::Text => f.write_str("ACL map"),
         }
     }

@@ -36,11 +36,19 @@
 //! role is refused with the line), exact rules are indexed by hash and patterns kept in a
 //! segment trie, so a decision costs a few lookups per role of the caller, whatever the size
 //! of the map.
+//!
+//! A map is reviewed as code with [`testing`] (cases with expected answers, and the entries
+//! they leave unexercised), [`diff`] (what a change grants and takes away) and [`replay`]
+//! (logged decisions a candidate would flip); the `tokenleader-rbac acl test | diff | replay`
+//! commands are built on them.
 
 mod compile;
+pub mod diff;
 mod error;
 mod parse;
 mod pattern;
+pub mod replay;
+pub mod testing;
 #[cfg(test)]
 mod tests;
 

@@ -32,6 +32,17 @@ pub(crate) struct AclFacts<'a> {
     pub(crate) let_through: bool,
 }
 
+/// The caller's roles in a decision's event, as a JSON array (what `acl replay` reads back);
+/// written only when the event is.
+struct Roles<'a>(&'a [String]);
+
+impl std::fmt::Display for Roles<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Role names come from verified tokens; JSON escapes whatever they hold.
+        f.write_str(&serde_json::to_string(self.0).unwrap_or_default())
+    }
+}
+
 /// Why a denied decision was denied, for the log.
 fn denial_reason(decision: &Decision<'_>) -> &'static str {
     match decision {
@@ -74,6 +85,7 @@ impl Recorder {
             ..
         } = *facts;
         let user = &*facts.claims.identity.username;
+        let roles = Roles(&facts.claims.identity.roles);
         if let Some(candidate) = facts.candidate {
             let roles = &facts.claims.identity.roles;
             let allowed = facts.decision.is_allowed();
@@ -91,18 +103,19 @@ impl Recorder {
             Decision::Admin { role } => {
                 telemetry::count_decision!("allowed", "admin");
                 let reason = "admin role";
-                tracing::debug!(rule, %request_id, user, outcome = "allowed", reason, role, acl_revision);
+                tracing::debug!(rule, %request_id, user, %roles, outcome = "allowed", reason, role, acl_revision);
             }
             Decision::Granted { role } => {
                 telemetry::count_decision!("allowed", "granted");
                 let reason = "granted by role";
-                tracing::debug!(rule, %request_id, user, outcome = "allowed", reason, role, acl_revision);
+                tracing::debug!(rule, %request_id, user, %roles, outcome = "allowed", reason, role, acl_revision);
             }
             Decision::Denied | Decision::DeniedBy { .. } if facts.let_through => {
                 tracing::warn!(
                     rule,
                     %request_id,
                     user,
+                    %roles,
                     outcome = "allowed (dry run)",
                     reason = denial_reason(&facts.decision),
                     acl_revision,
@@ -120,6 +133,7 @@ impl Recorder {
                     rule,
                     %request_id,
                     user,
+                    %roles,
                     outcome = "forbidden",
                     reason = denial_reason(&facts.decision),
                     denied_by,

@@ -28,6 +28,7 @@ mod keys;
 mod layers;
 mod metrics;
 mod network_edges;
+mod policy;
 mod properties;
 mod real_server_fixtures;
 mod request_context;

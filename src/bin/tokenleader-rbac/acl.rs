@@ -1,13 +1,210 @@
-//! `acl check`, `acl explain`, `acl matrix`: ACL maps checked against the rules a service uses.
+//! The `acl` commands: `check`, `explain` and `matrix` (a map against the rules a service
+//! uses), and the review of a map as code, `test`, `diff` and `replay` (in `policy.rs`).
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
+use clap::Subcommand;
 use tokenleader_rbac::AclMap;
 use tokenleader_rbac::acl::Decision;
 
 use crate::matrix::Matrix;
-use crate::{Failure, MatrixFormat, error, negative};
+use crate::{Failure, MatrixFormat, error, negative, policy};
+
+/// How `acl diff` prints.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum DiffFormat {
+    /// `+ role rule  (because)` lines.
+    Text,
+    /// A Markdown review comment.
+    Markdown,
+    /// JSON (as `--json`).
+    Json,
+}
+
+#[derive(Subcommand)]
+pub(crate) enum AclCommand {
+    /// Validate a map; with the rules a service uses, list the rules no role grants and the
+    /// grants of rules the service does not use.
+    Check {
+        /// The ACL file.
+        file: PathBuf,
+        /// A rule the service uses (repeatable).
+        #[arg(long = "rule")]
+        rules: Vec<String>,
+        /// A file of rules the service uses, one per line (`#` starts a comment).
+        #[arg(long)]
+        rules_from: Option<PathBuf>,
+        /// Exit with 1 when any inconsistency is found.
+        #[arg(long)]
+        strict: bool,
+    },
+    /// Print the role × rule matrix: who may do what.
+    Matrix {
+        /// The ACL file.
+        file: PathBuf,
+        /// A rule the service uses (repeatable): shown even when no role grants it.
+        #[arg(long = "rule")]
+        rules: Vec<String>,
+        /// A file of rules the service uses, one per line (`#` starts a comment).
+        #[arg(long)]
+        rules_from: Option<PathBuf>,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "md")]
+        format: MatrixFormat,
+        /// The admin role, shown as allowed everything.
+        #[arg(long, default_value = "admin", conflicts_with = "no_admin")]
+        admin_role: String,
+        /// No admin role.
+        #[arg(long)]
+        no_admin: bool,
+    },
+    /// Show the decision for some roles and a rule, and its reason.
+    Explain {
+        /// The ACL file.
+        file: PathBuf,
+        /// The caller's roles, comma-separated.
+        #[arg(long, value_delimiter = ',', required = true)]
+        roles: Vec<String>,
+        /// The rule the route requires.
+        #[arg(long)]
+        rule: String,
+        /// The admin role.
+        #[arg(long, default_value = "admin", conflicts_with = "no_admin")]
+        admin_role: String,
+        /// No admin role.
+        #[arg(long)]
+        no_admin: bool,
+    },
+    /// Run test cases against a map: each case's roles, rule and expected answer (`allow` or
+    /// `deny`), decided as the service decides. Exit 1 when any case fails.
+    Test {
+        /// The ACL file.
+        file: PathBuf,
+        /// The cases file: a YAML list of `{name?, roles, rule, expect}`.
+        cases: PathBuf,
+        /// Also list the map's grants, denies and includes that no case exercised.
+        #[arg(long)]
+        coverage: bool,
+        /// The admin role.
+        #[arg(long, default_value = "admin", conflicts_with = "no_admin")]
+        admin_role: String,
+        /// No admin role.
+        #[arg(long)]
+        no_admin: bool,
+    },
+    /// Every (role, rule) whose answer differs between two maps: `+` gained, `-` lost, with
+    /// what grants or denies it; roles added and removed.
+    Diff {
+        /// The map in force.
+        old: PathBuf,
+        /// The candidate.
+        new: PathBuf,
+        /// A file of the service's rules (one per line, or a service_access_policy.yml), compared
+        /// besides those the maps name.
+        #[arg(long)]
+        rules_from: Option<PathBuf>,
+        /// Print `{"gained": [...], "lost": [...], ...}`.
+        #[arg(long, conflicts_with = "format")]
+        json: bool,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "text")]
+        format: DiffFormat,
+        /// Exit with 1 when anything differs (as `git diff --exit-code`).
+        #[arg(long)]
+        exit_code: bool,
+    },
+    /// Replay logged decisions (JSON lines of the decision events) against a candidate map;
+    /// report each decision it would flip, grouped by roles and rule.
+    Replay {
+        /// The candidate ACL file.
+        file: PathBuf,
+        /// The log: JSON lines, as a JSON `tracing` subscriber writes them; `-` for standard
+        /// input.
+        #[arg(long)]
+        decisions: PathBuf,
+        /// Exit with 1 when any decision would flip.
+        #[arg(long)]
+        exit_code: bool,
+        /// The admin role.
+        #[arg(long, default_value = "admin", conflicts_with = "no_admin")]
+        admin_role: String,
+        /// No admin role.
+        #[arg(long)]
+        no_admin: bool,
+    },
+}
+
+pub(crate) fn run(command: AclCommand) -> Result<(), Failure> {
+    match command {
+        AclCommand::Check {
+            file,
+            rules,
+            rules_from,
+            strict,
+        } => acl_check(&file, rules, rules_from, strict),
+        AclCommand::Matrix {
+            file,
+            rules,
+            rules_from,
+            format,
+            admin_role,
+            no_admin,
+        } => {
+            let used = service_rules(rules, rules_from)?;
+            let admin = (!no_admin).then_some(admin_role.as_str());
+            acl_matrix(&file, &used, format, admin)
+        }
+        AclCommand::Explain {
+            file,
+            roles,
+            rule,
+            admin_role,
+            no_admin,
+        } => acl_explain(
+            &file,
+            &roles,
+            &rule,
+            (!no_admin).then_some(admin_role.as_str()),
+        ),
+        AclCommand::Test {
+            file,
+            cases,
+            coverage,
+            admin_role,
+            no_admin,
+        } => policy::test(
+            &file,
+            &cases,
+            coverage,
+            (!no_admin).then_some(admin_role.as_str()),
+        ),
+        AclCommand::Diff {
+            old,
+            new,
+            rules_from,
+            json,
+            format,
+            exit_code,
+        } => {
+            let format = if json { DiffFormat::Json } else { format };
+            let rules = service_rules(Vec::new(), rules_from)?;
+            policy::diff(&old, &new, &rules, format, exit_code)
+        }
+        AclCommand::Replay {
+            file,
+            decisions,
+            exit_code,
+            admin_role,
+            no_admin,
+        } => policy::replay(
+            &file,
+            &decisions,
+            exit_code,
+            (!no_admin).then_some(admin_role.as_str()),
+        ),
+    }
+}
 
 /// The rules a service uses: from `--rule` and from `--rules-from` (a list of rules, one per
 /// line, or a `service_access_policy.yml`, as `--print-rules` writes it).

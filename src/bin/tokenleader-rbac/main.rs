@@ -14,6 +14,9 @@
 //! tokenleader-rbac acl check role_to_acl_map.example.yml --rules-from examples/microservice/rules.txt
 //! tokenleader-rbac acl explain role_to_acl_map.example.yml --roles role1,role2 --rule micros1.whoami
 //! tokenleader-rbac acl matrix role_to_acl_map.example.yml --rules-from examples/microservice/rules.txt --format html > matrix.html
+//! tokenleader-rbac acl test role_to_acl_map.example.yml role_to_acl_map.example.test.yml [--coverage]
+//! tokenleader-rbac acl diff old.yml new.yml --rules-from policy.yml [--json | --format markdown] [--exit-code]
+//! tokenleader-rbac acl replay new.yml --decisions decisions.jsonl [--exit-code]
 //! ```
 //!
 //! Exit codes: 0 success (a valid token, an allowed decision, a consistent map), 1 a negative
@@ -23,6 +26,7 @@
 mod acl;
 mod credentials;
 mod matrix;
+mod policy;
 mod token;
 mod users;
 
@@ -31,7 +35,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
-use acl::{acl_check, acl_explain, acl_matrix, service_rules};
+use acl::AclCommand;
 use token::{LocalCheck, Login, gettoken, read_token, verify_local, verify_remote};
 
 pub(crate) use token::KeySource;
@@ -170,62 +174,6 @@ pub(crate) enum UsersCommand {
     },
 }
 
-#[derive(Subcommand)]
-enum AclCommand {
-    /// Validate a map; with the rules a service uses, list the rules no role grants and the
-    /// grants of rules the service does not use.
-    Check {
-        /// The ACL file.
-        file: PathBuf,
-        /// A rule the service uses (repeatable).
-        #[arg(long = "rule")]
-        rules: Vec<String>,
-        /// A file of rules the service uses, one per line (`#` starts a comment).
-        #[arg(long)]
-        rules_from: Option<PathBuf>,
-        /// Exit with 1 when any inconsistency is found.
-        #[arg(long)]
-        strict: bool,
-    },
-    /// Print the role × rule matrix: who may do what.
-    Matrix {
-        /// The ACL file.
-        file: PathBuf,
-        /// A rule the service uses (repeatable): shown even when no role grants it.
-        #[arg(long = "rule")]
-        rules: Vec<String>,
-        /// A file of rules the service uses, one per line (`#` starts a comment).
-        #[arg(long)]
-        rules_from: Option<PathBuf>,
-        /// Output format.
-        #[arg(long, value_enum, default_value = "md")]
-        format: MatrixFormat,
-        /// The admin role, shown as allowed everything.
-        #[arg(long, default_value = "admin", conflicts_with = "no_admin")]
-        admin_role: String,
-        /// No admin role.
-        #[arg(long)]
-        no_admin: bool,
-    },
-    /// Show the decision for some roles and a rule, and its reason.
-    Explain {
-        /// The ACL file.
-        file: PathBuf,
-        /// The caller's roles, comma-separated.
-        #[arg(long, value_delimiter = ',', required = true)]
-        roles: Vec<String>,
-        /// The rule the route requires.
-        #[arg(long)]
-        rule: String,
-        /// The admin role.
-        #[arg(long, default_value = "admin", conflicts_with = "no_admin")]
-        admin_role: String,
-        /// No admin role.
-        #[arg(long)]
-        no_admin: bool,
-    },
-}
-
 #[derive(Clone, Copy, clap::ValueEnum)]
 pub(crate) enum MatrixFormat {
     /// A Markdown table.
@@ -336,37 +284,6 @@ async fn run(command: Command) -> Result<(), Failure> {
                 )),
             }
         }
-        Command::Acl { command } => match command {
-            AclCommand::Check {
-                file,
-                rules,
-                rules_from,
-                strict,
-            } => acl_check(&file, rules, rules_from, strict),
-            AclCommand::Matrix {
-                file,
-                rules,
-                rules_from,
-                format,
-                admin_role,
-                no_admin,
-            } => {
-                let used = service_rules(rules, rules_from)?;
-                let admin = (!no_admin).then_some(admin_role.as_str());
-                acl_matrix(&file, &used, format, admin)
-            }
-            AclCommand::Explain {
-                file,
-                roles,
-                rule,
-                admin_role,
-                no_admin,
-            } => acl_explain(
-                &file,
-                &roles,
-                &rule,
-                (!no_admin).then_some(admin_role.as_str()),
-            ),
-        },
+        Command::Acl { command } => acl::run(command),
     }
 }
