@@ -117,7 +117,9 @@ impl Replay {
                 count,
             })
             .collect();
-        replay.flips.sort_by_key(|flip| std::cmp::Reverse(flip.count));
+        replay
+            .flips
+            .sort_by_key(|flip| std::cmp::Reverse(flip.count));
         Ok(replay)
     }
 }

@@ -946,3 +946,44 @@ fn explain_and_matrix_show_inheritance_patterns_and_denies() {
         "{table}"
     );
 }
+
+/// `… | head -c 10` closed the pipe under the tool, which panicked ("failed printing to stdout:
+/// Broken pipe", exit 101) in 1 to 2 runs of 6. The pipe is closed before the tool starts here,
+/// every time: it ends quietly, as other command-line tools end (141, SIGPIPE's status).
+#[test]
+fn a_closed_pipe_ends_the_tool_quietly() {
+    let map = format!("{}/role_to_acl_map.example.yml", env!("CARGO_MANIFEST_DIR"));
+    let cases = format!(
+        "{}/role_to_acl_map.example.test.yml",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let key = fixture_path("tokenleader/tokenleader_public_key.ssh-rsa.pub");
+    let token = fixture_token("token_user1");
+    let at = at_fixture_hour();
+    let commands: [&[&str]; 4] = [
+        &["acl", "check", &map],
+        &["acl", "matrix", &map],
+        &["acl", "test", &map, &cases],
+        &["verify", &token, "--key", &key, "--at", &at],
+    ];
+    for args in commands {
+        for _ in 0..10 {
+            // A pipe whose reading end is closed before the tool starts.
+            let (reader, writer) = std::io::pipe().expect("a pipe");
+            drop(reader);
+            let output = Command::new(env!("CARGO_BIN_EXE_tokenleader-rbac"))
+                .args(args)
+                .stdout(writer)
+                .stderr(Stdio::piped())
+                .output()
+                .expect("the binary runs");
+            assert_eq!(
+                output.status.code(),
+                Some(141),
+                "{args:?}: {}",
+                stderr(&output)
+            );
+            assert!(output.stderr.is_empty(), "{args:?}: {}", stderr(&output));
+        }
+    }
+}

@@ -242,7 +242,7 @@ pub(crate) fn acl_check(
 ) -> Result<(), Failure> {
     let map = AclMap::from_file(file).map_err(error)?;
     let rules = service_rules(rules, rules_from)?;
-    println!(
+    say!(
         "{}: valid, {} roles, {} grants",
         file.display(),
         map.role_count(),
@@ -274,11 +274,11 @@ pub(crate) fn acl_check(
         .map(|rule| format!("rule `{rule}` is granted by no role (only the admin role can use it)"))
         .collect();
     for line in ungranted.iter().chain(&unused) {
-        println!("{line}");
+        say!("{line}");
     }
     let problems = ungranted.len() + unused.len();
     if problems == 0 {
-        println!("consistent with the {} rules the service uses", used.len());
+        say!("consistent with the {} rules the service uses", used.len());
         Ok(())
     } else if strict {
         let noun = if problems == 1 {
@@ -305,13 +305,13 @@ pub(crate) fn acl_explain(
         .filter(|role| Some(*role) != admin_role && map.rules_of(role).is_none())
         .collect();
     if !unknown.is_empty() {
-        println!(
+        say!(
             "note: the map does not list the role(s) {}",
             unknown.join(", ")
         );
     }
     match map.decide(roles, rule, admin_role) {
-        Decision::Admin { role } => println!("allowed: `{role}` is the admin role"),
+        Decision::Admin { role } => say!("allowed: `{role}` is the admin role"),
         Decision::Granted { .. } => {
             let granting: Vec<String> = roles
                 .iter()
@@ -319,7 +319,7 @@ pub(crate) fn acl_explain(
                 .filter(|role| map.grants(role, rule))
                 .map(|role| path_text(&map, role, rule))
                 .collect();
-            println!(
+            say!(
                 "allowed: rule `{rule}` is granted by {}",
                 granting.join(", ")
             );
@@ -372,8 +372,8 @@ pub(crate) fn acl_matrix(
         admin,
     );
     match format {
-        MatrixFormat::Md => println!("{}", matrix.markdown()),
-        MatrixFormat::Html => println!("{}", matrix.html()),
+        MatrixFormat::Md => say!("{}", matrix.markdown()),
+        MatrixFormat::Html => say!("{}", matrix.html()),
     }
     Ok(())
 }

@@ -35,7 +35,7 @@ pub(crate) fn store(config: &Path, replace: bool) -> Result<(), Failure> {
         }
     }
     stored.store_password(&password).map_err(error)?;
-    println!(
+    say!(
         "stored the password in {} (key: {})",
         stored.auth_file().display(),
         stored.fernet_key_file().display()
@@ -47,7 +47,7 @@ pub(crate) fn store(config: &Path, replace: bool) -> Result<(), Failure> {
 pub(crate) fn check(config: &Path) -> Result<(), Failure> {
     let stored = stored(config)?;
     stored.read_password().map_err(error)?;
-    println!(
+    say!(
         "{} decrypts with the key in {}",
         stored.auth_file().display(),
         stored.fernet_key_file().display()

@@ -23,6 +23,21 @@
 //! answer (invalid token, denied, inconsistencies with `--strict`), 2 an error (bad input,
 //! unreadable file, unreachable server), with one line on standard error.
 
+/// Prints a line on standard output. A closed pipe (`… | head`) ends the program quietly, as
+/// other command-line tools end (status 141, a shell's for SIGPIPE), rather than with a panic.
+macro_rules! say {
+    ($($arg:tt)*) => {
+        $crate::write_stdout(format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
+
+/// [`say!`] without the line break.
+macro_rules! say_raw {
+    ($($arg:tt)*) => {
+        $crate::write_stdout(format_args!($($arg)*))
+    };
+}
+
 mod acl;
 mod credentials;
 mod matrix;
@@ -201,6 +216,19 @@ fn parse_algorithm(name: &str) -> Result<tokenleader_rbac::Algorithm, String> {
     name.trim()
         .parse()
         .map_err(|_| format!("`{name}` is not a JWS algorithm (RS512, ES256, ES384, EdDSA, …)"))
+}
+
+/// Writes to standard output; a closed pipe ends the program quietly.
+pub(crate) fn write_stdout(text: std::fmt::Arguments<'_>) {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    if let Err(error) = out.write_fmt(text).and_then(|()| out.flush()) {
+        if error.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(141);
+        }
+        eprintln!("tokenleader-rbac: cannot write the output: {error}");
+        std::process::exit(2);
+    }
 }
 
 /// A failure with the exit code it ends in.

@@ -27,7 +27,7 @@ pub(crate) fn test(
             .line
             .map(|line| format!(" (line {line})"))
             .unwrap_or_default();
-        println!(
+        say!(
             "FAIL {}{line}: expected {}, got {}: {}",
             result.case.label(),
             result.case.expect,
@@ -37,11 +37,11 @@ pub(crate) fn test(
     }
     if coverage {
         for entry in &report.uncovered {
-            println!("not exercised: {entry}");
+            say!("not exercised: {entry}");
         }
     }
     let failed = report.failed().count();
-    println!("{} passed, {failed} failed", report.passed());
+    say!("{} passed, {failed} failed", report.passed());
     match failed {
         0 => Ok(()),
         _ => Err(negative(format!("{failed} case(s) failed"))),
@@ -60,9 +60,9 @@ pub(crate) fn diff(
     let new = AclMap::from_file(new).map_err(error)?;
     let diff = MapDiff::between(&old, &new, rules);
     match format {
-        DiffFormat::Text => diff.to_lines().iter().for_each(|line| println!("{line}")),
-        DiffFormat::Markdown => print!("{}", diff.to_markdown()),
-        DiffFormat::Json => println!("{}", serde_json::to_string_pretty(&diff).map_err(error)?),
+        DiffFormat::Text => diff.to_lines().iter().for_each(|line| say!("{line}")),
+        DiffFormat::Markdown => say_raw!("{}", diff.to_markdown()),
+        DiffFormat::Json => say!("{}", serde_json::to_string_pretty(&diff).map_err(error)?),
     }
     match exit_code && !diff.is_empty() {
         true => Err(negative(format!(
@@ -95,7 +95,7 @@ pub(crate) fn replay(
             true => ("allowed", "denied"),
             false => ("denied", "allowed"),
         };
-        println!(
+        say!(
             "{} × [{}] {}: {was}, would be {would}",
             flip.count,
             flip.roles.join(", "),
@@ -103,9 +103,10 @@ pub(crate) fn replay(
         );
     }
     let flipped: u64 = replay.flips.iter().map(|flip| flip.count).sum();
-    println!(
+    say!(
         "{} decisions replayed ({} other lines skipped), {flipped} would flip",
-        replay.decisions, replay.skipped
+        replay.decisions,
+        replay.skipped
     );
     match exit_code && flipped > 0 {
         true => Err(negative(format!("{flipped} decision(s) would flip"))),

@@ -107,9 +107,9 @@ pub(crate) async fn gettoken(server: &Server, login: &Login, json: bool) -> Resu
             "auth_token": grant.auth_token.as_str(),
             "service_catalog": grant.service_catalog,
         });
-        println!("{out:#}");
+        say!("{out:#}");
     } else {
-        println!("{}", grant.auth_token.as_str());
+        say!("{}", grant.auth_token.as_str());
     }
     Ok(())
 }
@@ -197,6 +197,6 @@ pub(crate) async fn verify_remote(token: &str, server: &Server) -> Result<(), Fa
 
 fn print_json(value: &impl serde::Serialize) -> Result<(), Failure> {
     let text = serde_json::to_string_pretty(value).map_err(error)?;
-    println!("{text}");
+    say!("{text}");
     Ok(())
 }

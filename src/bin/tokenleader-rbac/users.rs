@@ -32,13 +32,13 @@ pub(crate) async fn users(
             let password = secret("TL_NEW_USER_PASSWORD", "New user's password")?;
             let user = NewUser::new(&name, email, password, wfc, roles);
             client.add_user(&user).await.map_err(refusal)?;
-            println!("added user {name}");
+            say!("added user {name}");
             Ok(())
         }
         UsersCommand::Delete { name } => {
             warn_if_exposed(&client);
             client.delete_user(&name).await.map_err(refusal)?;
-            println!("deleted user {name}");
+            say!("deleted user {name}");
             Ok(())
         }
     }
@@ -78,7 +78,7 @@ fn warn_if_exposed(client: &Client) {
 fn print_users(users: &[User], json: bool) -> Result<(), Failure> {
     if json {
         let text = serde_json::to_string_pretty(users).map_err(error)?;
-        println!("{text}");
+        say!("{text}");
         return Ok(());
     }
     let header = [
@@ -119,7 +119,7 @@ fn print_users(users: &[User], json: bool) -> Result<(), Failure> {
             .zip(widths)
             .map(|(cell, width)| format!("{cell:width$}"))
             .collect();
-        println!("{}", cells.join("  ").trim_end());
+        say!("{}", cells.join("  ").trim_end());
     }
     Ok(())
 }
