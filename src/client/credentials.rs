@@ -159,7 +159,7 @@ pub enum CredentialsError {
     },
     /// Storing: the INI file exists already (the Python tool refuses too).
     #[error(
-        "credentials file {} exists already: delete it first to store a new password",
+        "credentials file {} exists already: remove it (the CLI: `--replace`) to store a new password",
         path.display()
     )]
     AuthFileExists {

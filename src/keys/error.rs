@@ -32,6 +32,9 @@ pub enum KeyError {
         /// What is wrong with its key.
         source: Box<KeyError>,
     },
+    /// A key file's content is none of the forms a key file may take.
+    #[error("not an OpenSSH, PEM or JWK public key")]
+    NotAKey,
     /// The input is not in the expected format.
     #[error("{format} key: {}", Untrusted(.message))]
     Format {

@@ -153,13 +153,16 @@ impl PublicKey {
     /// The file must be a regular file of at most 64 KiB.
     pub fn from_file(path: impl AsRef<Path>) -> Result<Self, KeyError> {
         let path = path.as_ref();
-        Self::from_file_bytes(&read_key_file(path)?)
+        Self::from_file_bytes(&read_key_file(path)?).map_err(|source| KeyError::InFile {
+            path: path.to_owned(),
+            source: Box::new(source),
+        })
     }
 
     /// Parses the content of a key file: PEM when it starts with `-----BEGIN`, a JWK when it
     /// starts with `{`, else OpenSSH.
     pub(crate) fn from_file_bytes(bytes: &[u8]) -> Result<Self, KeyError> {
-        let not_a_key = || KeyError::format("key file", "not an OpenSSH, PEM or JWK public key");
+        let not_a_key = || KeyError::NotAKey;
         let start = bytes.trim_ascii_start();
         if start.starts_with(b"-----BEGIN") {
             return Self::from_pem(bytes);
@@ -376,10 +379,9 @@ mod tests {
     fn a_file_that_is_not_a_key_says_so() {
         for content in [&[0xff, 0xfe, 0][..], b"garbage", b"", b"  \n"] {
             let error = PublicKey::from_file_bytes(content).unwrap_err();
-            assert!(
-                error
-                    .to_string()
-                    .contains("not an OpenSSH, PEM or JWK public key"),
+            assert_eq!(
+                error.to_string(),
+                "not an OpenSSH, PEM or JWK public key",
                 "{error}"
             );
         }

@@ -20,6 +20,14 @@ impl PublicKey {
         }
         let mut words = line.split_ascii_whitespace();
         let key_type = words.next().unwrap_or_default();
+        let looks_like_a_key_type = ["ssh-", "ecdsa-", "sk-"]
+            .iter()
+            .any(|prefix| key_type.starts_with(prefix));
+        if !looks_like_a_key_type {
+            return Err(openssh(
+                "not an OpenSSH public key line (`ssh-rsa AAAA… comment`)",
+            ));
+        }
         if key_type != "ssh-rsa" {
             return Err(KeyError::NotRsa(key_type.chars().take(40).collect()));
         }

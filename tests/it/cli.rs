@@ -637,7 +637,7 @@ async fn credentials_store_then_gettoken_without_a_password() {
     );
     assert_eq!(output.status.code(), Some(2));
     assert!(
-        stderr(&output).contains("exists already"),
+        stderr(&output).contains("exists already: give `--replace`"),
         "{}",
         stderr(&output)
     );
@@ -985,5 +985,42 @@ fn a_closed_pipe_ends_the_tool_quietly() {
             );
             assert!(output.stderr.is_empty(), "{args:?}: {}", stderr(&output));
         }
+    }
+}
+
+/// `users list --config X` failed with "unexpected argument '--config'": a command group's
+/// options are taken after its subcommand too, as the tool's own help writes them.
+#[test]
+fn a_groups_options_may_follow_its_subcommand() {
+    for args in [
+        &[
+            "users",
+            "list",
+            "--config",
+            "/nonexistent/client_configs.yml",
+        ][..],
+        &[
+            "users",
+            "--config",
+            "/nonexistent/client_configs.yml",
+            "list",
+        ][..],
+        &[
+            "users",
+            "show",
+            "user1",
+            "--url",
+            "http://127.0.0.1:1",
+            "--user",
+            "user1",
+        ][..],
+    ] {
+        let output = run(args, &[("TL_PASSWORD", "x")], None);
+        let message = stderr(&output);
+        assert!(
+            !message.contains("unexpected argument"),
+            "{args:?}: {message}"
+        );
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {message}");
     }
 }

@@ -290,3 +290,25 @@ fn debug_output_is_a_summary() {
         r#"PublicKey { kid: Some("k"), algorithm: None, key_type: Rsa { bits: 2048 }, .. }"#
     );
 }
+
+/// A key file that holds no key named no file ("key file key: …"), or named it twice through
+/// the example; a word that is no key type was called an unsupported key type.
+#[test]
+fn a_file_that_is_no_key_is_named_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("notakey.pub");
+    std::fs::write(&path, "hello\n").unwrap();
+    let error = tokenleader_rbac::PublicKey::from_file(&path).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "key file {}: not an OpenSSH, PEM or JWK public key",
+            path.display()
+        )
+    );
+    let error = tokenleader_rbac::PublicKey::from_openssh("hello").unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "OpenSSH key: not an OpenSSH public key line (`ssh-rsa AAAA… comment`)"
+    );
+}

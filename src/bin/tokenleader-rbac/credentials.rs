@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use tokenleader_rbac::client::StoredCredentials;
+use tokenleader_rbac::client::{CredentialsError, StoredCredentials};
 
 use crate::token::secret;
 use crate::{Failure, error};
@@ -34,7 +34,13 @@ pub(crate) fn store(config: &Path, replace: bool) -> Result<(), Failure> {
             _ => {}
         }
     }
-    stored.store_password(&password).map_err(error)?;
+    stored.store_password(&password).map_err(|e| match e {
+        CredentialsError::AuthFileExists { path } => error(format!(
+            "credentials file {} exists already: give `--replace` to store a new password over it",
+            path.display()
+        )),
+        other => error(other),
+    })?;
     say!(
         "stored the password in {} (key: {})",
         stored.auth_file().display(),

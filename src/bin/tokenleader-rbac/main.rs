@@ -202,13 +202,13 @@ pub(crate) enum MatrixFormat {
 #[derive(Args)]
 pub(crate) struct Server {
     /// The tokenleader server's URL (default: `tl_url` of --config).
-    #[arg(long, env = "TL_URL")]
+    #[arg(long, env = "TL_URL", global = true)]
     pub(crate) url: Option<String>,
     /// tokenleader's client_configs.yml.
-    #[arg(long, env = "TL_CLIENT_CONFIG")]
+    #[arg(long, env = "TL_CLIENT_CONFIG", global = true)]
     pub(crate) config: Option<PathBuf>,
     /// Do not verify the server's TLS certificate (dangerous).
-    #[arg(long)]
+    #[arg(long, global = true)]
     pub(crate) insecure: bool,
 }
 

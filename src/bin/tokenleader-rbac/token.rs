@@ -64,14 +64,14 @@ pub(crate) fn secret(variable: &str, prompt: &str) -> Result<String, Failure> {
 #[derive(clap::Args)]
 pub(crate) struct Login {
     /// The user name (default: `tl_user` of --config).
-    #[arg(long, env = "TL_USER")]
+    #[arg(long, env = "TL_USER", global = true)]
     pub(crate) user: Option<String>,
     /// The login domain, sent as `domain`.
-    #[arg(long)]
+    #[arg(long, global = true)]
     pub(crate) domain: Option<String>,
     /// Ask for a one-time password (from TL_OTP, else a prompt, else the next line of
     /// standard input), sent as `otp`.
-    #[arg(long)]
+    #[arg(long, global = true)]
     pub(crate) otp: bool,
 }
 
