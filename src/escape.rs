@@ -23,7 +23,7 @@ impl fmt::Display for Untrusted<'_> {
 }
 
 /// `text` escaped, at most `max_chars` characters of it kept (`…` marks a cut).
-#[cfg(any(feature = "jwks", feature = "introspection", test))]
+#[cfg(any(feature = "jwks", feature = "introspection", feature = "client", test))]
 pub(crate) fn untrusted(text: &str, max_chars: usize) -> String {
     let mut out = String::with_capacity(text.len().min(max_chars) + 2);
     // Writing into a `String` cannot fail.

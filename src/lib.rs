@@ -104,6 +104,8 @@ mod file;
 #[cfg(fuzzing)]
 #[doc(hidden)]
 pub mod fuzzing;
+#[cfg(any(feature = "jwks", feature = "introspection", feature = "client"))]
+mod http_cause;
 #[cfg(feature = "introspection")]
 #[cfg_attr(docsrs, doc(cfg(feature = "introspection")))]
 pub mod introspection;

@@ -6,11 +6,17 @@
 use std::time::Duration;
 
 use crate::escape::untrusted;
+pub(crate) use crate::http_cause::cause;
 
 /// Checks that `url` may be called: HTTPS, or HTTP to a loopback host, or HTTP when
 /// `allow_plain_http`. The error says what to change.
 pub(crate) fn check_url(url: &str, allow_plain_http: bool) -> Result<reqwest::Url, String> {
     let quoted = untrusted(url, 200);
+    if !url.contains("://") {
+        return Err(format!(
+            "`{quoted}` is not a URL: give its scheme, `https://` (or `http://` to loopback)"
+        ));
+    }
     let parsed = reqwest::Url::parse(url).map_err(|e| format!("`{quoted}` is not a URL: {e}"))?;
     let host = parsed.host_str().unwrap_or_default();
     let loopback = host.eq_ignore_ascii_case("localhost")
@@ -99,32 +105,6 @@ pub(crate) async fn call(
         body.extend_from_slice(&chunk);
     }
     Ok((status.as_u16(), body))
-}
-
-/// What went wrong with a call, by its innermost cause ("Connection refused (os error 111)",
-/// "invalid peer certificate: UnknownIssuer") and its kind; never the URL (a query-form
-/// introspection URL holds the token).
-pub(crate) fn cause(error: &reqwest::Error) -> String {
-    let mut innermost = None;
-    let mut source: Option<&dyn std::error::Error> = std::error::Error::source(error);
-    while let Some(cause) = source {
-        innermost = Some(cause.to_string());
-        source = cause.source();
-    }
-    let kind = if error.is_timeout() {
-        "timed out"
-    } else if error.is_connect() {
-        "cannot connect"
-    } else if error.is_body() || error.is_decode() {
-        "the answer broke off"
-    } else {
-        "the call failed"
-    };
-    match innermost {
-        Some(cause) if error.is_timeout() && cause.contains("timed out") => kind.to_owned(),
-        Some(cause) => format!("{kind}: {}", untrusted(&cause, 200)),
-        None => kind.to_owned(),
-    }
 }
 
 /// The members of an OpenID provider's configuration that the crate reads.

@@ -23,6 +23,12 @@ fn server_url() -> String {
 }
 
 /// The server's `conf/` folder: `client_configs.yml` and `role_to_acl_map.yml`.
+/// The port the server scripts started it on (`TL_PORT`, 5001 by default): the catalog names
+/// the server by it.
+fn server_port() -> String {
+    std::env::var("TL_PORT").unwrap_or_else(|_| "5001".into())
+}
+
 fn conf_dir() -> PathBuf {
     let run_dir = std::env::var("TL_RUN_DIR").unwrap_or_else(|_| "/tmp/tlrun".to_owned());
     PathBuf::from(run_dir).join("conf")
@@ -40,7 +46,7 @@ async fn tokens_of_the_real_server_verify_and_decide() {
     assert!(
         tokenleader
             .url(Network::Internal)
-            .is_some_and(|url| url.ends_with(":5001"))
+            .is_some_and(|url| url.ends_with(&format!(":{}", server_port())))
     );
 
     // The key and the ACL map exactly as the Python client reads them.

@@ -78,7 +78,9 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         .init();
     let args = Args::parse();
 
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", args.port)).await?;
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", args.port))
+        .await
+        .map_err(|e| format!("cannot listen on 127.0.0.1:{}: {e}", args.port))?;
     let base_url = format!("http://{}", listener.local_addr()?);
 
     // Files given by path are watched and hot-reloaded; the embedded defaults are not.

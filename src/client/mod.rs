@@ -277,9 +277,11 @@ fn request_error(error: reqwest::Error) -> ClientError {
     if error.is_timeout() {
         ClientError::Timeout
     } else if error.is_connect() {
-        ClientError::Connect(error.to_string())
+        ClientError::Connect(
+            crate::http_cause::innermost(&error).unwrap_or_else(|| "no connection".into()),
+        )
     } else {
-        ClientError::Http(error.to_string())
+        ClientError::Http(crate::http_cause::cause(&error))
     }
 }
 

@@ -347,7 +347,7 @@ fn acl_explain_gives_the_decision_and_its_reason() {
 
     let output = explain("role2", &[]);
     assert_eq!(output.status.code(), Some(1));
-    assert!(stderr(&output).contains("denied: none of the roles [\"role2\"] grants rule"));
+    assert!(stderr(&output).contains("denied: none of the roles role2 grants rule"));
 
     let output = explain("admin", &[]);
     assert_eq!(stdout(&output).trim(), "allowed: `admin` is the admin role");
@@ -1023,4 +1023,65 @@ fn a_groups_options_may_follow_its_subcommand() {
         );
         assert_eq!(output.status.code(), Some(2), "{args:?}: {message}");
     }
+}
+
+/// The tool's messages spoke Rust: `(InvalidToken)`, `["role2"]`, and `.algorithms(..)` where
+/// its flag is `--algorithms`.
+#[test]
+fn messages_speak_the_tools_language() {
+    let output = run(
+        &[
+            "verify",
+            "not-a-token",
+            "--remote",
+            "--url",
+            "http://127.0.0.1:1",
+        ],
+        &[],
+        None,
+    );
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).contains("it is not a JSON Web Token"),
+        "{}",
+        stderr(&output)
+    );
+    let map = format!("{}/role_to_acl_map.example.yml", env!("CARGO_MANIFEST_DIR"));
+    let output = run(
+        &[
+            "acl",
+            "explain",
+            &map,
+            "--roles",
+            "role2,guest",
+            "--rule",
+            "micros1.report",
+        ],
+        &[],
+        None,
+    );
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).contains("none of the roles role2, guest grants rule `micros1.report`"),
+        "{}",
+        stderr(&output)
+    );
+    let key = fixture_path("tokenleader/tokenleader_public_key.ssh-rsa.pub");
+    let token = fixture_token("token_user1");
+    let output = run(
+        &["verify", &token, "--key", &key, "--algorithms", "ES256"],
+        &[],
+        None,
+    );
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("with `--algorithms`"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(
+        !stderr(&output).contains(".algorithms(..)"),
+        "{}",
+        stderr(&output)
+    );
 }

@@ -113,6 +113,10 @@ async fn a_refused_connection_is_reported() {
         .unwrap();
     let error = client.get_token("user1", "user1").await.unwrap_err();
     assert!(matches!(error, ClientError::Connect(_)), "{error}");
+    // The cause, not reqwest's "error sending request".
+    let message = error.to_string();
+    assert!(message.contains("Connection refused"), "{message}");
+    assert!(!message.contains("error sending request"), "{message}");
 }
 
 #[tokio::test]

@@ -233,7 +233,7 @@ fn the_banner_tells_which_role_reaches_which_route_for_the_map_loaded() {
         [
             "role1: GET /entries, POST /entries, GET /whoami, GET /report, POST /logout",
             "role2: GET /entries, GET /whoami, POST /logout",
-            "admin only (no role grants the rule): GET /admin/users (micros1.users.list)",
+            "admin only (no other role grants the rule): GET /admin/users (micros1.users.list)",
         ]
     );
     // tokenleader's own map grants none of the example's rules: the banner says so.
@@ -289,4 +289,29 @@ async fn the_openapi_document_names_each_route_s_rule() {
     let schemes = &document["components"]["securitySchemes"];
     assert_eq!(schemes["x_auth_token"]["name"], "X-Auth-Token");
     assert_eq!(schemes["bearer_token"]["scheme"], "bearer");
+}
+
+/// `Address already in use` did not say which address: the example names it.
+#[test]
+fn a_port_in_use_is_named() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port().to_string();
+    // `cargo test` builds the examples beside the test binaries.
+    let deps = std::env::current_exe().unwrap();
+    let example = deps
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .join("examples/microservice");
+    let output = std::process::Command::new(&example)
+        .args(["--port", &port])
+        .output()
+        .unwrap_or_else(|e| panic!("{}: {e}", example.display()));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    assert!(
+        stderr.contains(&format!("cannot listen on 127.0.0.1:{port}")),
+        "{stderr}"
+    );
 }

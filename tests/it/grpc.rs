@@ -260,3 +260,59 @@ async fn an_address_bound_token_is_checked_against_the_grpc_peer() {
     let status = call(&mut client, SAY_HELLO, Some(("x-auth-token", elsewhere))).await;
     assert_eq!(status.unwrap_err().code(), Code::Unauthenticated);
 }
+
+/// The example could not be called from outside: it bound port 0, printed no token and
+/// stopped after calling itself. With `--port` it serves, prints a token for each role, and is
+/// called here as a separate process, as grpcurl or a generated client would call it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_example_serves_callers_from_outside() {
+    use std::io::BufRead;
+    // `cargo test` builds the examples beside the test binaries.
+    let deps = std::env::current_exe().unwrap();
+    let example = deps
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .join("examples/grpc");
+    let mut child = std::process::Command::new(&example)
+        .args(["--port", "0"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{}: {e}", example.display()));
+    struct Kill(std::process::Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let stdout = child.stdout.take().unwrap();
+    let _child = Kill(child);
+    let (address, reader) = tokio::task::spawn_blocking(move || {
+        let mut lines = std::io::BufReader::new(stdout).lines();
+        let mut address = None;
+        loop {
+            let line = lines
+                .next()
+                .expect("the example prints its address and tokens")
+                .unwrap();
+            if let Some(rest) = line.strip_prefix("hello.Greeter listening on ") {
+                address = Some(rest.parse::<std::net::SocketAddr>().unwrap());
+            }
+            if let Some(token) = line.strip_prefix("TOKEN_READER=") {
+                return (address.expect("the address first"), token.to_owned());
+            }
+        }
+    })
+    .await
+    .unwrap();
+    let mut client = client_of(address).await;
+    let token = Some(("x-auth-token", reader));
+    let hello = call(&mut client, SAY_HELLO, token.clone()).await.unwrap();
+    assert_eq!(hello, "hello world, from alice of org7");
+    let shout = call(&mut client, SHOUT, token).await.unwrap_err();
+    assert_eq!(shout.code(), tonic::Code::PermissionDenied);
+    let anonymous = call(&mut client, SAY_HELLO, None).await.unwrap_err();
+    assert_eq!(anonymous.code(), tonic::Code::Unauthenticated);
+}

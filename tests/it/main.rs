@@ -30,6 +30,9 @@ mod metrics;
 mod network_edges;
 mod policy;
 mod properties;
+// Verbatim from README.md: rustfmt would make it differ.
+#[rustfmt::skip]
+mod readme;
 mod real_server_fixtures;
 mod request_context;
 mod review_defects;

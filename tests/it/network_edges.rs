@@ -569,3 +569,17 @@ async fn d8_an_alg_that_does_not_fit_its_kids_key_asks_for_no_fetch() {
         "no refetch"
     );
 }
+
+/// `--verify-remote 127.0.0.1:5101` said "relative URL without a base": a URL without its
+/// scheme says what to add.
+#[test]
+fn a_url_without_its_scheme_says_so() {
+    let error = Enforcer::builder()
+        .introspection(Introspection::tokenleader("127.0.0.1:5101"))
+        .acl(fixture_acl())
+        .build()
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("give its scheme, `https://`"), "{error}");
+    assert!(!error.contains("relative URL"), "{error}");
+}

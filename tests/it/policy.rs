@@ -197,6 +197,33 @@ mod cli {
         assert_eq!(json["lost"][0]["rule"], "micros1.report");
     }
 
+    /// The recommended CI step (`acl check --strict` with the service's rules) failed on the
+    /// example's own map: its admin-only rule was "granted by no role". Listed under the admin
+    /// role, on purpose, it passes; removed from there, it is reported again.
+    #[test]
+    fn an_admin_only_rule_listed_under_the_admin_role_passes_strict() {
+        let (map, rules) = (
+            repo("role_to_acl_map.example.yml"),
+            repo("examples/microservice/rules.txt"),
+        );
+        let output = acl(&["check", &map, "--rules-from", &rules, "--strict"]);
+        assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+        let dir = tempfile::tempdir().unwrap();
+        let without = dir.path().join("map.yml");
+        let original = std::fs::read_to_string(&map).unwrap();
+        let cut = original.rfind("- name: admin\n").unwrap();
+        std::fs::write(&without, &original[..cut]).unwrap();
+        let output = acl(&[
+            "check",
+            without.to_str().unwrap(),
+            "--rules-from",
+            &rules,
+            "--strict",
+        ]);
+        assert_eq!(output.status.code(), Some(1), "{}", text(&output));
+        assert!(text(&output).contains("rule `micros1.users.list` is granted by no role"));
+    }
+
     #[test]
     fn unreadable_input_exits_2_with_file_and_line() {
         let dir = tempfile::tempdir().unwrap();

@@ -326,7 +326,8 @@ pub(crate) fn acl_explain(
         }
         Decision::Denied => {
             return Err(negative(format!(
-                "denied: none of the roles {roles:?} grants rule `{rule}`"
+                "denied: none of the roles {} grants rule `{rule}`",
+                roles.join(", ")
             )));
         }
         Decision::DeniedBy { role } => {
