@@ -53,7 +53,7 @@ impl AclMap {
         let parsed = serde_saphyr::from_str_with_options(yaml, yaml_options());
         let entries: Option<Vec<RoleEntry>> = parsed.map_err(|e| {
             let (line, message) = yaml_error(&e);
-            error(line, AclProblem::Invalid(for_people(message)))
+            error(line, AclProblem::Invalid(for_people(message, yaml)))
         })?;
         let entries = entries.unwrap_or_default();
         let descriptions = entries
@@ -179,20 +179,26 @@ fn revision_of(bytes: &[u8]) -> Box<str> {
 }
 
 /// The parser's message, reworded where it speaks of the parser rather than of the file.
-fn for_people(message: String) -> String {
+fn for_people(message: String, yaml: &str) -> String {
     if let Some(rest) = message.strip_prefix("duplicate mapping key: ") {
         let key = rest.split(',').next().unwrap_or(rest).trim();
         return format!("`{key}` is given twice in one role: merge the two");
     }
     if message.starts_with("expected sequence") {
-        return "a list is expected here: `allow` must be a list (write `allow: []` for a role \
-                that allows nothing), and the file a list of `- name:` entries"
+        // The whole file is one mapping (no `- ` before the first role), or a role's list.
+        let first = yaml
+            .lines()
+            .map(str::trim_start)
+            .find(|line| !line.is_empty() && !line.starts_with('#') && !line.starts_with("---"));
+        if first.is_some_and(|line| !line.starts_with('-')) {
+            return "the file must be a list of roles, each starting with `- name:` (`- name: role1` / `  allow: [rule]`), not a mapping".into();
+        }
+        return "a list is expected here: `allow` (and `deny`, `includes`) must be a list; write `allow: []` for a role that allows nothing"
             .into();
     }
     message
 }
 
-/// Reads an ACL file through the bounded reader.
 pub(crate) fn read_acl_file(path: &Path) -> Result<Vec<u8>, AclError> {
     read_bounded(path, MAX_ACL_FILE_BYTES).map_err(|error| {
         let problem = match error {

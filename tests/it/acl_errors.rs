@@ -281,3 +281,25 @@ fn parser_messages_speak_of_the_file() {
     assert!(twice.contains("`allow` is given twice"), "{twice}");
     assert!(!twice.contains("DuplicateKeyPolicy"), "{twice}");
 }
+
+/// A file that is one mapping (no `- ` before the role) was answered as if `allow` were the
+/// mistake; it says the file must be a list of `- name:` entries. A role whose `allow` is not a
+/// list still hears about `allow`.
+#[test]
+fn a_mapping_where_the_file_should_be_a_list_says_so() {
+    let error = AclMap::from_yaml_str("# a map\nname: role1\nallow: [rule]\n").unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains("the file must be a list of roles, each starting with `- name:`"),
+        "{error}"
+    );
+    let error = AclMap::from_yaml_str("- name: role1\n  allow: rule\n").unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains("`allow` (and `deny`, `includes`) must be a list"),
+        "{error}"
+    );
+    assert_eq!(error.line(), Some(2), "{error}");
+}
