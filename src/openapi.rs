@@ -26,7 +26,8 @@
 //! - Each guarded operation lists both as alternatives, with the rule as the requirement's
 //!   role (OpenAPI 3.1 lets a requirement name "role names which are required"), the rules in
 //!   the extension `x-tokenleader-rules` (any one of them grants the call), a sentence in the
-//!   description, and the 401 and 403 answers.
+//!   description, and the 401 and 403 answers: their JSON body (the [`DENIAL_SCHEMA`]
+//!   component), their `WWW-Authenticate` challenge and their `X-Decision-Id`.
 //!
 //! With utoipa-axum, [`guarded`] names the rule once: it puts [`RequireRule`] on the routes
 //! and marks their operations.
@@ -62,6 +63,10 @@ pub const BEARER_TOKEN: &str = "bearer_token";
 /// The extension that lists an operation's rules.
 pub const RULES_EXTENSION: &str = "x-tokenleader-rules";
 
+/// The component schema of a denial's JSON body (`{"status", "message", "decision_id"}`),
+/// which [`add_security_schemes`] adds and the 401 and 403 answers refer to.
+pub const DENIAL_SCHEMA: &str = "TokenleaderDenial";
+
 /// A utoipa modifier (`#[openapi(modifiers(&TokenSecurity))]`): adds the two security schemes
 /// and marks the operation of every route recorded with its method and path
 /// ([`rules::used_rules`](crate::rules::used_rules)), adding the operations the document
@@ -84,9 +89,23 @@ impl Modify for TokenSecurity {
     }
 }
 
-/// Adds the [`X_AUTH_TOKEN`] and [`BEARER_TOKEN`] security schemes to `openapi`'s components.
+/// Adds the [`X_AUTH_TOKEN`] and [`BEARER_TOKEN`] security schemes to `openapi`'s components,
+/// and the [`DENIAL_SCHEMA`] of a denial's body.
 pub fn add_security_schemes(openapi: &mut OpenApi) {
     let components = openapi.components.get_or_insert_with(Default::default);
+    let denial = json!({
+        "type": "object",
+        "description": "A refused request: 401 (no usable token), 403 (no role grants the rule), 500 or 503.",
+        "required": ["status", "message"],
+        "properties": {
+            "status": {"type": "string", "enum": ["unauthorized", "forbidden", "unavailable", "error"]},
+            "message": {"type": "string", "description": "What failed; never the token."},
+            "decision_id": {"type": "string", "description": "The request's id, also in the decision's log event and the `X-Decision-Id` header."}
+        }
+    });
+    if let Ok(schema) = serde_json::from_value(denial) {
+        components.schemas.insert(DENIAL_SCHEMA.to_owned(), schema);
+    }
     let header = ApiKeyValue::with_description(
         "X-Auth-Token",
         "A token of the tokenleader server (`POST /token/gettoken`).",
@@ -128,13 +147,32 @@ pub fn require_rules(operation: &mut Operation, rules: &[&str]) {
     });
     let responses = &mut operation.responses.responses;
     responses.entry("401".to_owned()).or_insert_with(|| {
-        RefOr::T(Response::new(
+        denial_response(
             "No token, or one that is expired, forged or revoked.",
-        ))
+            "`Bearer`, with `error=\"invalid_token\"` when a token was sent (RFC 6750).",
+        )
     });
-    responses
-        .entry("403".to_owned())
-        .or_insert_with(|| RefOr::T(Response::new("No role of the caller grants the rule.")));
+    responses.entry("403".to_owned()).or_insert_with(|| {
+        denial_response(
+            "No role of the caller grants the rule.",
+            "`Bearer error=\"insufficient_scope\"`, the rules in `scope` (RFC 6750).",
+        )
+    });
+}
+
+/// A 401 or 403 answer: the denial's body, its challenge and its decision id.
+fn denial_response(description: &str, challenge: &str) -> RefOr<Response> {
+    let response = json!({
+        "description": description,
+        "headers": {
+            "WWW-Authenticate": {"description": challenge, "schema": {"type": "string"}},
+            "X-Decision-Id": {"description": "The request's id, as in the body's `decision_id`.", "schema": {"type": "string"}}
+        },
+        "content": {
+            "application/json": {"schema": {"$ref": format!("#/components/schemas/{DENIAL_SCHEMA}")}}
+        }
+    });
+    RefOr::T(serde_json::from_value(response).unwrap_or_else(|_| Response::new(description)))
 }
 
 /// utoipa-axum's routes (`routes!(handler)`): schemas, paths, and the axum method router.

@@ -202,18 +202,66 @@ pub fn access_report(acl: &AclMap) -> Vec<String> {
     lines
 }
 
-/// The service's OpenAPI document: every route of `ROUTES` (recorded by `router`) with the
-/// rule it requires, and the token's two security schemes.
-#[cfg(feature = "utoipa")]
+/// The service's OpenAPI document, complete: every route with its success answer, the body
+/// `POST /entries` takes, `/health` and the demo issuer's `/token/gettoken`; the crate then
+/// marks the guarded routes (recorded by `router`) with their rules, the token's two security
+/// schemes, and their 401 and 403 answers (the denial's body, its challenge, its decision id).
 fn openapi_document() -> utoipa::openapi::OpenApi {
     use utoipa::Modify;
-    use utoipa::openapi::{Info, OpenApi, Paths};
 
-    let info = Info::new(
-        "micros1, a tokenleader-rbac example",
-        env!("CARGO_PKG_VERSION"),
-    );
-    let mut document = OpenApi::new(info, Paths::new());
+    let ok = |description: &str, schema: Value| json!({"description": description, "content": {"application/json": {"schema": schema}}});
+    let entry = || json!({"$ref": "#/components/schemas/Entry"});
+    let message = || json!({"$ref": "#/components/schemas/Message"});
+    let document = json!({
+        "openapi": "3.1.0",
+        "info": {"title": "micros1, a tokenleader-rbac example", "version": env!("CARGO_PKG_VERSION")},
+        "paths": {
+            "/entries": {
+                "get": {"summary": "The entries of the caller's org",
+                        "responses": {"200": ok("The caller, their org and its entries", json!({
+                            "type": "object", "required": ["user", "org", "entries"],
+                            "properties": {"user": {"type": "string"}, "org": {"type": "string"},
+                                           "entries": {"type": "array", "items": entry()}}}))}},
+                "post": {"summary": "File an entry under the caller's org",
+                         "requestBody": {"required": true, "content": {"application/json": {"schema": {
+                             "type": "object", "required": ["title"],
+                             "properties": {"title": {"type": "string"}}}}}},
+                         "responses": {"201": ok("The entry filed", entry())}}
+            },
+            "/whoami": {"get": {"summary": "The caller, as the token says",
+                "responses": {"200": ok("The caller's identity and work function context", json!({"type": "object"}))}}},
+            "/admin/users": {"get": {"summary": "The users (the admin role's alone)",
+                "responses": {"200": ok("Who asked, and the users", json!({"type": "object",
+                    "properties": {"requested_by": {"type": "string"},
+                                   "users": {"type": "array", "items": {"type": "string"}}}}))}}},
+            "/report": {"get": {"summary": "A report: /entries called with the caller's own token",
+                "responses": {"200": ok("The entries, as /entries gave them", json!({"type": "object"})),
+                              "502": ok("The downstream call failed", message())}}},
+            "/logout": {"post": {"summary": "Revoke the token",
+                "responses": {"200": ok("Logged out: the token is refused from now on", message())}}},
+            "/health": {"get": {"summary": "Whether the service is up (no token)",
+                "responses": {"200": {"description": "Up",
+                    "content": {"text/plain": {"schema": {"type": "string"}}}}}}},
+            "/token/gettoken": {"post": {
+                "summary": "A token of the demo issuer (only without --public-key), as tokenleader's server answers",
+                "requestBody": {"required": true, "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["username", "password"],
+                    "properties": {"username": {"type": "string"}, "password": {"type": "string"}}}}}},
+                "responses": {
+                    "201": ok("The token and the service catalog", json!({"type": "object",
+                        "properties": {"status": {"type": "string"}, "auth_token": {"type": "string"},
+                                       "service_catalog": {"type": "object"}}})),
+                    "200": ok("A refusal, as tokenleader answers it (`User not registered`, `Wrong Password`)", message())}}}
+        },
+        "components": {"schemas": {
+            "Entry": {"type": "object", "required": ["org", "title"],
+                      "properties": {"org": {"type": "string"}, "title": {"type": "string"}}},
+            "Message": {"type": "object", "required": ["status", "message"],
+                        "properties": {"status": {"type": "string"}, "message": {"type": "string"}}}
+        }}
+    });
+    let mut document: utoipa::openapi::OpenApi =
+        serde_json::from_value(document).expect("the example's document is an OpenAPI document");
     tokenleader_rbac::openapi::TokenSecurity.modify(&mut document);
     document
 }

@@ -285,10 +285,60 @@ async fn the_openapi_document_names_each_route_s_rule() {
         assert_eq!(operation["security"][0]["x_auth_token"], json!([rule]));
         assert_eq!(operation["security"][1]["bearer_token"], json!([rule]));
     }
-    assert!(document["paths"].get("/health").is_none());
     let schemes = &document["components"]["securitySchemes"];
     assert_eq!(schemes["x_auth_token"]["name"], "X-Auth-Token");
     assert_eq!(schemes["bearer_token"]["scheme"], "bearer");
+}
+
+/// The example's document had only 401 and 403 answers: no success answer, no request body,
+/// no schema for the denial's body, no challenge, no `/health` or `/token/gettoken`.
+#[cfg(feature = "utoipa")]
+#[tokio::test]
+async fn the_openapi_document_is_complete() {
+    let request = Request::get("/openapi.json").body(Body::empty()).unwrap();
+    let document = send(&example(), request).await.body;
+    assert_eq!(document["openapi"], "3.1.0");
+    let paths = &document["paths"];
+    for (method, path, _) in app::ROUTES {
+        let responses = &paths[path][method.to_ascii_lowercase()]["responses"];
+        let success = responses
+            .as_object()
+            .unwrap()
+            .keys()
+            .any(|status| status.starts_with('2'));
+        assert!(success, "{method} {path}: {responses}");
+        let forbidden = &responses["403"];
+        assert_eq!(
+            forbidden["content"]["application/json"]["schema"]["$ref"],
+            "#/components/schemas/TokenleaderDenial"
+        );
+        assert!(
+            forbidden["headers"]["WWW-Authenticate"].is_object(),
+            "{method} {path}"
+        );
+        assert!(
+            responses["401"]["headers"]["X-Decision-Id"].is_object(),
+            "{method} {path}"
+        );
+    }
+    let body = &paths["/entries"]["post"]["requestBody"]["content"]["application/json"]["schema"];
+    assert_eq!(body["required"], json!(["title"]));
+    assert!(
+        paths["/health"]["get"]["security"].is_null(),
+        "no token for /health"
+    );
+    assert!(paths["/token/gettoken"]["post"]["requestBody"].is_object());
+    let denial = &document["components"]["schemas"]["TokenleaderDenial"];
+    assert_eq!(denial["required"], json!(["status", "message"]));
+    // Every reference resolves.
+    let text = document.to_string();
+    for reference in text.split("\"$ref\":\"#/components/schemas/").skip(1) {
+        let name = &reference[..reference.find('"').unwrap()];
+        assert!(
+            document["components"]["schemas"][name].is_object(),
+            "{name}"
+        );
+    }
 }
 
 /// `Address already in use` did not say which address: the example names it.
