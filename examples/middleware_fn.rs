@@ -5,7 +5,7 @@
 //! - `RequireRule` composed with `tower::ServiceBuilder` and `tower-http` layers.
 //!
 //! ```text
-//! cargo run --example middleware_fn --features test-util
+//! cargo run --example middleware_fn --all-features
 //! ```
 //!
 //! It mints its own tokens with the test kit (test-only keys) and prints what each route

@@ -2,8 +2,8 @@
 //! as layers, the caller's `Identity` and `Wfc` read in the method.
 //!
 //! ```text
-//! cargo run --example grpc --features tonic,test-util              # calls itself, prints, stops
-//! cargo run --example grpc --features tonic,test-util -- --port 50051   # serves until Ctrl-C
+//! cargo run --example grpc --all-features              # calls itself, prints, stops
+//! cargo run --example grpc --all-features -- --port 50051   # serves until Ctrl-C
 //! ```
 //!
 //! It serves `hello.Greeter` (`examples/grpc/hello.proto`) on a loopback port with tokens

@@ -1,10 +1,10 @@
 //! An example microservice guarded by tokenleader-rbac.
 //!
 //! ```text
-//! cargo run --example microservice --features client     # demo keys, demo token issuer, example ACL
-//! cargo run --example microservice --features client -- --public-key /etc/tokenleader/id_rsa.pub \
+//! cargo run --example microservice --all-features # demo keys, demo token issuer, example ACL
+//! cargo run --example microservice --all-features -- --public-key /etc/tokenleader/id_rsa.pub \
 //!     --acl-file /etc/tokenleader/role_to_acl_map.yml --port 8080
-//! cargo run --example microservice --features client,introspection -- \
+//! cargo run --example microservice --all-features -- \
 //!     --verify-remote http://127.0.0.1:5001 --acl-file role_to_acl_map.example.yml
 //! ```
 //!
