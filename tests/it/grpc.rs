@@ -289,24 +289,29 @@ async fn the_example_serves_callers_from_outside() {
     }
     let stdout = child.stdout.take().unwrap();
     let _child = Kill(child);
-    let (address, reader) = tokio::task::spawn_blocking(move || {
-        let mut lines = std::io::BufReader::new(stdout).lines();
+    // The example prints more after the tokens: the rest is read to its end, so that its
+    // stdout stays open while it serves.
+    let (found, found_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
         let mut address = None;
-        loop {
-            let line = lines
-                .next()
-                .expect("the example prints its address and tokens")
-                .unwrap();
+        for line in std::io::BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
             if let Some(rest) = line.strip_prefix("hello.Greeter listening on ") {
-                address = Some(rest.parse::<std::net::SocketAddr>().unwrap());
+                address = rest.parse::<std::net::SocketAddr>().ok();
             }
             if let Some(token) = line.strip_prefix("TOKEN_READER=") {
-                return (address.expect("the address first"), token.to_owned());
+                let _ = found.send((address, token.to_owned()));
             }
         }
+    });
+    let (address, reader) = tokio::task::spawn_blocking(move || {
+        found_rx
+            .recv_timeout(std::time::Duration::from_secs(60))
+            .expect("the example prints its address and tokens")
     })
     .await
     .unwrap();
+    let address = address.expect("the address before the tokens");
     let mut client = client_of(address).await;
     let token = Some(("x-auth-token", reader));
     let hello = call(&mut client, SAY_HELLO, token.clone()).await.unwrap();
