@@ -29,19 +29,24 @@
 //! with `issuer` and
 //! `audience`.
 
-use std::collections::HashSet;
-use std::fmt;
-
-use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 
-use super::{Audience, Claims, ClaimsError, Identity, RegisteredClaims, Wfc};
+use super::json::{
+    optional_number, optional_string, required_number, required_string, scopes, string_array,
+};
+use super::{Claims, ClaimsError, Identity, RegisteredClaims, Wfc};
 
 /// Where the roles come from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum RolesSource {
     /// An array of strings.
     Array(String),
+    /// An array of strings, when the claim is there: a user in no group, a token without the
+    /// client's roles, has none from it.
+    ArrayIfPresent(String),
+    /// OAuth scopes: `scope` (space-separated) or `scp` (space-separated, or an array), each
+    /// prefixed; none when the token has neither.
+    Scopes { prefix: String },
     /// A string of space-separated names (`scope`).
     SpaceSeparated(String),
     /// The entries of an array of strings that start with a prefix, stripped of it.
@@ -100,6 +105,37 @@ impl ClaimMapping {
     /// Roles from an array of strings. Call it for each place roles come from.
     pub fn roles(mut self, path: &str) -> Self {
         self.roles.push(RolesSource::Array(path.to_owned()));
+        self
+    }
+
+    /// Roles from an array of strings when the token has that claim, none when it does not (a
+    /// provider leaves out the groups claim of a user in no group).
+    pub fn roles_if_present(mut self, path: &str) -> Self {
+        self.roles
+            .push(RolesSource::ArrayIfPresent(path.to_owned()));
+        self
+    }
+
+    /// OAuth scopes as roles, so that a map can grant rules to scopes: the token's `scope`
+    /// (space-separated, RFC 8693 and RFC 9068) or `scp` (space-separated, or an array, as
+    /// Entra ID and Okta write it), each with `prefix` before it (`""`, or `"scope:"` to keep
+    /// scopes apart from roles in the map: `scope:read`). A token with neither has no roles
+    /// from them.
+    ///
+    /// ```
+    /// use tokenleader_rbac::{AclMap, Issuer, claims::ClaimMapping};
+    ///
+    /// let mapping = ClaimMapping::new().scopes_as_roles("scope:");
+    /// let issuer = Issuer::new("https://idp.example").claim_mapping(mapping);
+    /// // The map grants rules to a scope by its prefixed name.
+    /// let acl = AclMap::from_yaml_str("- name: 'scope:entries.read'\n  allow: [micros1.entries.list]\n")?;
+    /// # let _ = (issuer, acl);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn scopes_as_roles(mut self, prefix: &str) -> Self {
+        self.roles.push(RolesSource::Scopes {
+            prefix: prefix.to_owned(),
+        });
         self
     }
 
@@ -188,6 +224,16 @@ impl ClaimMapping {
         for source in &self.roles {
             match source {
                 RolesSource::Array(path) => roles.extend(string_array(claims, path)?),
+                RolesSource::ArrayIfPresent(path) => {
+                    if !matches!(claims.pointer(path), None | Some(Value::Null)) {
+                        roles.extend(string_array(claims, path)?);
+                    }
+                }
+                RolesSource::Scopes { prefix } => {
+                    for scope in scopes(claims)? {
+                        roles.push(format!("{prefix}{scope}"));
+                    }
+                }
                 RolesSource::SpaceSeparated(path) => {
                     roles.extend(
                         required_string(claims, path)?
@@ -237,152 +283,5 @@ impl ClaimMapping {
             iat: registered.iat,
             nbf: registered.nbf,
         })
-    }
-}
-
-/// The registered claims of a mapped payload, their types checked.
-pub(crate) fn registered(claims: &Value) -> Result<RegisteredClaims, ClaimsError> {
-    let time = |name: &str| match claims.get(name) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Number(number)) => super::seconds(number).map(Some).ok_or_else(|| {
-            ClaimsError::Invalid(format!(
-                "{name}: expected a non-negative number of seconds, found {number}"
-            ))
-        }),
-        Some(_) => Err(ClaimsError::Invalid(format!(
-            "{name}: expected a non-negative number of seconds"
-        ))),
-    };
-    let iss = match claims.get("iss") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(iss)) => Some(iss.as_str().into()),
-        Some(_) => return Err(ClaimsError::Invalid("iss: expected a string".into())),
-    };
-    let aud = match claims.get("aud") {
-        None | Some(Value::Null) => None,
-        Some(value) => Some(Audience::deserialize(value).map_err(|_| {
-            ClaimsError::Invalid("aud: expected a string or an array of strings".into())
-        })?),
-    };
-    Ok(RegisteredClaims {
-        exp: time("exp")?,
-        nbf: time("nbf")?,
-        iat: time("iat")?,
-        iss,
-        aud,
-    })
-}
-
-fn missing(path: &str) -> ClaimsError {
-    ClaimsError::MissingMappedClaim(path.to_owned())
-}
-
-fn mistyped(path: &str, expected: &str) -> ClaimsError {
-    ClaimsError::Invalid(format!("{path}: expected {expected}"))
-}
-
-fn optional_string(claims: &Value, path: &str) -> Result<Option<String>, ClaimsError> {
-    match claims.pointer(path) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(text)) => Ok(Some(text.clone())),
-        Some(_) => Err(mistyped(path, "a string")),
-    }
-}
-
-fn required_string(claims: &Value, path: &str) -> Result<String, ClaimsError> {
-    optional_string(claims, path)?.ok_or_else(|| missing(path))
-}
-
-fn optional_number(claims: &Value, path: &str) -> Result<Option<u64>, ClaimsError> {
-    match claims.pointer(path) {
-        None | Some(Value::Null) => Ok(None),
-        Some(value) => value
-            .as_u64()
-            .map(Some)
-            .ok_or_else(|| mistyped(path, "a non-negative integer")),
-    }
-}
-
-fn required_number(claims: &Value, path: &str) -> Result<u64, ClaimsError> {
-    optional_number(claims, path)?.ok_or_else(|| missing(path))
-}
-
-fn string_array(claims: &Value, path: &str) -> Result<Vec<String>, ClaimsError> {
-    let items = match claims.pointer(path) {
-        None | Some(Value::Null) => return Err(missing(path)),
-        Some(Value::Array(items)) => items,
-        Some(_) => return Err(mistyped(path, "an array of strings")),
-    };
-    items
-        .iter()
-        .map(|item| {
-            item.as_str()
-                .map(str::to_owned)
-                .ok_or_else(|| mistyped(path, "an array of strings"))
-        })
-        .collect()
-}
-
-/// A JSON value parsed with duplicate object members refused (serde_json's `Value` would keep
-/// the last one silently).
-pub(crate) struct StrictJson(pub(crate) Value);
-
-impl<'de> Deserialize<'de> for StrictJson {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(StrictVisitor).map(StrictJson)
-    }
-}
-
-struct StrictVisitor;
-
-impl<'de> Visitor<'de> for StrictVisitor {
-    type Value = Value;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a JSON value")
-    }
-
-    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
-        Ok(Value::Bool(v))
-    }
-    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
-        Ok(Value::from(v))
-    }
-    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
-        Ok(Value::from(v))
-    }
-    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
-        Ok(Value::from(v))
-    }
-    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
-        Ok(Value::String(v.to_owned()))
-    }
-    fn visit_string<E>(self, v: String) -> Result<Value, E> {
-        Ok(Value::String(v))
-    }
-    fn visit_unit<E>(self) -> Result<Value, E> {
-        Ok(Value::Null)
-    }
-    fn visit_none<E>(self) -> Result<Value, E> {
-        Ok(Value::Null)
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
-        let mut items = Vec::new();
-        while let Some(StrictJson(item)) = seq.next_element()? {
-            items.push(item);
-        }
-        Ok(Value::Array(items))
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
-        let mut object = serde_json::Map::new();
-        let mut seen = HashSet::new();
-        while let Some(key) = map.next_key::<String>()? {
-            if !seen.insert(key.clone()) {
-                return Err(de::Error::custom(format!("duplicate member `{key}`")));
-            }
-            let StrictJson(value) = map.next_value()?;
-            object.insert(key, value);
-        }
-        Ok(Value::Object(object))
     }
 }

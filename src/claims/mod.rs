@@ -31,6 +31,7 @@
 //! ```
 
 mod error;
+mod json;
 mod mapping;
 mod tokenleader;
 
@@ -46,7 +47,7 @@ pub use smol_str::SmolStr;
 #[cfg(feature = "client")]
 pub(crate) use tokenleader::claims_from_json;
 
-use mapping::StrictJson;
+use json::StrictJson;
 
 /// Who made the request: the `sub` of a verified token, without its `wfc`. Cheap to clone.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -204,7 +205,7 @@ impl Payload {
     pub(crate) fn registered(&self) -> Result<RegisteredClaims, ClaimsError> {
         match self {
             Payload::Tokenleader { registered, .. } => Ok(registered.clone()),
-            Payload::Mapped(value) => mapping::registered(value),
+            Payload::Mapped(value) => json::registered(value),
         }
     }
 

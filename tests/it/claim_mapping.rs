@@ -296,3 +296,68 @@ fn a_string_subject_is_kept_and_float_times_are_truncated() {
     let verified = tokenleader.verify(&mint(&user1_claims())).unwrap();
     assert_eq!(verified.identity.subject, None);
 }
+
+/// `scope` (space-separated) or `scp` (space-separated, or an array) read as roles, each with
+/// the prefix; a token with neither has none from them, one with a scope of another type is
+/// refused.
+#[test]
+fn scopes_become_roles_with_their_prefix() {
+    let enforcer = |prefix: &str| {
+        test_key_builder()
+            .claim_mapping(ClaimMapping::new().scopes_as_roles(prefix))
+            .audience("https://api.example.com")
+            .build()
+            .unwrap()
+    };
+    let token = |scopes: Value| {
+        let mut claims = auth0_claims();
+        claims.as_object_mut().unwrap().remove("scope");
+        for (name, value) in scopes.as_object().unwrap() {
+            claims[name] = value.clone();
+        }
+        mint(&claims)
+    };
+    let roles = |enforcer: &Enforcer, scopes: Value| -> Vec<String> {
+        let claims = enforcer.verify(&token(scopes)).unwrap();
+        claims.identity.roles.to_vec()
+    };
+    let plain = enforcer("");
+    assert_eq!(
+        roles(&plain, json!({"scope": "read  write"})),
+        ["read", "write"]
+    );
+    assert_eq!(
+        roles(&plain, json!({"scp": "Entries.Read"})),
+        ["Entries.Read"]
+    );
+    assert_eq!(
+        roles(&plain, json!({"scp": ["entries.read", "openid"]})),
+        ["entries.read", "openid"]
+    );
+    assert_eq!(roles(&plain, json!({})), Vec::<String>::new());
+
+    let prefixed = enforcer("scope:");
+    assert_eq!(
+        roles(&prefixed, json!({"scope": "read write"})),
+        ["scope:read", "scope:write"]
+    );
+    // A prefixed scope is not the role of the same name: the scope `role1` grants nothing.
+    let claims = prefixed.verify(&mint(&auth0_claims())).unwrap();
+    assert!(
+        !prefixed
+            .decide(&claims.identity.roles, FIRST_RULE)
+            .is_allowed()
+    );
+
+    for hostile in [
+        json!({"scope": ["read"]}),
+        json!({"scp": 7}),
+        json!({"scp": [7]}),
+    ] {
+        let error = refusal(&plain, &token(hostile.clone()));
+        assert!(
+            matches!(error, TokenError::InvalidClaims(_)),
+            "{hostile}: {error:?}"
+        );
+    }
+}
