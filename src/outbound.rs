@@ -146,18 +146,23 @@ pub(crate) enum DiscoveryErrorKind {
 }
 
 /// The configuration of the OpenID provider `issuer` (OpenID Connect Discovery 1.0): read
-/// from `{issuer}/.well-known/openid-configuration`, whose `issuer` must be `issuer` exactly
-/// (section 4.3), and whose endpoints must pass [`check_url`] like the issuer's own URL.
+/// from `document_url` (by default `{issuer}/.well-known/openid-configuration`), whose
+/// `issuer` must be `issuer` exactly (section 4.3), and whose endpoints must pass
+/// [`check_url`] like the issuer's own URL.
 pub(crate) async fn discover(
     http: &reqwest::Client,
     issuer: &str,
+    document_url: Option<&str>,
     allow_plain_http: bool,
     max_bytes: usize,
 ) -> Result<ProviderConfiguration, DiscoveryError> {
-    let url = format!(
-        "{}/.well-known/openid-configuration",
-        issuer.trim_end_matches('/')
-    );
+    let url = match document_url {
+        Some(url) => url.to_owned(),
+        None => format!(
+            "{}/.well-known/openid-configuration",
+            issuer.trim_end_matches('/')
+        ),
+    };
     let failed = |kind| DiscoveryError {
         url: url.clone(),
         kind,

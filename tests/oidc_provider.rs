@@ -34,6 +34,8 @@ const ACL: &str = "- name: role1\n  allow: [micros1.entries.list]\n";
 /// One oidc-provider process on a port of its own; stopped when dropped.
 struct Provider {
     port: u16,
+    /// The issuer's path: empty, or Keycloak's form (`/realms/acme`).
+    path: &'static str,
 }
 
 impl Provider {
@@ -44,24 +46,30 @@ impl Provider {
     fn run(&self, script: &str) {
         let status = Command::new(Self::script(script))
             .env("OIDC_PORT", self.port.to_string())
+            .env("OIDC_PATH", self.path)
             .status()
             .expect("the provider's scripts run");
         assert!(status.success(), "{script} failed on port {}", self.port);
     }
 
     fn start() -> Provider {
+        Self::start_at("")
+    }
+
+    /// Started with its issuer at `path` on the loopback host.
+    fn start_at(path: &'static str) -> Provider {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
             .unwrap()
             .port();
-        let provider = Provider { port };
+        let provider = Provider { port, path };
         provider.run("start_provider.sh");
         provider
     }
 
     fn issuer(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        format!("http://127.0.0.1:{}{}", self.port, self.path)
     }
 
     fn stop(&self) {
@@ -114,6 +122,7 @@ impl Drop for Provider {
     fn drop(&mut self) {
         let _ = Command::new(Self::script("stop_provider.sh"))
             .env("OIDC_PORT", self.port.to_string())
+            .env("OIDC_PATH", self.path)
             .status();
     }
 }
@@ -135,8 +144,8 @@ fn trusted(issuer: Issuer) -> Issuer {
 }
 
 fn service(enforcer: Enforcer) -> Router {
-    async fn entries(who: Identity) -> String {
-        who.username.to_string()
+    async fn entries(who: Identity) -> axum::Json<String> {
+        axum::Json(who.username.to_string())
     }
     Router::new()
         .route("/entries", get(entries).route_layer(RequireRule(RULE)))
@@ -349,4 +358,47 @@ async fn opaque_tokens_are_introspected_revoked_and_refused_when_the_provider_is
         "{}",
         answer.body
     );
+}
+
+/// The provider emits Keycloak's claim layout under a realm's issuer path: `Issuer::keycloak`
+/// takes the realm's roles, a client's roles once named, and refuses a token labelled as
+/// Keycloak's ID token.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs node: tests/oidc_provider/start_provider.sh"]
+async fn keycloak_layout_tokens_are_decided_by_the_keycloak_preset() {
+    let provider = Provider::start_at("/realms/acme");
+    let realm = || Issuer::keycloak(provider.issuer()).audience("micros1");
+    let app = service(build(Enforcer::builder().trust(realm())).await.unwrap());
+    let token = provider.token("urn:micros1:keycloak").await;
+    let answer = get_with_token(&app, "/entries", &token).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    assert_eq!(answer.body, "service-account-svc", "preferred_username");
+    let id_token = provider.token("urn:micros1:keycloak-id").await;
+    let answer = get_with_token(&app, "/entries", &id_token).await;
+    assert!(
+        assert_invalid_token(&answer).contains("typ"),
+        "{}",
+        answer.body
+    );
+    // Not Keycloak's layout: no realm roles, no `typ` claim.
+    let plain = provider.token("urn:micros1:rs256").await;
+    assert_eq!(status(&app, &plain).await, StatusCode::UNAUTHORIZED);
+
+    let editors = "- name: editor\n  allow: [micros1.entries.list]\n";
+    let with_acl = |issuer: Issuer| {
+        let builder = Enforcer::builder()
+            .trust(issuer)
+            .acl(AclMap::from_yaml_str(editors).unwrap())
+            .watch(false);
+        async move {
+            tokio::task::spawn_blocking(move || builder.build())
+                .await
+                .unwrap()
+                .unwrap()
+        }
+    };
+    let realm_only = service(with_acl(realm()).await);
+    assert_eq!(status(&realm_only, &token).await, StatusCode::FORBIDDEN);
+    let with_client = service(with_acl(realm().client_roles("micros1")).await);
+    assert_eq!(status(&with_client, &token).await, StatusCode::OK);
 }

@@ -210,7 +210,7 @@ fn discover_endpoint(http: &reqwest::Client, config: &Introspection) -> Result<S
         .map_err(|e| format!("introspection discovery runtime: {e}"))?;
     let discovered = runtime.block_on(async {
         let configuration =
-            outbound::discover(http, &config.url, config.allow_plain_http, MAX_BODY).await?;
+            outbound::discover(http, &config.url, None, config.allow_plain_http, MAX_BODY).await?;
         configuration
             .endpoint(Endpoint::Introspection)
             .map(str::to_owned)

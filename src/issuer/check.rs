@@ -4,9 +4,10 @@
 
 use jsonwebtoken::{Algorithm, AlgorithmFamily};
 
-use super::{Issuer, Kind};
+use super::{AudienceRule, Issuer};
 use crate::error::Error;
 use crate::keys::{KeyType, PublicKey};
+use crate::token::ClaimRequirement;
 
 impl Issuer {
     /// Refuses the settings that cannot work; the message starts with the issuer's name.
@@ -19,10 +20,29 @@ impl Issuer {
                     .into(),
             ));
         }
-        if self.kind == Kind::Discovered && self.validation.audiences.is_empty() {
-            return Err(error(
-                "an OpenID provider issues tokens for many clients: give `.audience(..)` the identifier this service's tokens name in `aud`".into(),
-            ));
+        let no_audience = self.validation.audiences.is_empty() && self.default_audience.is_none();
+        match self.audience_rule {
+            AudienceRule::Required if no_audience => {
+                return Err(error(
+                    "an OpenID provider issues tokens for many clients: give `.audience(..)` the identifier this service's tokens name in `aud`".into(),
+                ));
+            }
+            AudienceRule::ClientId => {
+                let names_client = self.validation.claim_requirements.iter().any(|requirement| {
+                    matches!(requirement, ClaimRequirement::Equals { path, .. } if path == "/client_id")
+                });
+                if !no_audience {
+                    return Err(error(
+                        "its access tokens carry no `aud`, so `.audience(..)` would refuse every one: name the app client with `.client_id(..)` instead".into(),
+                    ));
+                }
+                if !names_client {
+                    return Err(error(
+                        "its access tokens carry no `aud`: give `.client_id(..)`, the app client whose tokens this service takes".into(),
+                    ));
+                }
+            }
+            _ => {}
         }
         #[cfg(feature = "jwks")]
         if self.jwks.is_none() {

@@ -33,6 +33,9 @@
 //! | claims | tokenleader's: `sub` is an object | a [`ClaimMapping::new`]: the user in `sub` | as `new` |
 //! | leeway, lifetime, size | 30 s, 24 h, 8 KiB | the same | the same |
 //!
+//! The identity providers services run behind have presets, [`Issuer::discover`] with their
+//! documented layout: [`presets`] (Keycloak, Microsoft Entra ID, Auth0, Amazon Cognito, Okta).
+//!
 //! [`EnforcerBuilder`](crate::EnforcerBuilder)'s single-issuer setters (`.public_key`,
 //! `.jwks_url`, `.audience`, …) configure its own issuer, an [`Issuer::tokenleader`] until
 //! `.oidc_discovery(url)` makes it an [`Issuer::discover`]; each forwards to the setter of the
@@ -48,6 +51,7 @@
 //! `iss`. An enforcer with one issuer does not read `iss` to route.
 
 mod check;
+pub mod presets;
 pub(crate) mod routes;
 mod setters;
 
@@ -68,7 +72,8 @@ pub(crate) enum Kind {
     Tokenleader,
     /// An issuer named by its `iss`, with keys given.
     Named,
-    /// An OpenID provider found by discovery: an audience required.
+    /// An OpenID provider found by discovery (feature `jwks`).
+    #[cfg_attr(not(feature = "jwks"), allow(dead_code))]
     Discovered,
 }
 
@@ -79,6 +84,20 @@ pub(crate) struct JwksSettings {
     pub(crate) refresh_interval: Option<Duration>,
     pub(crate) min_refetch_interval: Option<Duration>,
     pub(crate) allow_plain_http: bool,
+}
+
+/// What `build()` asks of an issuer's audience.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum AudienceRule {
+    /// Read when given.
+    Optional,
+    /// Required: the provider issues tokens for many clients (discovery, feature `jwks`).
+    #[cfg_attr(not(feature = "jwks"), allow(dead_code))]
+    Required,
+    /// Tokens have no `aud`: the client they were issued to must be required by name
+    /// (`client_id`, Cognito's access tokens), and an audience would refuse them all.
+    #[cfg_attr(not(feature = "jwks"), allow(dead_code))]
+    ClientId,
 }
 
 /// One trusted issuer: the `iss` it signs as (or none, for tokenleader), its keys, its
@@ -95,6 +114,10 @@ pub struct Issuer {
     pub(crate) algorithms: Option<Vec<Algorithm>>,
     /// The claim shape given; `None`: the kind's default.
     pub(crate) shape: Option<ClaimShape>,
+    /// What is asked of the audience.
+    pub(crate) audience_rule: AudienceRule,
+    /// The audience checked when none is given (a preset's: Okta's `api://default`).
+    pub(crate) default_audience: Option<String>,
     #[cfg(feature = "jwks")]
     pub(crate) jwks: Option<crate::reload::jwks::JwksConfig>,
     /// JWKS settings given apart from the source (before it, or without one: then `build()`
@@ -117,6 +140,8 @@ impl Issuer {
             },
             algorithms: None,
             shape: None,
+            audience_rule: AudienceRule::Optional,
+            default_audience: None,
             #[cfg(feature = "jwks")]
             jwks: None,
             #[cfg(feature = "jwks")]
@@ -154,6 +179,7 @@ impl Issuer {
         config.discover = true;
         Issuer {
             jwks: Some(config),
+            audience_rule: AudienceRule::Required,
             ..Self::of(Kind::Discovered, Some(issuer_url))
         }
     }
@@ -179,10 +205,16 @@ impl Issuer {
             // Empty: each key checks the algorithms it announces.
             (None, Kind::Named | Kind::Discovered) => Vec::new(),
         };
-        Validation {
+        let mut validation = Validation {
             algorithms,
             ..self.validation.clone()
+        };
+        if validation.audiences.is_empty()
+            && let Some(audience) = &self.default_audience
+        {
+            validation.audiences.push(audience.clone());
         }
+        validation
     }
 
     /// The claim shape given, or the kind's default.

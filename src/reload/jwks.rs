@@ -146,6 +146,9 @@ pub(crate) struct JwksConfig {
     pub(crate) url: String,
     /// Whether `url` is an issuer to discover (`/.well-known/openid-configuration`).
     pub(crate) discover: bool,
+    /// Where the configuration is read, when not from the issuer's URL (a stand-in, a
+    /// mirror); its `issuer` must still be `url`.
+    pub(crate) discovery_url: Option<String>,
     /// Where good key sets are kept for a start while the source is down.
     pub(crate) cache: Option<Arc<KeyCache>>,
     pub(crate) refresh_interval: Duration,
@@ -160,6 +163,7 @@ impl JwksConfig {
         JwksConfig {
             url,
             discover: false,
+            discovery_url: None,
             cache: None,
             refresh_interval: Duration::from_secs(300),
             min_refetch_interval: Duration::from_secs(10),
@@ -236,7 +240,8 @@ impl JwksSource {
 /// Fetches once, swaps the keys in, and starts the thread that keeps them fresh. Fails when
 /// the first fetch fails.
 pub(crate) fn start(config: JwksConfig, target: &Arc<KeySource>) -> Result<JwksSource, JwksError> {
-    outbound::check_url(&config.url, config.allow_plain_http).map_err(JwksError::Url)?;
+    let fetched_url = config.discovery_url.as_deref().unwrap_or(&config.url);
+    outbound::check_url(fetched_url, config.allow_plain_http).map_err(JwksError::Url)?;
     let (first_tx, first_rx) = mpsc::channel();
     let (refetch, requests) = mpsc::sync_channel(1);
     let weak = Arc::downgrade(target);

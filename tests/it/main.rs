@@ -29,6 +29,7 @@ mod layers;
 mod metrics;
 mod network_edges;
 mod policy;
+mod presets;
 mod properties;
 // Verbatim from README.md: rustfmt would make it differ.
 #[rustfmt::skip]

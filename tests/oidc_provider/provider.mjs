@@ -8,12 +8,18 @@
 //   urn:micros1:rs256 | :es256 | :eddsa   RFC 9068 JWT access tokens for audience `micros1`
 //   urn:micros1:opaque                    opaque tokens for `micros1` (introspection)
 //   urn:billing                           RFC 9068 JWT access tokens for another audience
+//   urn:micros1:keycloak | :keycloak-id   JWT access tokens for `micros1` in Keycloak's claim
+//                                         layout (realm_access, resource_access,
+//                                         preferred_username, payload `typ` `Bearer`); the
+//                                         second labels its tokens as Keycloak's ID tokens (`ID`)
 // The published key set also holds a P-521 key (ES512) and an encryption key, which a
 // resource server that verifies RS256, ES256 and EdDSA cannot use.
 //
-// Environment: OIDC_PORT (required), OIDC_ISSUER (default http://127.0.0.1:$OIDC_PORT).
+// Environment: OIDC_PORT (required), OIDC_PATH (default empty: the issuer's path, such as
+// Keycloak's /realms/acme; the provider is mounted there).
 
 import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:http';
 
 import { exportJWK, generateKeyPair } from 'jose';
 import Provider from 'oidc-provider';
@@ -23,7 +29,8 @@ if (!port) {
   console.error('OIDC_PORT is required');
   process.exit(2);
 }
-const issuer = process.env.OIDC_ISSUER || `http://127.0.0.1:${port}`;
+const path = process.env.OIDC_PATH || '';
+const issuer = `http://127.0.0.1:${port}${path}`;
 
 async function privateJwk(alg, options = {}) {
   const { privateKey } = await generateKeyPair(alg, { extractable: true, ...options });
@@ -45,7 +52,24 @@ const resources = {
   'urn:micros1:eddsa': { audience: 'micros1', format: 'jwt', alg: 'Ed25519' },
   'urn:micros1:opaque': { audience: 'micros1', format: 'opaque' },
   'urn:billing': { audience: 'billing', format: 'jwt', alg: 'RS256' },
+  'urn:micros1:keycloak': { audience: 'micros1', format: 'jwt', alg: 'RS256', keycloak: 'Bearer' },
+  'urn:micros1:keycloak-id': { audience: 'micros1', format: 'jwt', alg: 'RS256', keycloak: 'ID' },
 };
+
+// The claims Keycloak puts in a service account's token
+// (https://www.keycloak.org/docs/latest/server_admin/#_oidc_token_role_mappings).
+function keycloakClaims(typ, clientId) {
+  return {
+    typ,
+    azp: clientId,
+    preferred_username: `service-account-${clientId}`,
+    realm_access: { roles: ['role1', 'offline_access', 'uma_authorization'] },
+    resource_access: {
+      micros1: { roles: ['editor'] },
+      account: { roles: ['manage-account', 'view-profile'] },
+    },
+  };
+}
 
 const provider = new Provider(issuer, {
   clients: [
@@ -67,6 +91,10 @@ const provider = new Provider(issuer, {
   ],
   jwks: { keys },
   scopes: ['role1', 'role2'],
+  extraTokenClaims: async (_ctx, token) => {
+    const typ = resources[token.resourceServer?.identifier()]?.keycloak;
+    return typ ? keycloakClaims(typ, token.clientId) : undefined;
+  },
   enabledJWA: {
     idTokenSigningAlgValues: ['RS256', 'ES256', 'Ed25519', 'ES512'],
     idTokenEncryptionAlgValues: ['RSA-OAEP'],
@@ -102,7 +130,20 @@ const provider = new Provider(issuer, {
 });
 provider.proxy = false;
 
-const server = provider.listen(port, '127.0.0.1', () => {
+// Mounted at the issuer's path, as Express mounts it: the provider reads its mount path from
+// `originalUrl`.
+const callback = provider.callback();
+const server = createServer((req, res) => {
+  if (!req.url.startsWith(path)) {
+    res.statusCode = 404;
+    res.end();
+    return;
+  }
+  req.originalUrl = req.url;
+  req.url = req.url.slice(path.length) || '/';
+  callback(req, res);
+});
+server.listen(port, '127.0.0.1', () => {
   console.log(`oidc-provider ${issuer} listening on 127.0.0.1:${port}`);
 });
 for (const signal of ['SIGTERM', 'SIGINT']) {

@@ -9,6 +9,7 @@
 #
 # Environment (defaults in brackets):
 #   OIDC_PORT     [5301]                   the port on 127.0.0.1
+#   OIDC_PATH     []                       the issuer's path (Keycloak's form: /realms/acme)
 #   OIDC_DIR      [/tmp/tl-rbac-oidc]      the npm packages (installed there once, pinned)
 #   OIDC_RUN_DIR  [$OIDC_DIR/run-$PORT]    pidfile and log of the instance on that port
 # Needs Node.js 20 or later and npm (oidc-provider warns on 20 and works).
@@ -16,6 +17,7 @@ set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 PORT="${OIDC_PORT:-5301}"
+ISSUER_PATH="${OIDC_PATH:-}"
 DIR="${OIDC_DIR:-/tmp/tl-rbac-oidc}"
 RUN="${OIDC_RUN_DIR:-$DIR/run-$PORT}"
 PIDFILE="$RUN/provider.pid"
@@ -43,10 +45,10 @@ if [ -f "$PIDFILE" ] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null; then
   cat "$PIDFILE"
   exit 0
 fi
-OIDC_PORT="$PORT" nohup node "$DIR/provider.mjs" >"$LOG" 2>&1 </dev/null &
+OIDC_PORT="$PORT" OIDC_PATH="$ISSUER_PATH" nohup node "$DIR/provider.mjs" >"$LOG" 2>&1 </dev/null &
 pid=$!
 echo "$pid" >"$PIDFILE"
-url="http://127.0.0.1:$PORT/.well-known/openid-configuration"
+url="http://127.0.0.1:$PORT$ISSUER_PATH/.well-known/openid-configuration"
 for _ in $(seq 150); do
   if python3 -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=1)' "$url" 2>/dev/null; then
     echo "$pid"

@@ -126,6 +126,7 @@ impl EnforcerBuilder {
             Issuer {
                 kind: discovered.kind,
                 jwks: discovered.jwks,
+                audience_rule: discovered.audience_rule,
                 validation: Validation {
                     issuer: discovered.validation.issuer,
                     ..own.validation

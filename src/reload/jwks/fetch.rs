@@ -31,6 +31,7 @@ impl Source<'_> {
                 let configuration = outbound::discover(
                     self.http,
                     &self.config.url,
+                    self.config.discovery_url.as_deref(),
                     self.config.allow_plain_http,
                     MAX_JWKS_BYTES,
                 )
