@@ -171,6 +171,7 @@ impl AclMap {
             has_denies,
             revision: Box::default(),
             own,
+            memo_id: super::memo::next_map_id(),
         })
     }
 }

@@ -45,6 +45,7 @@
 mod compile;
 pub mod diff;
 mod error;
+mod memo;
 mod parse;
 mod pattern;
 pub mod replay;
@@ -59,6 +60,7 @@ use foldhash::fast::RandomState;
 use compile::RoleGrants;
 pub use error::{AclError, AclProblem};
 pub(crate) use error::{AclOrigin, yaml_error};
+pub(crate) use memo::{DecisionMemo, RulesId};
 pub(crate) use parse::read_acl_file;
 pub(crate) use pattern::entry_matches;
 use pattern::is_pattern;
@@ -80,6 +82,8 @@ pub struct AclMap {
     revision: Box<str>,
     /// Each role's own entries, as written: to explain a decision, never to make one.
     own: HashMap<Box<str>, OwnEntries, RandomState>,
+    /// This map's own id, which tokens' remembered decisions are keyed by (0: none).
+    memo_id: u32,
 }
 
 /// A role's own `allow`, `deny` and `includes`, as written.
@@ -155,6 +159,7 @@ impl AclMap {
             has_denies: false,
             revision: "empty".into(),
             own: HashMap::default(),
+            memo_id: memo::next_map_id(),
         }
     }
 

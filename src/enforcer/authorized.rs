@@ -6,12 +6,12 @@ use std::sync::Arc;
 
 use super::RequestContext;
 use crate::claims::{Claims, Identity, Wfc};
-use crate::token::AuthToken;
+use crate::token::{AuthToken, Verified};
 
 /// What `RequireRule` (or `Authenticate`) put into the request extensions when it let a
 /// request through: the verified claims and the very token that was verified (none for an
-/// anonymous caller of optional authentication), and the request's context. One value behind
-/// one `Arc`; the axum extractors ([`Identity`], [`Wfc`], [`AuthToken`], [`RequestContext`],
+/// anonymous caller of optional authentication), and the request's context. One value; the
+/// axum extractors ([`Identity`], [`Wfc`], [`AuthToken`], [`RequestContext`],
 /// and `Authorized` itself) and `GrpcRequestExt` read their part of it. Without axum, read it
 /// from the request:
 ///
@@ -25,22 +25,20 @@ use crate::token::AuthToken;
 /// # assert_eq!(caller(&http::Request::new(())), None);
 /// ```
 #[derive(Clone)]
-pub struct Authorized(Arc<Parts>);
-
-struct Parts {
-    /// The claims (shared with the verified-token cache) and the token; `None`: anonymous.
-    verified: Option<(Arc<Claims>, AuthToken)>,
+pub struct Authorized {
+    /// The verified token, shared with the verified-token cache; `None`: anonymous.
+    verified: Option<Verified>,
     context: RequestContext,
 }
 
 impl Authorized {
-    pub(crate) fn new(verified: Option<(Arc<Claims>, AuthToken)>, context: RequestContext) -> Self {
-        Authorized(Arc::new(Parts { verified, context }))
+    pub(crate) fn new(verified: Option<Verified>, context: RequestContext) -> Self {
+        Authorized { verified, context }
     }
 
     /// The verified claims; `None` for an anonymous caller.
     pub fn claims(&self) -> Option<&Arc<Claims>> {
-        self.0.verified.as_ref().map(|(claims, _)| claims)
+        self.verified.as_ref().map(|verified| &verified.claims)
     }
 
     /// The caller; `None` for an anonymous caller.
@@ -56,12 +54,12 @@ impl Authorized {
     /// The token that was verified, to forward to the next service; `None` for an
     /// anonymous caller.
     pub fn token(&self) -> Option<&AuthToken> {
-        self.0.verified.as_ref().map(|(_, token)| token)
+        self.verified.as_ref().map(|verified| &verified.token)
     }
 
     /// The request's id, the time of the decision and the client's address.
     pub fn context(&self) -> &RequestContext {
-        &self.0.context
+        &self.context
     }
 }
 

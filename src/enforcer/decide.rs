@@ -12,9 +12,10 @@ use http::{HeaderMap, Response};
 use super::record::AclFacts;
 use super::verify::unix_secs;
 use super::{Authorized, Enforcer, Incoming, RequestContext, RequestId, Rules};
+use crate::acl::RulesId;
 use crate::claims::Claims;
 use crate::issuer::routes::Verdict;
-use crate::response::{Denial, DenyResponse, default_deny_response};
+use crate::response::{Denial, DenyResponse, default_deny_response, is_grpc};
 use crate::token::{TokenError, Verified, VerifyWait, find_token};
 
 /// How optional authentication appears in the decision's log event, in place of a rule.
@@ -56,9 +57,10 @@ impl Enforcer {
         let rules = Rules {
             list: &[rule],
             label: rule,
+            id: RulesId::NONE,
         };
         match self.decide_request(incoming, Some(rules), false).0 {
-            Outcome::Allowed(Some(verified)) => Ok(verified.claims),
+            Outcome::Allowed(Some(verified)) => Ok(verified.claims.clone()),
             Outcome::Denied(denial) => Err(denial),
             // Neither is made for a rule without `may_wait`.
             Outcome::Allowed(None) => Err(Denial::Unauthenticated(TokenError::Missing)),
@@ -74,16 +76,14 @@ impl Enforcer {
         incoming: Incoming<'_>,
         rules: Option<Rules<'_>>,
         may_wait: bool,
-        grpc: bool,
     ) -> Guarded {
         let (outcome, context) = self.decide_request(incoming, rules, may_wait);
         match outcome {
-            Outcome::Allowed(verified) => {
-                let verified = verified.map(|Verified { claims, token, .. }| (claims, token));
-                Guarded::Allowed(Authorized::new(verified, context))
-            }
+            Outcome::Allowed(verified) => Guarded::Allowed(Authorized::new(verified, context)),
             Outcome::Denied(denial) => {
                 let decision_id = context.request_id.to_string();
+                // Whether it is a gRPC call matters to the answer only.
+                let grpc = is_grpc(incoming.headers);
                 Guarded::Denied(self.responder(grpc).respond_to(&denial, &decision_id))
             }
             Outcome::Wait(wait) => Guarded::Wait(wait),
@@ -192,7 +192,10 @@ impl Enforcer {
         {
             return refused(error.into());
         }
-        let Some(Rules { list: rules, .. }) = rules else {
+        let Some(Rules {
+            list: rules, id, ..
+        }) = rules
+        else {
             let claims = &verified.claims;
             inner.recorder.authenticated(&context.request_id, claims);
             return Outcome::Allowed(Some(verified));
@@ -200,7 +203,8 @@ impl Enforcer {
         let claims = &verified.claims;
         let admin_role = inner.admin_role.as_deref();
         let acl = inner.live.acl.load();
-        let (index, decision) = acl.decide_any(&claims.identity.roles, rules, admin_role);
+        let roles = &claims.identity.roles;
+        let (index, decision) = acl.decide_remembered(roles, rules, id, admin_role, &verified.memo);
         let allowed = decision.is_allowed();
         // Dry run: what no role grants is let through (and recorded as such).
         let let_through = !allowed && !inner.enforce;

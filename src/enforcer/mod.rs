@@ -41,7 +41,7 @@ pub use builder::EnforcerBuilder;
 pub use context::{RequestContext, RequestId};
 pub(crate) use decide::Guarded;
 
-use crate::acl::Decision;
+use crate::acl::{Decision, RulesId};
 use crate::caller_addr::TrustedProxies;
 use crate::error::Error;
 use crate::issuer::routes::Issuers;
@@ -67,6 +67,8 @@ pub(crate) struct Incoming<'r> {
 pub(crate) struct Rules<'a> {
     pub(crate) list: &'a [&'a str],
     pub(crate) label: &'a str,
+    /// What tokens remember their decision for these rules by.
+    pub(crate) id: RulesId,
 }
 
 /// Verifies tokens and decides with the ACL map. Cheap to clone: everything is behind one

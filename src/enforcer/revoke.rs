@@ -24,7 +24,8 @@ impl Enforcer {
                 Denial::Unauthenticated(error) => Error::Token(error),
                 _ => Error::Token(TokenError::Missing),
             })?
-            .claims;
+            .claims
+            .clone();
         let leeway = self.inner.issuers.validation_for(token)?.leeway.as_secs();
         revocation.revoke_token(TokenHash::of(token), claims.exp.saturating_add(leeway), now);
         telemetry::revocation("token");

@@ -24,7 +24,7 @@ impl Enforcer {
         let now = self.now()?;
         let verified = self.verify_at(token, now)?;
         self.not_revoked(verified, token, now)
-            .map(|verified| verified.claims)
+            .map(|verified| verified.claims.clone())
     }
 
     /// `verified`, unless the revocation store says it is revoked (or cannot say).

@@ -12,7 +12,7 @@ use super::{Form, Introspection};
 use crate::claims::ClaimShape;
 use crate::outbound::{self, DiscoveryErrorKind, Endpoint};
 use crate::response::Denial;
-use crate::token::{AuthToken, TailHash, TokenError, Verified, VerifyWait};
+use crate::token::{AuthToken, TailHash, TokenError, Verified, VerifiedToken, VerifyWait};
 
 /// How long an issuer that could not answer is remembered, so a crowd of requests with one
 /// token waits for one call, not one each.
@@ -171,13 +171,14 @@ impl Introspector {
                     },
                     Ok(claims) => Entry::Valid {
                         until: claims.exp.min(max_until),
-                        verified: Verified {
+                        verified: Verified::new(VerifiedToken {
                             claims: Arc::new(claims),
                             token: AuthToken::new(token),
                             ip_binding: None,
                             key_id: None,
                             issuer: None,
-                        },
+                            memo: Default::default(),
+                        }),
                     },
                     Err(error) => Entry::Refused {
                         error,

@@ -75,7 +75,7 @@ impl GrpcRules {
 
     /// Requires `rule` for the method at `path` (`/package.Service/Method`).
     pub fn method(mut self, path: &str, rule: impl Into<Cow<'static, str>>) -> Self {
-        let requirement = Requirement::Rule(rule.into());
+        let requirement = Requirement::rule(rule);
         Arc::make_mut(&mut self.methods).insert(path.into(), requirement);
         self
     }
@@ -150,7 +150,7 @@ where
         match self.methods.get(path) {
             Some(requirement) => guard(&mut self.inner, requirement, None, request),
             None => {
-                let requirement = Requirement::Rule(Cow::Owned(path.to_owned()));
+                let requirement = Requirement::rule_once(path.to_owned());
                 guard(&mut self.inner, &requirement, None, request)
             }
         }

@@ -136,15 +136,17 @@ mod tests {
     use super::*;
     use crate::claims::{Claims, Identity, Wfc};
     use crate::token::AuthToken;
+    use crate::token::verified::VerifiedToken;
 
     fn verified(token: &str, username: &str) -> Verified {
-        Verified {
+        Verified::new(VerifiedToken {
             claims: claims(username),
             token: AuthToken::new(token),
             ip_binding: None,
             key_id: None,
             issuer: None,
-        }
+            memo: Default::default(),
+        })
     }
 
     fn claims(username: &str) -> Arc<Claims> {
@@ -212,13 +214,14 @@ mod tests {
         let cache = TokenCache::new(10_000);
         let shared = claims("user1");
         for i in 0..100_000 {
-            cache.insert(Verified {
+            cache.insert(Verified::new(VerifiedToken {
                 claims: shared.clone(),
                 token: AuthToken::new(format!("token-{i}")),
                 ip_binding: None,
                 key_id: None,
                 issuer: None,
-            });
+                memo: Default::default(),
+            }));
             assert!(
                 cache.len() <= 10_000,
                 "{} entries after {i} inserts",

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use super::cache::{KeySet, TokenCache};
 use super::jws::Jws;
-use super::verified::Verified;
+use super::verified::{Verified, VerifiedToken};
 use super::{AuthToken, IpBinding, TokenError, Validation};
 use crate::claims::{ClaimShape, Claims};
 use crate::keys::PublicKey;
@@ -109,13 +109,14 @@ impl Verifier {
         let verified = self.pipeline(keys, token, now);
         timer.stop();
         let (claims, ip_binding, key_id, issuer) = verified?;
-        Ok(Verified {
+        Ok(Verified::new(VerifiedToken {
             claims: Arc::new(claims),
             token: AuthToken::new(token),
             ip_binding,
             key_id,
             issuer,
-        })
+            memo: Default::default(),
+        }))
     }
 
     fn pipeline(&self, keys: &[PublicKey], token: &str, now: u64) -> Result<Checked, TokenError> {

@@ -7,7 +7,7 @@ use std::time::{Duration, UNIX_EPOCH};
 use crate::common::*;
 use http::StatusCode;
 use serde_json::json;
-use tokenleader_rbac::{Enforcer, TokenError};
+use tokenleader_rbac::{AclMap, Enforcer, TokenError};
 
 /// A clock the test moves.
 fn movable_clock(
@@ -149,4 +149,37 @@ fn the_cache_stays_within_its_capacity() {
         enforcer.verify(&mint(&claims)).unwrap();
         assert!(enforcer.key_status().cached_tokens <= 10);
     }
+}
+
+/// A cached token remembers its last decision, per map and route: a map set in between
+/// decides the next request, the same map loaded again decides afresh, and two routes taken in
+/// turn each get their own answer.
+#[tokio::test]
+async fn a_remembered_decision_ends_with_its_map_and_belongs_to_its_route() {
+    let enforcer = test_key_builder().build().unwrap();
+    let app = app(enforcer.clone());
+    let token = mint(&user1_claims());
+    let status = |path: &'static str, token: &str| {
+        let (app, token) = (app.clone(), token.to_owned());
+        async move { get_with_token(&app, path, &token).await.status }
+    };
+    for _ in 0..3 {
+        assert_eq!(status("/first", &token).await, StatusCode::OK);
+    }
+    let swapped = "- name: role1\n  allow: [service1:third_api:rulename3]\n";
+    enforcer.set_acl(AclMap::from_yaml_str(swapped).unwrap());
+    assert_eq!(status("/first", &token).await, StatusCode::FORBIDDEN);
+    assert_eq!(status("/first", &token).await, StatusCode::FORBIDDEN);
+    enforcer.set_acl(fixture_acl());
+    assert_eq!(status("/first", &token).await, StatusCode::OK);
+    // Routes in turn: each its own answer.
+    for _ in 0..3 {
+        assert_eq!(status("/first", &token).await, StatusCode::OK);
+        assert_eq!(status("/third", &token).await, StatusCode::FORBIDDEN);
+    }
+    // The admin role is read from the token every time.
+    let mut admin = user1_claims();
+    admin["sub"]["roles"] = json!(["role1", "admin"]);
+    let admin = mint(&admin);
+    assert_eq!(status("/third", &admin).await, StatusCode::OK);
 }

@@ -10,6 +10,7 @@ use http::{Request, Response};
 use tower_service::Service;
 
 use super::future::{self, ResponseFuture};
+use crate::acl::RulesId;
 use crate::enforcer::{Enforcer, Guarded, Incoming, Rules};
 use crate::response::{Denial, DenialBody, default_deny_response, is_grpc};
 use crate::token::VerifyWait;
@@ -18,32 +19,57 @@ use crate::token::VerifyWait;
 #[derive(Debug, Clone)]
 pub(crate) enum Requirement {
     /// One rule.
-    Rule(Cow<'static, str>),
+    Rule {
+        rule: Cow<'static, str>,
+        /// What tokens remember their decision for this rule by.
+        id: RulesId,
+    },
     /// Any one of these rules.
     AnyOf {
         rules: &'static [&'static str],
         /// The rules joined with ` | `, for the log.
         label: Arc<str>,
+        id: RulesId,
     },
     /// A valid token when there is one (optional authentication).
     Token,
 }
 
 impl Requirement {
+    /// One rule, for a layer or method that requires it on every request.
+    pub(crate) fn rule(rule: impl Into<Cow<'static, str>>) -> Self {
+        let rule = rule.into();
+        let id = RulesId::of(&[&rule]);
+        Requirement::Rule { rule, id }
+    }
+
+    /// One rule for one request only: its decision is not remembered.
+    pub(crate) fn rule_once(rule: String) -> Self {
+        let id = RulesId::NONE;
+        let rule = Cow::Owned(rule);
+        Requirement::Rule { rule, id }
+    }
+
     /// Any one of `rules`, their log label made once.
     pub(crate) fn any_of(rules: &'static [&'static str]) -> Self {
         let label = rules.join(" | ").into();
-        Requirement::AnyOf { rules, label }
+        let id = RulesId::of(rules);
+        Requirement::AnyOf { rules, label, id }
     }
 
     /// Calls `f` with the rules (`None`: optional authentication).
     pub(crate) fn with_rules<R>(&self, f: impl FnOnce(Option<Rules<'_>>) -> R) -> R {
         match self {
-            Requirement::Rule(rule) => f(Some(Rules {
+            Requirement::Rule { rule, id } => f(Some(Rules {
                 list: &[rule.as_ref()],
                 label: rule,
+                id: *id,
             })),
-            Requirement::AnyOf { rules, label } => f(Some(Rules { list: rules, label })),
+            Requirement::AnyOf { rules, label, id } => f(Some(Rules {
+                list: rules,
+                label,
+                id: *id,
+            })),
             Requirement::Token => f(None),
         }
     }
@@ -109,8 +135,7 @@ fn decide<B>(
         uri: Some(request.uri()),
         peer: peer_addr(request.extensions()),
     };
-    let grpc = is_grpc(request.headers());
-    requirement.with_rules(|rules| enforcer.guard(incoming, rules, may_wait, grpc))
+    requirement.with_rules(|rules| enforcer.guard(incoming, rules, may_wait))
 }
 
 /// A request whose token must wait for its issuer: waits, then is decided again (refused this

@@ -19,7 +19,7 @@ impl<S> Layer<S> for RequireRule {
 
     fn layer(&self, inner: S) -> Self::Service {
         crate::rules::record(self.0);
-        RequireRuleService::new(inner, Requirement::Rule(Cow::Borrowed(self.0)), None)
+        RequireRuleService::new(inner, Requirement::rule(self.0), None)
     }
 }
 
@@ -92,7 +92,7 @@ impl Enforcer {
     /// `.layer(enforcer)`.
     pub fn require(&self, rule: impl Into<Cow<'static, str>>) -> RequireRuleLayer {
         RequireRuleLayer {
-            requirement: Requirement::Rule(rule.into()),
+            requirement: Requirement::rule(rule),
             enforcer: self.clone(),
         }
     }

@@ -31,7 +31,7 @@ impl<S> RequireRuleService<S> {
     /// of several rules.
     pub fn rule(&self) -> Option<&str> {
         match &self.requirement {
-            Requirement::Rule(rule) => Some(rule),
+            Requirement::Rule { rule, .. } => Some(rule),
             _ => None,
         }
     }
