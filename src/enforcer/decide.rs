@@ -16,7 +16,7 @@ use crate::acl::RulesId;
 use crate::claims::Claims;
 use crate::issuer::routes::Verdict;
 use crate::response::{Denial, DenyResponse, default_deny_response, is_grpc};
-use crate::token::{TokenError, Verified, VerifyWait, find_token};
+use crate::token::{TokenError, Verified, VerifyWait, find_token, token_text};
 
 /// How optional authentication appears in the decision's log event, in place of a rule.
 const AUTHENTICATE_ONLY: &str = "(authenticate)";
@@ -179,8 +179,16 @@ impl Enforcer {
             Ok(now) => now,
             Err(denial) => return refused(denial),
         };
-        let verified = match inner.issuers.verify(token, now, may_wait) {
-            Verdict::Verified(verified) => match self.not_revoked(verified, token, now) {
+        // A token verified before is found by its bytes; only another is read as text.
+        let verdict = match inner.issuers.cached(token, now) {
+            Some(verdict) => verdict,
+            None => match token_text(token) {
+                Ok(token) => inner.issuers.verify(token, now, may_wait, true),
+                Err(error) => return refused(error.into()),
+            },
+        };
+        let verified = match verdict {
+            Verdict::Verified(verified) => match self.not_revoked(verified, now) {
                 Ok(verified) => verified,
                 Err(denial) => return refused(denial),
             },

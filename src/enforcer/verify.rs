@@ -23,23 +23,20 @@ impl Enforcer {
     pub fn verify(&self, token: &str) -> Result<Arc<Claims>, Denial> {
         let now = self.now()?;
         let verified = self.verify_at(token, now)?;
-        self.not_revoked(verified, token, now)
+        self.not_revoked(verified, now)
             .map(|verified| verified.claims.clone())
     }
 
     /// `verified`, unless the revocation store says it is revoked (or cannot say).
-    pub(super) fn not_revoked(
-        &self,
-        verified: Verified,
-        token: &str,
-        now: u64,
-    ) -> Result<Verified, Denial> {
+    pub(super) fn not_revoked(&self, verified: Verified, now: u64) -> Result<Verified, Denial> {
         match &self.inner.revocation {
-            Some(revocation) => match revocation.is_revoked(&verified.claims, token, now) {
-                Ok(false) => Ok(verified),
-                Ok(true) => Err(Denial::Unauthenticated(TokenError::Revoked)),
-                Err(_) => Err(Denial::RevocationUnavailable),
-            },
+            Some(revocation) => {
+                match revocation.is_revoked(&verified.claims, verified.token.as_str(), now) {
+                    Ok(false) => Ok(verified),
+                    Ok(true) => Err(Denial::Unauthenticated(TokenError::Revoked)),
+                    Err(_) => Err(Denial::RevocationUnavailable),
+                }
+            }
             None => Ok(verified),
         }
     }
@@ -58,7 +55,7 @@ impl Enforcer {
 
     /// Verification without the revocation check, never waiting.
     pub(super) fn verify_at(&self, token: &str, now: u64) -> Result<Verified, Denial> {
-        match self.inner.issuers.verify(token, now, false) {
+        match self.inner.issuers.verify(token, now, false, false) {
             Verdict::Verified(verified) => Ok(verified),
             Verdict::Denied(denial) => Err(denial),
             // Not made without `may_wait`; fail closed all the same.

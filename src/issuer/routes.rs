@@ -113,17 +113,24 @@ impl Issuers {
 
     /// Verifies `token` at `now` with the issuer it names. With `may_wait`, a token that
     /// cannot be decided yet (an unknown `kid` whose keys are being fetched, an introspection
-    /// call) gives a wait; without, it is refused.
-    pub(crate) fn verify(&self, token: &str, now: u64, may_wait: bool) -> Verdict {
+    /// call) gives a wait; without, it is refused. `cache_asked`: the caller looked in the
+    /// issuers' caches already ([`cached`](Self::cached)).
+    pub(crate) fn verify(
+        &self,
+        token: &str,
+        now: u64,
+        may_wait: bool,
+        cache_asked: bool,
+    ) -> Verdict {
         if let Some(index) = self.opaque
             && !looks_like_jws(token)
         {
             return self.list[index].introspect(token, now, may_wait);
         }
         if !self.routed {
-            return self.list[0].verify(token, now, may_wait, false);
+            return self.list[0].verify(token, now, may_wait, cache_asked);
         }
-        if let Some(cached) = self.cached_by_any_issuer(token, now) {
+        if !cache_asked && let Some(cached) = self.cached(token.as_bytes(), now) {
             return cached;
         }
         match self.route(token) {
@@ -144,10 +151,11 @@ impl Issuers {
         Ok(&self.route(token)?.verifier.validation)
     }
 
-    /// With several issuers, `token` from the cache of the issuer that verified it before:
-    /// found there without decoding its payload for `iss`. A cache holds only the tokens its
-    /// issuer verified, keyed by the whole token, so a hit is the issuer `iss` names.
-    fn cached_by_any_issuer(&self, token: &str, now: u64) -> Option<Verdict> {
+    /// `token` (its bytes, as the request carries them) from the cache of the issuer that
+    /// verified it before: found there without reading it as text or decoding its payload for
+    /// `iss`. A cache holds only the tokens its issuer verified, keyed by the whole token, so a
+    /// hit is the issuer `iss` names, and a token that is not a JWT is never found.
+    pub(crate) fn cached(&self, token: &[u8], now: u64) -> Option<Verdict> {
         self.list.iter().find_map(|issuer| {
             let cached = issuer.verifier.cached(&issuer.keys.keys(), token, now)?;
             Some(match cached {

@@ -16,11 +16,11 @@
 //!   cache, so the tokens of a removed key stop working at once.
 
 use std::fmt;
-use std::hash::{BuildHasher, Hasher};
+use std::hash::{BuildHasher, Hash, Hasher};
 use std::sync::Arc;
 
-use quick_cache::UnitWeighter;
 use quick_cache::sync::Cache;
+use quick_cache::{Equivalent, UnitWeighter};
 
 use super::verified::Verified;
 use crate::keys::PublicKey;
@@ -96,6 +96,23 @@ impl Hasher for TailHasher {
     }
 }
 
+/// A token's bytes, looked up as the text key they equal.
+struct RawToken<'a>(&'a [u8]);
+
+impl Hash for RawToken<'_> {
+    /// As `str` hashes (its bytes, then `0xff`), so that the bytes find their text's entry.
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write(self.0);
+        state.write_u8(0xff);
+    }
+}
+
+impl Equivalent<Arc<str>> for RawToken<'_> {
+    fn equivalent(&self, key: &Arc<str>) -> bool {
+        self.0 == key.as_bytes()
+    }
+}
+
 impl<S: BuildHasher + Clone> TokenCache<S> {
     pub(crate) fn with_hasher(capacity: usize, hasher: S) -> Self {
         TokenCache {
@@ -111,7 +128,13 @@ impl<S: BuildHasher + Clone> TokenCache<S> {
 
     /// The claims of `token`, if it was verified before. The lookup compares the whole token.
     pub(crate) fn get(&self, token: &str) -> Option<Verified> {
-        self.entries.get(token)
+        self.get_raw(token.as_bytes())
+    }
+
+    /// [`get`](Self::get) for a token's bytes as the request carries them: a token found here
+    /// is the text of a token verified before, so it need not be read as text first.
+    pub(crate) fn get_raw(&self, token: &[u8]) -> Option<Verified> {
+        self.entries.get(&RawToken(token))
     }
 
     /// Stores a token that was just verified.
@@ -207,6 +230,20 @@ mod tests {
             username_of(&cache, "header.payload.signature").as_deref(),
             Some("user1")
         );
+    }
+
+    #[test]
+    fn a_tokens_bytes_find_its_entry() {
+        let cache = TokenCache::new(100);
+        cache.insert(verified("header.payload.signature", "user1"));
+        let found = cache.get_raw(b"header.payload.signature");
+        assert_eq!(
+            found
+                .map(|v| v.claims.identity.username.to_string())
+                .as_deref(),
+            Some("user1")
+        );
+        assert!(cache.get_raw(b"header.payload.signaturf").is_none());
     }
 
     #[test]

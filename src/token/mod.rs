@@ -44,7 +44,7 @@ pub use error::TokenError;
 pub use requirements::ClaimRequirement;
 pub(crate) use requirements::IpBinding;
 pub use source::{AuthToken, TokenExtractor, TokenSource};
-pub(crate) use source::{DEFAULT_TOKEN_SOURCES, find_token};
+pub(crate) use source::{DEFAULT_TOKEN_SOURCES, find_token, token_text};
 pub use validation::Validation;
 pub(crate) use verified::{Verified, VerifiedToken};
 pub(crate) use verifier::Verifier;

@@ -88,16 +88,18 @@ static X_AUTH_TOKEN: HeaderName = HeaderName::from_static("x-auth-token");
 pub(crate) const DEFAULT_TOKEN_SOURCES: [TokenSource; 2] =
     [TokenSource::XAuthToken, TokenSource::AuthorizationBearer];
 
-/// Finds the token among `sources`. Two sources with different tokens, or a repeated header,
-/// cookie or query parameter, are refused rather than guessed between. Without a `uri`
-/// (`Enforcer::authorize`), query sources find nothing.
+/// Finds the token among `sources`, as the bytes the request carries: a token found in the
+/// verified-token cache needs no further reading, and [`token_text`] reads any other. Two
+/// sources with different tokens, or a repeated header, cookie or query parameter, are refused
+/// rather than guessed between. Without a `uri` (`Enforcer::authorize`), query sources find
+/// nothing.
 pub(crate) fn find_token<'h>(
     headers: &'h HeaderMap,
     uri: Option<&'h Uri>,
     sources: &[TokenSource],
-) -> Result<&'h str, TokenError> {
-    let mut found: Option<&str> = None;
-    let mut take = |token: &'h str| match found {
+) -> Result<&'h [u8], TokenError> {
+    let mut found: Option<&[u8]> = None;
+    let mut take = |token: &'h [u8]| match found {
         Some(previous) if previous != token => Err(TokenError::Ambiguous(
             "the token sources carry different tokens",
         )),
@@ -113,13 +115,13 @@ pub(crate) fn find_token<'h>(
             TokenSource::Header(name) => name,
             TokenSource::Cookie(name) => {
                 if let Some(token) = cookie_token(headers, name)? {
-                    take(token)?;
+                    take(token.as_bytes())?;
                 }
                 continue;
             }
             TokenSource::Query(name) => {
                 if let Some(token) = uri.map(|uri| query_token(uri, name)).transpose()?.flatten() {
-                    take(token)?;
+                    take(token.as_bytes())?;
                 }
                 continue;
             }
@@ -127,7 +129,7 @@ pub(crate) fn find_token<'h>(
                 // Without a request URI, a custom source sees `/`.
                 static ROOT: LazyLock<Uri> = LazyLock::new(Uri::default);
                 if let Some(token) = extractor.extract(headers, uri.unwrap_or(&ROOT)) {
-                    take(token)?;
+                    take(token.as_bytes())?;
                 }
                 continue;
             }
@@ -141,14 +143,7 @@ pub(crate) fn find_token<'h>(
                 "a token header is sent more than once",
             ));
         }
-        // `from_utf8` reads ASCII words at a time, `to_str` byte by byte, and tokens are
-        // hundreds of bytes long. Whatever UTF-8 passes here that is not a token's base64url
-        // is refused by the token's parser.
-        let value = std::str::from_utf8(value.as_bytes()).map_err(|_| {
-            TokenError::Malformed(format!(
-                "the {name} header holds bytes that are not visible ASCII"
-            ))
-        })?;
+        let value = value.as_bytes();
         let token = match source {
             TokenSource::AuthorizationBearer => match bearer_token(value) {
                 Some(token) => token,
@@ -212,11 +207,27 @@ fn query_token<'u>(uri: &'u Uri, name: &str) -> Result<Option<&'u str>, TokenErr
 }
 
 /// The token of an `Authorization: Bearer <token>` value; `None` for other schemes.
-fn bearer_token(value: &str) -> Option<&str> {
-    let (scheme, token) = value.split_once(' ').unwrap_or((value, ""));
+fn bearer_token(value: &[u8]) -> Option<&[u8]> {
+    let (scheme, token) = match value.iter().position(|&byte| byte == b' ') {
+        Some(space) => (&value[..space], &value[space + 1..]),
+        None => (value, &[][..]),
+    };
+    let start = token
+        .iter()
+        .position(|&byte| byte != b' ')
+        .unwrap_or(token.len());
     scheme
-        .eq_ignore_ascii_case("bearer")
-        .then(|| token.trim_start_matches(' '))
+        .eq_ignore_ascii_case(b"bearer")
+        .then(|| &token[start..])
+}
+
+/// The text of a token found by [`find_token`]. `from_utf8` reads ASCII words at a time (a
+/// header's `to_str` byte by byte), and tokens are hundreds of bytes long; whatever UTF-8
+/// passes here that is not a token's base64url is refused by the token's parser.
+pub(crate) fn token_text(raw: &[u8]) -> Result<&str, TokenError> {
+    std::str::from_utf8(raw).map_err(|_| {
+        TokenError::Malformed("the token holds bytes that are not visible ASCII".into())
+    })
 }
 
 /// A raw token as a caller sent it. After `RequireRule` let a request
@@ -263,11 +274,12 @@ mod tests {
 
     #[test]
     fn bearer_takes_the_scheme_in_any_case_and_skips_spaces() {
-        assert_eq!(bearer_token("Bearer abc"), Some("abc"));
-        assert_eq!(bearer_token("bEaReR   abc"), Some("abc"));
-        assert_eq!(bearer_token("Bearer"), Some(""));
-        assert_eq!(bearer_token("Basic abc"), None);
-        assert_eq!(bearer_token("Bearerabc"), None);
+        assert_eq!(bearer_token(b"Bearer abc"), Some(&b"abc"[..]));
+        assert_eq!(bearer_token(b"bEaReR   abc"), Some(&b"abc"[..]));
+        assert_eq!(bearer_token(b"Bearer"), Some(&b""[..]));
+        assert_eq!(bearer_token(b"Bearer   "), Some(&b""[..]));
+        assert_eq!(bearer_token(b"Basic abc"), None);
+        assert_eq!(bearer_token(b"Bearerabc"), None);
     }
 
     fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
@@ -281,7 +293,10 @@ mod tests {
     #[test]
     fn the_same_token_twice_is_one_token_and_two_tokens_are_refused() {
         let same = headers(&[("x-auth-token", "t"), ("authorization", "Bearer t")]);
-        assert_eq!(find_token(&same, None, &DEFAULT_TOKEN_SOURCES), Ok("t"));
+        assert_eq!(
+            find_token(&same, None, &DEFAULT_TOKEN_SOURCES),
+            Ok(&b"t"[..])
+        );
         let different = headers(&[("x-auth-token", "t"), ("authorization", "Bearer u")]);
         assert!(matches!(
             find_token(&different, None, &DEFAULT_TOKEN_SOURCES),
@@ -298,7 +313,7 @@ mod tests {
     fn only_the_configured_sources_are_read() {
         let custom = [TokenSource::Header(HeaderName::from_static("x-custom"))];
         let both = headers(&[("x-custom", "c"), ("x-auth-token", "t")]);
-        assert_eq!(find_token(&both, None, &custom), Ok("c"));
+        assert_eq!(find_token(&both, None, &custom), Ok(&b"c"[..]));
         assert_eq!(
             find_token(&headers(&[("x-auth-token", "t")]), None, &custom),
             Err(TokenError::Missing)

@@ -62,16 +62,16 @@ impl Verifier {
         Ok(verified)
     }
 
-    /// `token` from the cache of `key_set`, its times checked again at `now`; `None` when the
-    /// cache does not hold it.
+    /// `token` (its bytes) from the cache of `key_set`, its times checked again at `now`;
+    /// `None` when the cache does not hold it.
     pub(crate) fn cached(
         &self,
         key_set: &KeySet,
-        token: &str,
+        token: &[u8],
         now: u64,
     ) -> Option<Result<Verified, TokenError>> {
         let cache = key_set.cache.as_ref()?;
-        let verified = cache.get(token)?;
+        let verified = cache.get_raw(token)?;
         Some(self.recheck(cache, verified, now))
     }
 

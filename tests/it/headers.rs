@@ -105,8 +105,14 @@ async fn non_ascii_bytes_are_401_without_panic() {
     let answer = send_headers(&[("x-auth-token", bytes.clone())]).await;
     let message = assert_invalid_token(&answer);
     assert!(message.contains("not visible ASCII"), "{message}");
+    let bearer = HeaderValue::from_bytes(b"Bearer eyJ\xff\xfe.\xc3\xa9.x").unwrap();
+    let answer = send_headers(&[("authorization", bearer)]).await;
+    let message = assert_invalid_token(&answer);
+    assert!(message.contains("not visible ASCII"), "{message}");
+    // Without the Bearer scheme it is no token of ours, as `Basic` is not.
     let answer = send_headers(&[("authorization", bytes)]).await;
-    assert_invalid_token(&answer);
+    assert_eq!(answer.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(answer.headers["www-authenticate"], "Bearer");
 }
 
 #[tokio::test]
