@@ -36,7 +36,14 @@ if ! node -e 'const p = require(process.argv[1] + "/node_modules/oidc-provider/p
   (cd "$DIR" && [ -f package.json ] || echo '{"private": true, "type": "module"}' > "$DIR/package.json")
   npm install --prefix "$DIR" --no-audit --no-fund --silent "${PACKAGES[@]}" >&2
 fi
-cp "$HERE/provider.mjs" "$DIR/provider.mjs"
+# Tests start instances in parallel: a copy in place could be read half-written by a node
+# starting meanwhile (an empty module runs and exits 0, logging nothing), so the copy is
+# renamed into place, and only when it changed.
+if ! cmp -s "$HERE/provider.mjs" "$DIR/provider.mjs"; then
+  tmp="$(mktemp "$DIR/provider.mjs.XXXXXX")"
+  cp "$HERE/provider.mjs" "$tmp"
+  mv -f "$tmp" "$DIR/provider.mjs"
+fi
 [ "${1:-}" = "--install-only" ] && exit 0
 
 mkdir -p "$RUN"
@@ -55,7 +62,8 @@ for _ in $(seq 150); do
     exit 0
   fi
   if ! kill -0 "$pid" 2>/dev/null; then
-    log "the provider exited; its log:"; cat "$LOG" >&2; rm -f "$PIDFILE"; exit 1
+    code=0; wait "$pid" || code=$?
+    log "the provider exited with status $code; its log:"; cat "$LOG" >&2; rm -f "$PIDFILE"; exit 1
   fi
   sleep 0.1
 done
