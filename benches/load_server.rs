@@ -6,8 +6,16 @@
 //! load_server bare PORT                  # GET /entries -> "ok", no auth
 //! load_server layered PORT               # bare behind two pass-through layers placed as ours are
 //! load_server ours PORT [CACHE]          # the same behind Enforcer + RequireRule; the handler takes Wfc + Identity
-//! load_server introspected PORT          # ours, opaque tokens asked of an RFC 7662 stand-in (feature introspection)
-//! load_server tokens FILE COUNT [flat]   # COUNT distinct users' tokens, one per line (flat: for the peer)
+//! load_server ours-issuers PORT N        # ours trusting N issuers (the last N of issuer-0..9); tokens of issuer-9
+//! load_server introspected PORT [DELAY_MS STAND_IN_PORT]
+//!                                        # ours, opaque tokens asked of an RFC 7662 stand-in (feature
+//!                                        # introspection) that answers after DELAY_MS; GET /calls on
+//!                                        # STAND_IN_PORT says how many times it was asked
+//! load_server ours-reload PORT ACL_FILE  # ours, its map read from ACL_FILE and reloaded when it changes
+//! load_server tokens FILE COUNT [KIND]   # COUNT distinct users' tokens, one per line; KIND: tokenleader
+//!                                        # (default), flat (the peers' claims), flat-kid (and a `kid`),
+//!                                        # issuer-9 (tokenleader's claims, `iss` issuer-9)
+//! load_server build-map RULES            # build() with a map of RULES rules: time and memory
 //! load_server idp PORT START PERIOD      # an IdP's JWKS that rotates every PERIOD s from START (Unix s)
 //! load_server ours-jwks PORT JWKS_URL    # ours, its keys from that JWKS (refetched at most once a second)
 //! load_server rotation-tokens FILE N     # for each of N key periods, 20 tokens: `period token` lines
@@ -69,40 +77,142 @@ fn router(mode: &str, cache: usize) -> Result<Router, String> {
     }
 }
 
-/// Ours with no key: every token is asked of an RFC 7662 stand-in on loopback that says it is
-/// active for the next hour (so after the first request, the answer comes from the cache).
+/// The issuers that `ours-issuers` may trust; its tokens are of the last.
+fn issuer_name(i: usize) -> String {
+    format!("https://issuer-{i}.example")
+}
+
+/// Ours trusting the last `count` of ten issuers (each by its `iss`, all with the test key):
+/// the tokens, of the tenth, are routed past the others.
+fn ours_issuers(count: usize) -> Result<Router, String> {
+    use tokenleader_rbac::claims::ClaimMapping;
+    use tokenleader_rbac::{Enforcer, Issuer};
+    let acl = AclMap::from_yaml_str(&format!("- name: reader\n  allow: [{RULE}]\n"))
+        .map_err(|e| e.to_string())?;
+    let key = TestIssuer::new().public_key();
+    let builder = (10 - count.clamp(1, 10)..10).fold(Enforcer::builder(), |builder, i| {
+        builder.trust(
+            Issuer::new(issuer_name(i))
+                .public_key(key.clone())
+                .algorithms([tokenleader_rbac::Algorithm::RS512])
+                .claim_mapping(ClaimMapping::new().roles("/roles")),
+        )
+    });
+    let enforcer = builder.acl(acl).build().map_err(|e| e.to_string())?;
+    Ok(Router::new()
+        .route("/entries", get(guarded).route_layer(RequireRule(RULE)))
+        .layer(enforcer))
+}
+
+/// Ours with its map read from `path`, watched, and reloaded when it changes; each reload
+/// printed (`reloaded` or `refused`) so the load test can count them.
+fn ours_reload(path: &str) -> Result<Router, String> {
+    use tokenleader_rbac::reload::ReloadEvent;
+    let enforcer = TestIssuer::new()
+        .enforcer_builder()
+        .acl_file(path)
+        .watch(true)
+        .on_reload(|event| match event {
+            ReloadEvent::Refused { error, .. } => println!("refused: {error}"),
+            _ => println!("reloaded"),
+        })
+        .build()
+        .map_err(|e| e.to_string())?;
+    Ok(Router::new()
+        .route("/entries", get(guarded).route_layer(RequireRule(RULE)))
+        .layer(enforcer))
+}
+
+/// `build()` with a map of `rules` rules (100 roles, each allowed its own share), read from a
+/// file as a service reads it: the time it takes and the memory it adds, printed. The rules'
+/// names are short (`r` and a hex number) so that 100,000 fit in an ACL file's 1 MiB.
+fn build_map(rules: usize) -> Result<(), String> {
+    use std::fmt::Write as _;
+    let roles = 100;
+    let mut yaml = String::new();
+    for role in 0..roles {
+        let names: Vec<String> = (role..rules)
+            .step_by(roles)
+            .map(|rule| format!("r{rule:x}"))
+            .collect();
+        let _ = writeln!(yaml, "- name: role{role}\n  allow: [{}]", names.join(", "));
+    }
+    let path = std::env::temp_dir().join(format!("load-map-{}.yml", std::process::id()));
+    std::fs::write(&path, &yaml).map_err(|e| format!("{}: {e}", path.display()))?;
+    let resident_before = memory_kib("VmRSS");
+    let started = std::time::Instant::now();
+    let built = TestIssuer::new().enforcer_builder().acl_file(&path).build();
+    let elapsed = started.elapsed();
+    let _ = std::fs::remove_file(&path);
+    let enforcer = built.map_err(|e| e.to_string())?;
+    let resident_after = memory_kib("VmRSS");
+    println!(
+        "build() with a map of {rules} rules ({roles} roles, {:.2} MiB of YAML): {:.0} ms; \
+         resident memory {:+.1} MiB (peak of the process {:.1} MiB)",
+        yaml.len() as f64 / 1048576.0,
+        elapsed.as_secs_f64() * 1000.0,
+        (resident_after as f64 - resident_before as f64) / 1024.0,
+        memory_kib("VmHWM") as f64 / 1024.0,
+    );
+    drop(enforcer);
+    Ok(())
+}
+
+/// A line of `/proc/self/status` in KiB (0 where there is none).
+fn memory_kib(field: &str) -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|line| line.strip_prefix(field)?.strip_prefix(':'))
+        .and_then(|value| value.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Ours with no key: every token is asked of an RFC 7662 stand-in on loopback that answers
+/// after `delay` that it is active for the next hour (so after the first request, the answer
+/// comes from the cache). The stand-in listens on `stand_in_port` (0: any), where `GET /calls`
+/// says how many times it was asked.
 #[cfg(feature = "introspection")]
-async fn introspected() -> Result<Router, String> {
+async fn introspected(delay: Duration, stand_in_port: u16) -> Result<Router, String> {
     use axum::{Json, routing::post};
     use tokenleader_rbac::Enforcer;
     use tokenleader_rbac::claims::ClaimMapping;
     use tokenleader_rbac::introspection::Introspection;
 
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", stand_in_port))
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| format!("port {stand_in_port}: {e}"))?;
     let url = format!(
         "http://{}/introspect",
         listener.local_addr().map_err(|e| e.to_string())?
     );
-    let stand_in = Router::new().route(
-        "/introspect",
-        post(|| async {
-            let exp = SystemTime::now()
-                .duration_since(SystemTime::UNIX_EPOCH)
-                .unwrap_or_default()
-                .as_secs()
-                + 3600;
-            Json(serde_json::json!({"active": true, "sub": "user1", "scope": "reader", "exp": exp}))
-        }),
-    );
+    let calls = Arc::new(AtomicU64::new(0));
+    let counted = calls.clone();
+    let stand_in = Router::new()
+        .route(
+            "/introspect",
+            post(move || {
+                counted.fetch_add(1, Ordering::SeqCst);
+                async move {
+                    tokio::time::sleep(delay).await;
+                    let exp = SystemTime::now()
+                        .duration_since(SystemTime::UNIX_EPOCH)
+                        .unwrap_or_default()
+                        .as_secs()
+                        + 3600;
+                    Json(
+                        serde_json::json!({"active": true, "sub": "user1", "scope": "reader", "exp": exp}),
+                    )
+                }
+            }),
+        )
+        .route(
+            "/calls",
+            get(move || async move { calls.load(Ordering::SeqCst).to_string() }),
+        );
     tokio::spawn(async move { axum::serve(listener, stand_in).await });
-    let acl = AclMap::from_yaml_str(&format!(
-        "- name: reader
-  allow: [{RULE}]
-"
-    ))
-    .map_err(|e| e.to_string())?;
+    let acl = AclMap::from_yaml_str(&format!("- name: reader\n  allow: [{RULE}]\n"))
+        .map_err(|e| e.to_string())?;
     let introspection = Introspection::rfc7662(url)
         .claim_mapping(ClaimMapping::new().roles_space_separated("/scope"))
         .max_ttl(Duration::from_secs(3600));
@@ -117,7 +227,7 @@ async fn introspected() -> Result<Router, String> {
 }
 
 #[cfg(not(feature = "introspection"))]
-async fn introspected() -> Result<Router, String> {
+async fn introspected(_delay: Duration, _stand_in_port: u16) -> Result<Router, String> {
     Err("build with `--features introspection`".into())
 }
 
@@ -220,8 +330,35 @@ fn ours_jwks(_url: &str) -> Result<Router, String> {
     Err("build with `--features jwks`".into())
 }
 
+/// What the tokens of `load_server tokens` look like.
+#[derive(Clone, Copy)]
+enum TokenKind {
+    /// tokenleader's claims (`sub` an object holding the user, roles and wfc).
+    Tokenleader,
+    /// The peers' claims: a flat `sub` and `roles`.
+    Flat,
+    /// The peers' claims with `kid` `load-key` in the header (tower-oauth2-resource-server
+    /// finds its key by it).
+    FlatKid,
+    /// The peers' claims with `iss` the tenth issuer of `ours-issuers`, as an OpenID
+    /// provider's access token has them.
+    Issuer9,
+}
+
+impl TokenKind {
+    fn parse(kind: Option<&str>) -> Result<TokenKind, String> {
+        match kind {
+            None | Some("tokenleader") => Ok(TokenKind::Tokenleader),
+            Some("flat") => Ok(TokenKind::Flat),
+            Some("flat-kid") => Ok(TokenKind::FlatKid),
+            Some("issuer-9") => Ok(TokenKind::Issuer9),
+            Some(other) => Err(format!("unknown token kind `{other}`")),
+        }
+    }
+}
+
 /// `count` tokens of distinct users, valid for the next 23 hours.
-fn tokens(path: &str, count: usize, flat: bool) -> Result<(), String> {
+fn tokens(path: &str, count: usize, kind: TokenKind) -> Result<(), String> {
     let issuer = TestIssuer::new();
     let now = SystemTime::now();
     let lines: Vec<String> = std::thread::scope(|scope| {
@@ -232,7 +369,7 @@ fn tokens(path: &str, count: usize, flat: bool) -> Result<(), String> {
                 scope.spawn(move || {
                     (worker..count)
                         .step_by(workers)
-                        .map(|i| token(issuer, i, now, flat))
+                        .map(|i| token(issuer, i, now, kind))
                         .collect::<Vec<_>>()
                 })
             })
@@ -249,20 +386,25 @@ fn tokens(path: &str, count: usize, flat: bool) -> Result<(), String> {
     Ok(())
 }
 
-fn token(issuer: &TestIssuer, i: usize, now: SystemTime, flat: bool) -> String {
+fn token(issuer: &TestIssuer, i: usize, now: SystemTime, kind: TokenKind) -> String {
     let lifetime = Duration::from_secs(23 * 3600);
-    if flat {
-        // The peer's claims: a flat `sub`, as jwt-authorizer's users have them.
+    let header = match kind {
+        TokenKind::Flat => r#"{"typ":"JWT","alg":"RS512"}"#,
+        TokenKind::FlatKid => r#"{"typ":"JWT","alg":"RS512","kid":"load-key"}"#,
+        TokenKind::Issuer9 => r#"{"typ":"JWT","alg":"RS512"}"#,
+        TokenKind::Tokenleader => "",
+    };
+    if !header.is_empty() {
+        // The peers' claims: a flat `sub`, as their users have them.
         let exp = now
             .duration_since(SystemTime::UNIX_EPOCH)
             .unwrap_or_default()
             + lifetime;
-        let claims = serde_json::json!({"sub": format!("user{i}"), "exp": exp.as_secs(), "roles": ["reader"]});
-        return issuer.sign_raw(
-            r#"{"typ":"JWT","alg":"RS512"}"#,
-            &claims.to_string(),
-            jsonwebtoken::Algorithm::RS512,
-        );
+        let mut claims = serde_json::json!({"sub": format!("user{i}"), "exp": exp.as_secs(), "roles": ["reader"]});
+        if let TokenKind::Issuer9 = kind {
+            claims["iss"] = issuer_name(9).into();
+        }
+        return issuer.sign_raw(header, &claims.to_string(), jsonwebtoken::Algorithm::RS512);
     }
     issuer
         .token()
@@ -284,7 +426,12 @@ fn main() {
         ["tokens", path, count, rest @ ..] => count
             .parse()
             .map_err(|e| format!("COUNT: {e}"))
-            .and_then(|count| tokens(path, count, rest.first() == Some(&"flat"))),
+            .and_then(|count| Ok((count, TokenKind::parse(rest.first().copied())?)))
+            .and_then(|(count, kind)| tokens(path, count, kind)),
+        ["build-map", rules] => rules
+            .parse()
+            .map_err(|e| format!("RULES: {e}"))
+            .and_then(build_map),
         ["rotation-tokens", path, periods] => periods
             .parse()
             .map_err(|e| format!("N: {e}"))
@@ -294,10 +441,11 @@ fn main() {
             _ => Err("START and PERIOD are whole seconds".into()),
         },
         [
-            mode @ ("bare" | "layered" | "ours" | "introspected" | "ours-jwks"),
+            mode @ ("bare" | "layered" | "ours" | "introspected" | "ours-jwks" | "ours-issuers"
+            | "ours-reload"),
             port,
             rest @ ..,
-        ] => serve(mode, port, rest.first().copied().unwrap_or_default()),
+        ] => serve(mode, port, rest),
         _ => {
             println!("load_server: run benches/load/run.py (see the file's header)");
             Ok(())
@@ -309,23 +457,29 @@ fn main() {
     }
 }
 
-/// Serves `mode` on `port`; `argument` is ours' cache size, or ours-jwks' JWKS URL.
-fn serve(mode: &str, port: &str, argument: &str) -> Result<(), String> {
+/// Serves `mode` on `port`; `arguments` are the mode's own (see the file's header).
+fn serve(mode: &str, port: &str, arguments: &[&str]) -> Result<(), String> {
+    let argument = |i: usize| arguments.get(i).copied().unwrap_or_default();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| e.to_string())?;
     runtime.block_on(async {
         let router = match mode {
-            "introspected" => introspected().await?,
+            "introspected" => {
+                let delay = Duration::from_millis(argument(0).parse().unwrap_or(0));
+                introspected(delay, argument(1).parse().unwrap_or(0)).await?
+            }
             // Its first fetch blocks: off the runtime's workers.
             "ours-jwks" => {
-                let url = argument.to_owned();
+                let url = argument(0).to_owned();
                 tokio::task::spawn_blocking(move || ours_jwks(&url))
                     .await
                     .map_err(|e| e.to_string())??
             }
-            mode => router(mode, argument.parse().unwrap_or(10_000))?,
+            "ours-issuers" => ours_issuers(argument(0).parse().unwrap_or(1))?,
+            "ours-reload" => ours_reload(argument(0))?,
+            mode => router(mode, argument(0).parse().unwrap_or(10_000))?,
         };
         let listener = tokio::net::TcpListener::bind(format!("127.0.0.1:{port}"))
             .await
