@@ -46,7 +46,9 @@ pub(crate) use requirements::IpBinding;
 pub use source::{AuthToken, TokenExtractor, TokenSource};
 pub(crate) use source::{DEFAULT_TOKEN_SOURCES, find_token, token_text};
 pub use validation::Validation;
-pub(crate) use verified::{Verified, VerifiedToken};
+pub(crate) use verified::Verified;
+#[cfg(feature = "introspection")]
+pub(crate) use verified::VerifiedToken;
 pub(crate) use verifier::Verifier;
 
 /// A request's wait before its token can be decided: for the keys its unknown `kid` asked
