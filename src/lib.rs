@@ -112,6 +112,7 @@ pub mod introspection;
 pub mod issuer;
 pub mod keys;
 pub mod layer;
+pub mod metadata;
 #[cfg(feature = "utoipa")]
 #[cfg_attr(docsrs, doc(cfg(feature = "utoipa")))]
 pub mod openapi;

@@ -3,6 +3,7 @@
 //! included), the deny response chosen; then recorded once, the record observing the decision
 //! and never changing it.
 
+use crate::metadata::ProtectedResource;
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
@@ -84,7 +85,11 @@ impl Enforcer {
                 let decision_id = context.request_id.to_string();
                 // Whether it is a gRPC call matters to the answer only.
                 let grpc = is_grpc(incoming.headers);
-                Guarded::Denied(self.responder(grpc).respond_to(&denial, &decision_id))
+                let mut response = self.responder(grpc).respond_to(&denial, &decision_id);
+                if let Some(resource) = &self.inner.protected_resource {
+                    crate::metadata::add_to_challenge(&mut response, resource.url());
+                }
+                Guarded::Denied(response)
             }
             Outcome::Wait(wait) => Guarded::Wait(wait),
         }
@@ -244,7 +249,27 @@ impl Enforcer {
     /// The response for a denied request, from the builder's
     /// [`deny_response`](super::EnforcerBuilder::deny_response) (by default JSON).
     pub fn deny_response(&self, denial: &Denial) -> Response<Bytes> {
-        self.responder(false).respond(denial)
+        let mut response = self.responder(false).respond(denial);
+        if let Some(resource) = &self.inner.protected_resource {
+            crate::metadata::add_to_challenge(&mut response, resource.url());
+        }
+        response
+    }
+
+    /// This service's protected resource metadata document (RFC 9728; see
+    /// [`metadata`](crate::metadata)), when
+    /// [`protected_resource`](super::EnforcerBuilder::protected_resource) was given.
+    pub fn resource_metadata(&self) -> Option<serde_json::Value> {
+        let resource = self.inner.protected_resource.as_ref()?;
+        Some(crate::metadata::document(
+            resource,
+            self.inner.authorization_servers.iter().cloned(),
+            &self.inner.token_sources,
+        ))
+    }
+
+    pub(crate) fn protected_resource(&self) -> Option<&ProtectedResource> {
+        self.inner.protected_resource.as_ref()
     }
 
     /// The builder's deny response, or the default for the kind of request.

@@ -29,6 +29,7 @@ mod revoke;
 mod status;
 mod verify;
 
+use crate::metadata::ProtectedResource;
 use std::fmt;
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -99,6 +100,10 @@ struct Inner {
     revocation: Option<Box<dyn Revocation>>,
     /// Keeps the file watcher alive; dropped with the last clone, which stops its thread.
     watch: Option<WatchGuard>,
+    /// This service as an RFC 9728 protected resource, when configured.
+    protected_resource: Option<ProtectedResource>,
+    /// The `iss` of every trusted issuer that names one, for the metadata document.
+    authorization_servers: Vec<String>,
 }
 
 impl fmt::Debug for Enforcer {

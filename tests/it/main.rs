@@ -36,6 +36,7 @@ mod properties;
 mod readme;
 mod real_server_fixtures;
 mod request_context;
+mod resource_metadata;
 mod review_defects;
 mod revocation;
 mod security_tokens;

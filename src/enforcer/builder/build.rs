@@ -2,6 +2,7 @@
 //! says where it belongs), loads what was given by path, starts each issuer's key sources and
 //! introspection endpoint, and the watcher.
 
+use crate::metadata::ProtectedResource;
 use std::sync::Arc;
 
 use super::EnforcerBuilder;
@@ -30,6 +31,16 @@ impl EnforcerBuilder {
         let key_cache = self.key_cache(&issuers)?;
         let trusted_proxies = TrustedProxies::parse(&self.trusted_proxies)
             .map_err(|e| Error::Config(format!("trusted proxies: {e}")))?;
+        let protected_resource = self
+            .protected_resource
+            .as_deref()
+            .map(ProtectedResource::new)
+            .transpose()
+            .map_err(Error::Config)?;
+        let authorization_servers = issuers
+            .iter()
+            .filter_map(|issuer| issuer.iss().map(str::to_owned))
+            .collect();
         let acl = match (self.acl_file, self.acl) {
             (Some(path), _) => AclInput::File(path),
             (None, Some(map)) => AclInput::Given(map),
@@ -98,6 +109,8 @@ impl EnforcerBuilder {
                 recorder: Recorder::default(),
                 revocation: self.revocation,
                 watch,
+                protected_resource,
+                authorization_servers,
             }),
         })
     }

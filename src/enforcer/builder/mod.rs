@@ -44,6 +44,7 @@ pub struct EnforcerBuilder {
     shadow_acl_file: Option<PathBuf>,
     enforce: bool,
     revocation: Option<Box<dyn Revocation>>,
+    protected_resource: Option<String>,
     #[cfg(feature = "jwks")]
     key_cache_file: Option<PathBuf>,
 }
@@ -69,6 +70,7 @@ impl Default for EnforcerBuilder {
             shadow_acl_file: None,
             enforce: true,
             revocation: None,
+            protected_resource: None,
             #[cfg(feature = "jwks")]
             key_cache_file: None,
         }
@@ -89,6 +91,7 @@ impl fmt::Debug for EnforcerBuilder {
             .field("poll_interval", &self.poll_interval)
             .field("shadow_acl_file", &self.shadow_acl_file)
             .field("enforce", &self.enforce)
+            .field("protected_resource", &self.protected_resource)
             .finish_non_exhaustive()
     }
 }
@@ -128,6 +131,16 @@ impl EnforcerBuilder {
     /// file systems whose events do not arrive.
     pub fn poll_interval(mut self, interval: Duration) -> Self {
         self.poll_interval = interval;
+        self
+    }
+
+    /// This service's resource identifier (RFC 9728), an `https` URL such as
+    /// `https://api.example.com/micros1`: the enforcer then describes the service in a
+    /// protected resource metadata document ([`metadata`](crate::metadata)), and every 401 of
+    /// the default deny responses names that document's URL in its challenge
+    /// (`resource_metadata="…"`). Checked by [`build`](Self::build).
+    pub fn protected_resource(mut self, resource: impl Into<String>) -> Self {
+        self.protected_resource = Some(resource.into());
         self
     }
 

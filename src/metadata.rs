@@ -1,0 +1,279 @@
+//! Protected resource metadata (RFC 9728): a document at
+//! `/.well-known/oauth-protected-resource` that tells a client which authorization servers
+//! issue tokens for this service, how to send them and which scopes it knows, and the
+//! `resource_metadata` parameter that points every 401 challenge at that document.
+//!
+//! ```
+//! use axum::Router;
+//! use tokenleader_rbac::metadata;
+//! use tokenleader_rbac::test_util::TestIssuer;
+//! use tokenleader_rbac::{AclMap, Enforcer, Issuer};
+//!
+//! let key = TestIssuer::new().public_key();
+//! let enforcer = Enforcer::builder()
+//!     .trust(Issuer::new("https://login.example.com").public_key(key))
+//!     .acl(AclMap::from_yaml_str("- name: role1\n  allow: [micros1.entries.list]\n")?)
+//!     .protected_resource("https://api.example.com/micros1")
+//!     .build()?;
+//!
+//! // Served beside the guarded routes, outside any `RequireRule`: clients read it unauthenticated.
+//! let app: Router = Router::new().merge(metadata::router(&enforcer));
+//!
+//! let document = enforcer.resource_metadata().expect("configured");
+//! assert_eq!(document["resource"], "https://api.example.com/micros1");
+//! assert_eq!(document["authorization_servers"][0], "https://login.example.com");
+//! assert_eq!(
+//!     metadata::document_path(&enforcer).as_deref(),
+//!     Some("/.well-known/oauth-protected-resource/micros1")
+//! );
+//! # let _ = app;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! The document holds:
+//! - `resource`: the identifier given to
+//!   [`protected_resource`](crate::EnforcerBuilder::protected_resource) (an `https` URL; `http`
+//!   only on a loopback host, for tests);
+//! - `authorization_servers`: the `iss` of every trusted issuer that names one, sorted;
+//! - `bearer_methods_supported`: `header` when a header carries tokens, `query` when a query
+//!   parameter does (cookies and sources of the service's own have no RFC 9728 name);
+//! - `scopes_supported`: the rules the service uses ([`rules::used_rules`](crate::rules::used_rules)),
+//!   as the registry holds them when the document is asked for.
+//!
+//! Its URL is the resource's with `/.well-known/oauth-protected-resource` inserted between
+//! the host and the path (RFC 9728 §3.1); every 401 of the default deny responses then carries
+//! `resource_metadata="<that URL>"` in its `WWW-Authenticate: Bearer` challenge (§5.1), so a
+//! client that meets the service without configuration finds where to get a token.
+
+use bytes::Bytes;
+use http::{HeaderValue, Response, StatusCode, Uri, header};
+
+use crate::Enforcer;
+use crate::token::TokenSource;
+
+/// The well-known path segment of RFC 9728 §3.
+pub const WELL_KNOWN: &str = "/.well-known/oauth-protected-resource";
+
+/// The resource this service is, as the builder was given it and checked.
+#[derive(Debug, Clone)]
+pub(crate) struct ProtectedResource {
+    /// The resource identifier (`resource` in the document).
+    resource: String,
+    /// Where the document is served, on this service (the well-known path and the resource's).
+    path: String,
+    /// The document's full URL, for the challenges.
+    url: String,
+}
+
+impl ProtectedResource {
+    /// Checks `resource` as RFC 9728 §1.2 wants an identifier: an absolute URL with the
+    /// `https` scheme (here `http` too on a loopback host, for tests), a host, no query and no
+    /// fragment.
+    pub(crate) fn new(resource: &str) -> Result<ProtectedResource, String> {
+        let refuse = |why: &str| {
+            Err(format!(
+                "protected_resource(\"{}\"): {why}",
+                crate::escape::Untrusted(resource)
+            ))
+        };
+        if resource.contains('#') {
+            return refuse("a resource identifier has no fragment");
+        }
+        // It is quoted in every challenge: nothing that could end the quotes.
+        if !resource
+            .chars()
+            .all(|c| c.is_ascii_graphic() && c != '"' && c != '\\')
+        {
+            return refuse("a URL of visible ASCII without quotes or backslashes");
+        }
+        let Ok(uri) = resource.parse::<Uri>() else {
+            return refuse("not a URL");
+        };
+        let (Some(scheme), Some(authority)) = (uri.scheme_str(), uri.authority()) else {
+            return refuse("give an absolute URL, such as https://api.example.com");
+        };
+        let loopback = matches!(authority.host(), "127.0.0.1" | "localhost" | "[::1]");
+        if scheme != "https" && !(scheme == "http" && loopback) {
+            return refuse("the scheme must be https (http only on a loopback host)");
+        }
+        if uri.query().is_some() {
+            return refuse("a resource identifier has no query");
+        }
+        let resource_path = uri.path().trim_end_matches('/');
+        let path = format!("{WELL_KNOWN}{resource_path}");
+        Ok(ProtectedResource {
+            resource: resource.to_owned(),
+            url: format!("{scheme}://{authority}{path}"),
+            path,
+        })
+    }
+
+    /// The document's URL.
+    pub(crate) fn url(&self) -> &str {
+        &self.url
+    }
+}
+
+/// The document, from what the enforcer trusts and the rules the service uses now.
+pub(crate) fn document(
+    resource: &ProtectedResource,
+    issuers: impl Iterator<Item = String>,
+    sources: &[TokenSource],
+) -> serde_json::Value {
+    let mut servers: Vec<String> = issuers.collect();
+    servers.sort_unstable();
+    servers.dedup();
+    let mut methods = Vec::new();
+    if sources.iter().any(|source| {
+        matches!(
+            source,
+            TokenSource::XAuthToken | TokenSource::AuthorizationBearer | TokenSource::Header(_)
+        )
+    }) {
+        methods.push("header");
+    }
+    if sources
+        .iter()
+        .any(|source| matches!(source, TokenSource::Query(_)))
+    {
+        methods.push("query");
+    }
+    let scopes: Vec<String> = crate::rules::used_rules()
+        .into_iter()
+        .map(|used| used.rule)
+        .collect();
+    serde_json::json!({
+        "resource": resource.resource,
+        "authorization_servers": servers,
+        "bearer_methods_supported": methods,
+        "scopes_supported": scopes,
+    })
+}
+
+/// Adds `resource_metadata="url"` to the `Bearer` challenge of a 401 (RFC 9728 §5.1); other
+/// answers, and challenges of other schemes, are left as they are.
+pub(crate) fn add_to_challenge(response: &mut Response<Bytes>, url: &str) {
+    if response.status() != StatusCode::UNAUTHORIZED {
+        return;
+    }
+    let Some(challenge) = response
+        .headers()
+        .get(header::WWW_AUTHENTICATE)
+        .and_then(|value| value.to_str().ok())
+    else {
+        return;
+    };
+    let amended = match challenge {
+        "Bearer" => format!(r#"Bearer resource_metadata="{url}""#),
+        bearer if bearer.starts_with("Bearer ") => {
+            format!(r#"{bearer}, resource_metadata="{url}""#)
+        }
+        _ => return,
+    };
+    // The URL was checked as a URI when the enforcer was built, so it is a valid value.
+    if let Ok(value) = HeaderValue::from_str(&amended) {
+        response
+            .headers_mut()
+            .insert(header::WWW_AUTHENTICATE, value);
+    }
+}
+
+/// The path this service serves its document at, when
+/// [`protected_resource`](crate::EnforcerBuilder::protected_resource) was given.
+pub fn document_path(enforcer: &Enforcer) -> Option<String> {
+    enforcer
+        .protected_resource()
+        .map(|resource| resource.path.clone())
+}
+
+/// A router that answers `GET` at the document's path with the document
+/// ([`Enforcer::resource_metadata`]) as `application/json`; empty when the enforcer has no
+/// [`protected_resource`](crate::EnforcerBuilder::protected_resource). Merge it into the
+/// service's router, outside `RequireRule`.
+#[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
+pub fn router<S: Clone + Send + Sync + 'static>(enforcer: &Enforcer) -> axum::Router<S> {
+    let Some(path) = document_path(enforcer) else {
+        return axum::Router::new();
+    };
+    let enforcer = enforcer.clone();
+    axum::Router::new().route(
+        &path,
+        axum::routing::get(move || {
+            let document = enforcer.resource_metadata().unwrap_or_default();
+            async move {
+                let mut response = Response::new(axum::body::Body::from(document.to_string()));
+                response.headers_mut().insert(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/json"),
+                );
+                response
+            }
+        }),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_document_url_inserts_the_well_known_path_before_the_resource_path() {
+        let resource = ProtectedResource::new("https://api.example.com/micros1/").unwrap();
+        assert_eq!(
+            resource.url(),
+            "https://api.example.com/.well-known/oauth-protected-resource/micros1"
+        );
+        let root = ProtectedResource::new("https://api.example.com").unwrap();
+        assert_eq!(
+            root.url(),
+            "https://api.example.com/.well-known/oauth-protected-resource"
+        );
+    }
+
+    #[test]
+    fn identifiers_that_rfc_9728_refuses_are_refused() {
+        for bad in [
+            "api.example.com",
+            "/micros1",
+            "http://api.example.com",
+            "https://api.example.com/?a=b",
+            "https://api.example.com/#top",
+            "ftp://api.example.com",
+            "https://api.example.com/\"",
+        ] {
+            assert!(ProtectedResource::new(bad).is_err(), "{bad} was accepted");
+        }
+        assert!(ProtectedResource::new("http://127.0.0.1:8080").is_ok());
+    }
+
+    #[test]
+    fn only_bearer_challenges_of_401_answers_are_amended() {
+        let answer = |status, challenge: &'static str| {
+            let mut response = Response::new(Bytes::new());
+            *response.status_mut() = status;
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static(challenge),
+            );
+            add_to_challenge(&mut response, "https://a.example/m");
+            response.headers()[header::WWW_AUTHENTICATE].clone()
+        };
+        assert_eq!(
+            answer(StatusCode::UNAUTHORIZED, "Bearer"),
+            r#"Bearer resource_metadata="https://a.example/m""#
+        );
+        assert_eq!(
+            answer(StatusCode::UNAUTHORIZED, r#"Bearer error="invalid_token""#),
+            r#"Bearer error="invalid_token", resource_metadata="https://a.example/m""#
+        );
+        assert_eq!(
+            answer(
+                StatusCode::FORBIDDEN,
+                r#"Bearer error="insufficient_scope""#
+            ),
+            r#"Bearer error="insufficient_scope""#
+        );
+        assert_eq!(answer(StatusCode::UNAUTHORIZED, "Basic"), "Basic");
+    }
+}
