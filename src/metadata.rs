@@ -41,8 +41,9 @@
 //!   as the registry holds them when the document is asked for.
 //!
 //! Its URL is the resource's with `/.well-known/oauth-protected-resource` inserted between
-//! the host and the path (RFC 9728 §3.1); every 401 of the default deny responses then carries
-//! `resource_metadata="<that URL>"` in its `WWW-Authenticate: Bearer` challenge (§5.1), so a
+//! the host and the path (RFC 9728 §3.1); every 401 the enforcer answers with a `Bearer`
+//! challenge (the default deny responses', or a custom one's) then carries
+//! `resource_metadata="<that URL>"` in it (§5.1), so a
 //! client that meets the service without configuration finds where to get a token.
 
 use bytes::Bytes;
@@ -54,7 +55,8 @@ use crate::token::TokenSource;
 /// The well-known path segment of RFC 9728 §3.
 pub const WELL_KNOWN: &str = "/.well-known/oauth-protected-resource";
 
-/// The resource this service is, as the builder was given it and checked.
+/// The resource this service is, as the builder was given it and checked, with what the
+/// document says of it that is fixed at build.
 #[derive(Debug, Clone)]
 pub(crate) struct ProtectedResource {
     /// The resource identifier (`resource` in the document).
@@ -63,13 +65,22 @@ pub(crate) struct ProtectedResource {
     path: String,
     /// The document's full URL, for the challenges.
     url: String,
+    /// The trusted issuers' `iss`, sorted, each once.
+    authorization_servers: Vec<String>,
+    /// `header` and `query`, as the token sources carry tokens.
+    bearer_methods: Vec<&'static str>,
 }
 
 impl ProtectedResource {
     /// Checks `resource` as RFC 9728 §1.2 wants an identifier: an absolute URL with the
     /// `https` scheme (here `http` too on a loopback host, for tests), a host, no query and no
-    /// fragment.
-    pub(crate) fn new(resource: &str) -> Result<ProtectedResource, String> {
+    /// fragment; and its path as one the document can be routed at. `issuers` are the trusted
+    /// issuers' `iss`, `sources` where the service reads tokens.
+    pub(crate) fn new(
+        resource: &str,
+        issuers: impl Iterator<Item = String>,
+        sources: &[TokenSource],
+    ) -> Result<ProtectedResource, String> {
         let refuse = |why: &str| {
             Err(format!(
                 "protected_resource(\"{}\"): {why}",
@@ -100,11 +111,20 @@ impl ProtectedResource {
             return refuse("a resource identifier has no query");
         }
         let resource_path = uri.path().trim_end_matches('/');
+        // The document's path is routed: route syntax in it would capture or panic.
+        if resource_path.contains(['{', '}', '*', ':']) {
+            return refuse("the path may not hold `{`, `}`, `*` or `:` (they are route syntax)");
+        }
         let path = format!("{WELL_KNOWN}{resource_path}");
+        let mut authorization_servers: Vec<String> = issuers.collect();
+        authorization_servers.sort_unstable();
+        authorization_servers.dedup();
         Ok(ProtectedResource {
             resource: resource.to_owned(),
             url: format!("{scheme}://{authority}{path}"),
             path,
+            authorization_servers,
+            bearer_methods: bearer_methods(sources),
         })
     }
 
@@ -114,15 +134,9 @@ impl ProtectedResource {
     }
 }
 
-/// The document, from what the enforcer trusts and the rules the service uses now.
-pub(crate) fn document(
-    resource: &ProtectedResource,
-    issuers: impl Iterator<Item = String>,
-    sources: &[TokenSource],
-) -> serde_json::Value {
-    let mut servers: Vec<String> = issuers.collect();
-    servers.sort_unstable();
-    servers.dedup();
+/// RFC 9728's names for where `sources` read tokens: cookies and sources of the service's own
+/// have none.
+fn bearer_methods(sources: &[TokenSource]) -> Vec<&'static str> {
     let mut methods = Vec::new();
     if sources.iter().any(|source| {
         matches!(
@@ -138,14 +152,20 @@ pub(crate) fn document(
     {
         methods.push("query");
     }
+    methods
+}
+
+/// The document: what was fixed at build, and the rules the service uses now (routes record
+/// theirs as they are built, so they are read when the document is asked for).
+pub(crate) fn document(resource: &ProtectedResource) -> serde_json::Value {
     let scopes: Vec<String> = crate::rules::used_rules()
         .into_iter()
         .map(|used| used.rule)
         .collect();
     serde_json::json!({
         "resource": resource.resource,
-        "authorization_servers": servers,
-        "bearer_methods_supported": methods,
+        "authorization_servers": resource.authorization_servers,
+        "bearer_methods_supported": resource.bearer_methods,
         "scopes_supported": scopes,
     })
 }
@@ -217,14 +237,18 @@ pub fn router<S: Clone + Send + Sync + 'static>(enforcer: &Enforcer) -> axum::Ro
 mod tests {
     use super::*;
 
+    fn resource(identifier: &str) -> Result<ProtectedResource, String> {
+        ProtectedResource::new(identifier, std::iter::empty(), &[])
+    }
+
     #[test]
     fn the_document_url_inserts_the_well_known_path_before_the_resource_path() {
-        let resource = ProtectedResource::new("https://api.example.com/micros1/").unwrap();
+        let micros1 = resource("https://api.example.com/micros1/").unwrap();
         assert_eq!(
-            resource.url(),
+            micros1.url(),
             "https://api.example.com/.well-known/oauth-protected-resource/micros1"
         );
-        let root = ProtectedResource::new("https://api.example.com").unwrap();
+        let root = resource("https://api.example.com").unwrap();
         assert_eq!(
             root.url(),
             "https://api.example.com/.well-known/oauth-protected-resource"
@@ -241,10 +265,14 @@ mod tests {
             "https://api.example.com/#top",
             "ftp://api.example.com",
             "https://api.example.com/\"",
+            "https://api.example.com/{id}",
+            "https://api.example.com/:id",
+            "https://api.example.com/*rest",
         ] {
-            assert!(ProtectedResource::new(bad).is_err(), "{bad} was accepted");
+            assert!(resource(bad).is_err(), "{bad} was accepted");
         }
-        assert!(ProtectedResource::new("http://127.0.0.1:8080").is_ok());
+        assert!(resource("http://127.0.0.1:8080").is_ok());
+        assert!(resource("http://[::1]:8080/micros1").is_ok());
     }
 
     #[test]

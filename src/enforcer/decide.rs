@@ -3,7 +3,6 @@
 //! included), the deny response chosen; then recorded once, the record observing the decision
 //! and never changing it.
 
-use crate::metadata::ProtectedResource;
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
@@ -16,6 +15,7 @@ use super::{Authorized, Enforcer, Incoming, RequestContext, RequestId, Rules};
 use crate::acl::RulesId;
 use crate::claims::Claims;
 use crate::issuer::routes::Verdict;
+use crate::metadata::ProtectedResource;
 use crate::response::{Denial, DenyResponse, default_deny_response, is_grpc};
 use crate::token::{TokenError, Verified, VerifyWait, find_token, token_text};
 
@@ -85,11 +85,8 @@ impl Enforcer {
                 let decision_id = context.request_id.to_string();
                 // Whether it is a gRPC call matters to the answer only.
                 let grpc = is_grpc(incoming.headers);
-                let mut response = self.responder(grpc).respond_to(&denial, &decision_id);
-                if let Some(resource) = &self.inner.protected_resource {
-                    crate::metadata::add_to_challenge(&mut response, resource.url());
-                }
-                Guarded::Denied(response)
+                let response = self.responder(grpc).respond_to(&denial, &decision_id);
+                Guarded::Denied(self.with_resource_metadata(response))
             }
             Outcome::Wait(wait) => Guarded::Wait(wait),
         }
@@ -249,7 +246,11 @@ impl Enforcer {
     /// The response for a denied request, from the builder's
     /// [`deny_response`](super::EnforcerBuilder::deny_response) (by default JSON).
     pub fn deny_response(&self, denial: &Denial) -> Response<Bytes> {
-        let mut response = self.responder(false).respond(denial);
+        self.with_resource_metadata(self.responder(false).respond(denial))
+    }
+
+    /// `response`, its `Bearer` challenge naming the metadata document when there is one.
+    fn with_resource_metadata(&self, mut response: Response<Bytes>) -> Response<Bytes> {
         if let Some(resource) = &self.inner.protected_resource {
             crate::metadata::add_to_challenge(&mut response, resource.url());
         }
@@ -260,12 +261,10 @@ impl Enforcer {
     /// [`metadata`](crate::metadata)), when
     /// [`protected_resource`](super::EnforcerBuilder::protected_resource) was given.
     pub fn resource_metadata(&self) -> Option<serde_json::Value> {
-        let resource = self.inner.protected_resource.as_ref()?;
-        Some(crate::metadata::document(
-            resource,
-            self.inner.authorization_servers.iter().cloned(),
-            &self.inner.token_sources,
-        ))
+        self.inner
+            .protected_resource
+            .as_ref()
+            .map(crate::metadata::document)
     }
 
     pub(crate) fn protected_resource(&self) -> Option<&ProtectedResource> {

@@ -29,7 +29,6 @@ mod revoke;
 mod status;
 mod verify;
 
-use crate::metadata::ProtectedResource;
 use std::fmt;
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -46,6 +45,7 @@ use crate::acl::{Decision, RulesId};
 use crate::caller_addr::TrustedProxies;
 use crate::error::Error;
 use crate::issuer::routes::Issuers;
+use crate::metadata::ProtectedResource;
 use crate::reload::{LiveState, Reloader, WatchGuard};
 use crate::response::DenyResponse;
 use crate::revocation::Revocation;
@@ -102,8 +102,6 @@ struct Inner {
     watch: Option<WatchGuard>,
     /// This service as an RFC 9728 protected resource, when configured.
     protected_resource: Option<ProtectedResource>,
-    /// The `iss` of every trusted issuer that names one, for the metadata document.
-    authorization_servers: Vec<String>,
 }
 
 impl fmt::Debug for Enforcer {

@@ -2,7 +2,6 @@
 //! says where it belongs), loads what was given by path, starts each issuer's key sources and
 //! introspection endpoint, and the watcher.
 
-use crate::metadata::ProtectedResource;
 use std::sync::Arc;
 
 use super::EnforcerBuilder;
@@ -12,6 +11,7 @@ use crate::enforcer::{Enforcer, Inner};
 use crate::error::Error;
 use crate::issuer::Issuer;
 use crate::issuer::routes::{Issuers, TrustedIssuer};
+use crate::metadata::ProtectedResource;
 use crate::reload::{AclInput, IssuerKeyInput, KeySource, ReloadConfig, Reloader, spawn_watcher};
 use crate::token::Verifier;
 
@@ -34,13 +34,12 @@ impl EnforcerBuilder {
         let protected_resource = self
             .protected_resource
             .as_deref()
-            .map(ProtectedResource::new)
+            .map(|resource| {
+                let issuers = issuers.iter().filter_map(|i| i.iss().map(str::to_owned));
+                ProtectedResource::new(resource, issuers, &self.token_sources)
+            })
             .transpose()
             .map_err(Error::Config)?;
-        let authorization_servers = issuers
-            .iter()
-            .filter_map(|issuer| issuer.iss().map(str::to_owned))
-            .collect();
         let acl = match (self.acl_file, self.acl) {
             (Some(path), _) => AclInput::File(path),
             (None, Some(map)) => AclInput::Given(map),
@@ -110,7 +109,6 @@ impl EnforcerBuilder {
                 revocation: self.revocation,
                 watch,
                 protected_resource,
-                authorization_servers,
             }),
         })
     }

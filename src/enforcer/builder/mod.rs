@@ -136,9 +136,9 @@ impl EnforcerBuilder {
 
     /// This service's resource identifier (RFC 9728), an `https` URL such as
     /// `https://api.example.com/micros1`: the enforcer then describes the service in a
-    /// protected resource metadata document ([`metadata`](crate::metadata)), and every 401 of
-    /// the default deny responses names that document's URL in its challenge
-    /// (`resource_metadata="…"`). Checked by [`build`](Self::build).
+    /// protected resource metadata document ([`metadata`](crate::metadata)), and every 401 it
+    /// answers with a `Bearer` challenge (the default deny responses always do) names that
+    /// document's URL in it (`resource_metadata="…"`). Checked by [`build`](Self::build).
     pub fn protected_resource(mut self, resource: impl Into<String>) -> Self {
         self.protected_resource = Some(resource.into());
         self
