@@ -14,7 +14,7 @@
 //! load_server ours-reload PORT ACL_FILE  # ours, its map read from ACL_FILE and reloaded when it changes
 //! load_server tokens FILE COUNT [KIND]   # COUNT distinct users' tokens, one per line; KIND: tokenleader
 //!                                        # (default), flat (the peers' claims), flat-kid (and a `kid`),
-//!                                        # issuer-9 (tokenleader's claims, `iss` issuer-9)
+//!                                        # issuer-9 (the peers' claims and `iss` issuer-9)
 //! load_server build-map RULES            # build() with a map of RULES rules: time and memory
 //! load_server idp PORT START PERIOD      # an IdP's JWKS that rotates every PERIOD s from START (Unix s)
 //! load_server ours-jwks PORT JWKS_URL    # ours, its keys from that JWKS (refetched at most once a second)
@@ -48,6 +48,12 @@ async fn guarded(wfc: Wfc, who: Identity) -> &'static str {
     "ok"
 }
 
+/// The map of every server of ours: role `reader` may call the route.
+fn reader_acl() -> Result<AclMap, String> {
+    AclMap::from_yaml_str(&format!("- name: reader\n  allow: [{RULE}]\n"))
+        .map_err(|e| e.to_string())
+}
+
 /// A layer that hands the request on unchanged.
 fn pass_through() -> MapRequestLayer<fn(Request) -> Request> {
     MapRequestLayer::new(std::convert::identity)
@@ -61,8 +67,7 @@ fn router(mode: &str, cache: usize) -> Result<Router, String> {
             .route("/entries", get(bare).route_layer(pass_through()))
             .layer(pass_through())),
         "ours" => {
-            let acl = AclMap::from_yaml_str(&format!("- name: reader\n  allow: [{RULE}]\n"))
-                .map_err(|e| e.to_string())?;
+            let acl = reader_acl()?;
             let enforcer = TestIssuer::new()
                 .enforcer_builder()
                 .acl(acl)
@@ -87,8 +92,7 @@ fn issuer_name(i: usize) -> String {
 fn ours_issuers(count: usize) -> Result<Router, String> {
     use tokenleader_rbac::claims::ClaimMapping;
     use tokenleader_rbac::{Enforcer, Issuer};
-    let acl = AclMap::from_yaml_str(&format!("- name: reader\n  allow: [{RULE}]\n"))
-        .map_err(|e| e.to_string())?;
+    let acl = reader_acl()?;
     let key = TestIssuer::new().public_key();
     let builder = (10 - count.clamp(1, 10)..10).fold(Enforcer::builder(), |builder, i| {
         builder.trust(
@@ -144,7 +148,8 @@ fn build_map(rules: usize) -> Result<(), String> {
     let built = TestIssuer::new().enforcer_builder().acl_file(&path).build();
     let elapsed = started.elapsed();
     let _ = std::fs::remove_file(&path);
-    let enforcer = built.map_err(|e| e.to_string())?;
+    // Held until the memory is read.
+    let _enforcer = built.map_err(|e| e.to_string())?;
     let resident_after = memory_kib("VmRSS");
     println!(
         "build() with a map of {rules} rules ({roles} roles, {:.2} MiB of YAML): {:.0} ms; \
@@ -154,7 +159,6 @@ fn build_map(rules: usize) -> Result<(), String> {
         (resident_after as f64 - resident_before as f64) / 1024.0,
         memory_kib("VmHWM") as f64 / 1024.0,
     );
-    drop(enforcer);
     Ok(())
 }
 
@@ -211,8 +215,7 @@ async fn introspected(delay: Duration, stand_in_port: u16) -> Result<Router, Str
             get(move || async move { calls.load(Ordering::SeqCst).to_string() }),
         );
     tokio::spawn(async move { axum::serve(listener, stand_in).await });
-    let acl = AclMap::from_yaml_str(&format!("- name: reader\n  allow: [{RULE}]\n"))
-        .map_err(|e| e.to_string())?;
+    let acl = reader_acl()?;
     let introspection = Introspection::rfc7662(url)
         .claim_mapping(ClaimMapping::new().roles_space_separated("/scope"))
         .max_ttl(Duration::from_secs(3600));
@@ -312,8 +315,7 @@ fn idp(port: &str, start: u64, period: u64) -> Result<(), String> {
 /// Ours, its keys from the rotating IdP's JWKS.
 #[cfg(feature = "jwks")]
 fn ours_jwks(url: &str) -> Result<Router, String> {
-    let acl = AclMap::from_yaml_str(&format!("- name: reader\n  allow: [{RULE}]\n"))
-        .map_err(|e| e.to_string())?;
+    let acl = reader_acl()?;
     let enforcer = tokenleader_rbac::Enforcer::builder()
         .jwks_url(url)
         .jwks_min_refetch_interval(Duration::from_secs(1))
