@@ -60,7 +60,7 @@ pub fn request_headers(
         TokenSource::AuthorizationBearer,
         TokenSource::Query("access_token".into()),
     ];
-    let _ = find_token(headers, Some(uri), &sources);
+    let _ = find_token(headers, Some(uri), &sources, true);
     if let Ok(proxies) = TrustedProxies::parse(proxies) {
         let _ = proxies.client_addr(peer, headers);
     }

@@ -97,6 +97,7 @@ pub mod claims;
 #[cfg(feature = "client")]
 #[cfg_attr(docsrs, doc(cfg(feature = "client")))]
 pub mod client;
+pub mod dpop;
 pub mod enforcer;
 pub mod error;
 mod escape;
@@ -113,6 +114,7 @@ pub mod issuer;
 pub mod keys;
 pub mod layer;
 pub mod metadata;
+pub mod mtls;
 #[cfg(feature = "utoipa")]
 #[cfg_attr(docsrs, doc(cfg(feature = "utoipa")))]
 pub mod openapi;

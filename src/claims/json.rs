@@ -8,7 +8,7 @@ use std::fmt;
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 
-use super::{Audience, ClaimsError, RegisteredClaims};
+use super::{Audience, ClaimsError, Confirmation, RegisteredClaims};
 
 /// The registered claims of a mapped payload, their types checked.
 pub(crate) fn registered(claims: &Value) -> Result<RegisteredClaims, ClaimsError> {
@@ -40,6 +40,7 @@ pub(crate) fn registered(claims: &Value) -> Result<RegisteredClaims, ClaimsError
         iat: time("iat")?,
         iss,
         aud,
+        cnf: Confirmation::read(claims.get("cnf"))?,
     })
 }
 

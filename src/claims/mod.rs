@@ -30,6 +30,7 @@
 //! }
 //! ```
 
+mod confirmation;
 mod error;
 mod json;
 mod mapping;
@@ -40,6 +41,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+pub(crate) use confirmation::Confirmation;
 pub use error::ClaimsError;
 pub use mapping::ClaimMapping;
 /// The string type of the text fields of [`Identity`] and [`Wfc`] (the `smol_str` crate).
@@ -135,6 +137,8 @@ pub(crate) struct RegisteredClaims {
     /// Shared with what the verified-token cache keeps: cloned without a copy.
     pub(crate) iss: Option<Arc<str>>,
     pub(crate) aud: Option<Audience>,
+    /// What a sender-constrained token is bound to.
+    pub(crate) cnf: Option<Confirmation>,
 }
 
 /// `aud`: one audience or several.

@@ -19,6 +19,8 @@ struct Payload {
     iss: Option<std::sync::Arc<str>>,
     aud: Option<Audience>,
     sub: Option<Subject>,
+    #[serde(default, deserialize_with = "super::confirmation::deserialize")]
+    cnf: Option<super::Confirmation>,
 }
 
 #[derive(Deserialize)]
@@ -50,6 +52,7 @@ pub(crate) fn parse(json: &[u8]) -> Result<(RegisteredClaims, Option<Subject>), 
         iat: payload.iat,
         iss: payload.iss,
         aud: payload.aud,
+        cnf: payload.cnf,
     };
     Ok((registered, payload.sub))
 }

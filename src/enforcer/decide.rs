@@ -54,6 +54,8 @@ impl Enforcer {
             headers,
             uri: None,
             peer: None,
+            method: None,
+            extensions: None,
         };
         let rules = Rules {
             list: &[rule],
@@ -86,7 +88,7 @@ impl Enforcer {
                 // Whether it is a gRPC call matters to the answer only.
                 let grpc = is_grpc(incoming.headers);
                 let response = self.responder(grpc).respond_to(&denial, &decision_id);
-                Guarded::Denied(self.with_resource_metadata(response))
+                Guarded::Denied(self.with_challenges(response))
             }
             Outcome::Wait(wait) => Guarded::Wait(wait),
         }
@@ -169,7 +171,13 @@ impl Enforcer {
             inner.recorder.refused(label, &context.request_id, &denial);
             Outcome::Denied(denial)
         };
-        let token = match find_token(incoming.headers, incoming.uri, &inner.token_sources) {
+        let found = find_token(
+            incoming.headers,
+            incoming.uri,
+            &inner.token_sources,
+            inner.sender.dpop,
+        );
+        let token = match found {
             Ok(token) => token,
             Err(TokenError::Missing) if rules.is_none() => {
                 inner.recorder.anonymous(&context.request_id);
@@ -201,6 +209,9 @@ impl Enforcer {
             && let Err(error) = binding.check(context.client_addr)
         {
             return refused(error.into());
+        }
+        if let Err(denial) = self.check_sender(&verified, incoming, now) {
+            return refused(denial);
         }
         let Some(Rules {
             list: rules, id, ..
@@ -246,13 +257,18 @@ impl Enforcer {
     /// The response for a denied request, from the builder's
     /// [`deny_response`](super::EnforcerBuilder::deny_response) (by default JSON).
     pub fn deny_response(&self, denial: &Denial) -> Response<Bytes> {
-        self.with_resource_metadata(self.responder(false).respond(denial))
+        self.with_challenges(self.responder(false).respond(denial))
     }
 
-    /// `response`, its `Bearer` challenge naming the metadata document when there is one.
-    fn with_resource_metadata(&self, mut response: Response<Bytes>) -> Response<Bytes> {
+    /// `response`, its `Bearer` challenge naming the metadata document when there is one, and
+    /// with a `DPoP` challenge when an issuer takes DPoP.
+    fn with_challenges(&self, mut response: Response<Bytes>) -> Response<Bytes> {
         if let Some(resource) = &self.inner.protected_resource {
             crate::metadata::add_to_challenge(&mut response, resource.url());
+        }
+        let sender = &self.inner.sender;
+        if sender.dpop {
+            crate::dpop::add_challenge(&mut response, &sender.dpop_algs);
         }
         response
     }

@@ -26,6 +26,7 @@ mod context;
 mod decide;
 mod record;
 mod revoke;
+mod sender;
 mod status;
 mod verify;
 
@@ -60,6 +61,10 @@ pub(crate) struct Incoming<'r> {
     pub(crate) uri: Option<&'r http::Uri>,
     /// The connection's peer, for the client address.
     pub(crate) peer: Option<IpAddr>,
+    /// For DPoP proofs' `htm`; `None` where there is no request (`Enforcer::authorize`).
+    pub(crate) method: Option<&'r http::Method>,
+    /// For a client certificate the TLS accept loop put there.
+    pub(crate) extensions: Option<&'r http::Extensions>,
 }
 
 /// The rules a request needs one of, and how the log names them (the rule, or all of them
@@ -102,6 +107,8 @@ struct Inner {
     watch: Option<WatchGuard>,
     /// This service as an RFC 9728 protected resource, when configured.
     protected_resource: Option<ProtectedResource>,
+    /// What is checked of the sender: DPoP proofs, client certificates.
+    sender: sender::SenderChecks,
 }
 
 impl fmt::Debug for Enforcer {

@@ -5,7 +5,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use super::Form;
-use crate::claims::{ClaimMapping, ClaimShape, Claims, ClaimsError};
+use crate::claims::{ClaimMapping, ClaimShape, Claims, ClaimsError, Confirmation};
 use crate::token::TokenError;
 
 /// What the issuer said about a token.
@@ -74,14 +74,15 @@ pub(crate) fn shape(form: &Form, mapping: Option<&ClaimMapping>) -> ClaimShape {
 }
 
 /// The claims of an active answer, read with `shape`. Without `exp`, the answer counts for
-/// `max_ttl` from `now`. With `audiences`, its `aud` must name one of them.
+/// `max_ttl` from `now`. With `audiences`, its `aud` must name one of them. With them, what
+/// the token is bound to (`cnf`, RFC 7662 §2.2 with RFC 8705 and RFC 9449).
 pub(crate) fn claims(
     shape: &ClaimShape,
     mut answer: Value,
     now: u64,
     max_ttl: Duration,
     audiences: &[String],
-) -> Result<Claims, TokenError> {
+) -> Result<(Claims, Option<Confirmation>), TokenError> {
     if let Some(object) = answer.as_object_mut() {
         object
             .entry("exp")
@@ -98,5 +99,6 @@ pub(crate) fn claims(
     if !audiences.is_empty() && !aud_accepted {
         return Err(TokenError::WrongAudience);
     }
-    Ok(payload.into_claims(shape, &registered)?)
+    let claims = payload.into_claims(shape, &registered)?;
+    Ok((claims, registered.cnf))
 }

@@ -10,6 +10,7 @@ use tokio::sync::{Semaphore, mpsc, oneshot};
 use super::answer::{self, Answer};
 use super::{Form, Introspection};
 use crate::claims::ClaimShape;
+use crate::dpop::Dpop;
 use crate::outbound::{self, DiscoveryErrorKind, Endpoint};
 use crate::response::Denial;
 use crate::token::{AuthToken, TailHash, TokenError, Verified, VerifiedToken, VerifyWait};
@@ -54,6 +55,8 @@ pub(crate) struct Introspector {
     max_token_bytes: usize,
     /// How answers hold the user, roles and wfc; settled at start.
     shape: ClaimShape,
+    /// The issuer's DPoP settings, when it takes DPoP (`cnf.jkt` comes in the answer).
+    dpop: Option<Arc<Dpop>>,
     cache: Cache<Arc<str>, Entry, UnitWeighter, TailHash>,
     calls: mpsc::Sender<Call>,
 }
@@ -73,6 +76,7 @@ impl Introspector {
         mut config: Introspection,
         cache_capacity: usize,
         max_token_bytes: usize,
+        dpop: Option<Arc<Dpop>>,
     ) -> Result<Arc<Self>, String> {
         let http =
             outbound::client(config.timeout, true).map_err(|e| format!("introspection: {e}"))?;
@@ -101,6 +105,7 @@ impl Introspector {
             config,
             max_token_bytes,
             shape,
+            dpop,
             cache,
             calls,
         }))
@@ -165,11 +170,11 @@ impl Introspector {
                 let max_until = now.saturating_add(config.max_ttl.as_secs());
                 let audiences = &config.audiences;
                 match answer::claims(&self.shape, claims, now, config.max_ttl, audiences) {
-                    Ok(claims) if claims.exp <= now => Entry::Refused {
+                    Ok((claims, _)) if claims.exp <= now => Entry::Refused {
                         error: TokenError::Expired,
                         until: now.saturating_add(config.refusal_ttl.as_secs()),
                     },
-                    Ok(claims) => Entry::Valid {
+                    Ok((claims, confirmation)) => Entry::Valid {
                         until: claims.exp.min(max_until),
                         verified: Verified::new(VerifiedToken {
                             claims: Arc::new(claims),
@@ -178,6 +183,8 @@ impl Introspector {
                             key_id: None,
                             issuer: None,
                             memo: Default::default(),
+                            confirmation,
+                            dpop: self.dpop.clone(),
                         }),
                     },
                     Err(error) => Entry::Refused {

@@ -61,6 +61,7 @@ impl Issuer {
                 )));
             }
         }
+        self.dpop.check().map_err(error)?;
         let explicit = self.algorithms.is_some();
         let algorithms = self.resolved_validation().algorithms;
         check_keys(&self.keys, &algorithms, explicit, self.has_key_source()).map_err(error)

@@ -32,6 +32,7 @@
 //! | `typ` | not read | not read (`.require_typ("at+jwt")`) | not read (`.require_typ("at+jwt")`) |
 //! | claims | tokenleader's: `sub` is an object | a [`ClaimMapping::new`]: the user in `sub` | as `new` |
 //! | leeway, lifetime, size | 30 s, 24 h, 8 KiB | the same | the same |
+//! | DPoP ([`dpop`](Issuer::dpop)) | off: a DPoP-bound token is refused | the same | the same |
 //!
 //! The identity providers services run behind have presets, [`Issuer::discover`] with their
 //! documented layout: [`presets`] (Keycloak, Microsoft Entra ID, Auth0, Amazon Cognito, Okta).
@@ -61,6 +62,7 @@ use std::time::Duration;
 use jsonwebtoken::Algorithm;
 
 use crate::claims::{ClaimMapping, ClaimShape};
+use crate::dpop::Dpop;
 use crate::keys::PublicKey;
 use crate::reload::KeyFile;
 use crate::token::Validation;
@@ -126,6 +128,8 @@ pub struct Issuer {
     pub(crate) jwks_settings: JwksSettings,
     #[cfg(feature = "introspection")]
     pub(crate) introspection: Option<crate::introspection::Introspection>,
+    /// Whether its tokens may or must come with DPoP proofs.
+    pub(crate) dpop: Dpop,
 }
 
 impl Issuer {
@@ -148,6 +152,7 @@ impl Issuer {
             jwks_settings: JwksSettings::default(),
             #[cfg(feature = "introspection")]
             introspection: None,
+            dpop: Dpop::off(),
         }
     }
 

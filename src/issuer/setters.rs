@@ -8,6 +8,7 @@ use jsonwebtoken::Algorithm;
 
 use super::Issuer;
 use crate::claims::{ClaimMapping, ClaimShape};
+use crate::dpop::Dpop;
 use crate::keys::{PublicKey, SecretKey};
 use crate::reload::KeyFile;
 use crate::token::{ClaimRequirement, Validation};
@@ -170,6 +171,14 @@ impl Issuer {
     #[cfg_attr(docsrs, doc(cfg(feature = "introspection")))]
     pub fn introspection(mut self, introspection: crate::introspection::Introspection) -> Self {
         self.introspection = Some(introspection);
+        self
+    }
+
+    /// Whether this issuer's tokens may ([`Dpop::accepted`]) or must ([`Dpop::required`])
+    /// come with DPoP proofs (RFC 9449, see [`dpop`](crate::dpop)). Default off: a token
+    /// bound to a DPoP key (`cnf.jkt`) is then refused, never taken as a bearer token.
+    pub fn dpop(mut self, dpop: Dpop) -> Self {
+        self.dpop = dpop;
         self
     }
 }

@@ -32,6 +32,70 @@ impl PublicKey {
     }
 }
 
+impl PublicKey {
+    /// The key's public members as a JSON Web Key (`kty` with `n`, `e`; or `crv`, `x`, `y`;
+    /// or `crv`, `x`), without `kid` or `alg`: what a DPoP proof carries in its `jwk` header.
+    /// `None` for the verifying form of an HMAC secret, which has no public form.
+    ///
+    /// ```
+    /// use tokenleader_rbac::PublicKey;
+    ///
+    /// let jwk = r#"{"crv":"Ed25519","kty":"OKP","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}"#;
+    /// let key = PublicKey::from_jwk(jwk)?;
+    /// assert_eq!(key.to_jwk().unwrap().to_string(), jwk);
+    /// // RFC 8037, appendix A.3:
+    /// assert_eq!(key.jwk_thumbprint().unwrap(), "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k");
+    /// # Ok::<(), tokenleader_rbac::keys::KeyError>(())
+    /// ```
+    pub fn to_jwk(&self) -> Option<Value> {
+        let b64 = |bytes: &[u8]| Value::String(URL_SAFE_NO_PAD.encode(bytes));
+        let mut members = serde_json::Map::new();
+        match self.key_type {
+            KeyType::Rsa { .. } => {
+                use pkcs1::der::Decode as _;
+                let key = pkcs1::RsaPublicKeyRef::from_der(&self.der).ok()?;
+                members.insert("e".into(), b64(key.public_exponent.as_bytes()));
+                members.insert("kty".into(), "RSA".into());
+                members.insert("n".into(), b64(key.modulus.as_bytes()));
+            }
+            KeyType::EcP256 | KeyType::EcP384 => {
+                let crv = if self.key_type == KeyType::EcP256 {
+                    "P-256"
+                } else {
+                    "P-384"
+                };
+                // An uncompressed point: 0x04 ‖ x ‖ y.
+                let coordinates = self.der.get(1..)?;
+                let (x, y) = coordinates.split_at(coordinates.len() / 2);
+                members.insert("crv".into(), crv.into());
+                members.insert("kty".into(), "EC".into());
+                members.insert("x".into(), b64(x));
+                members.insert("y".into(), b64(y));
+            }
+            KeyType::Ed25519 => {
+                members.insert("crv".into(), "Ed25519".into());
+                members.insert("kty".into(), "OKP".into());
+                members.insert("x".into(), b64(&self.der));
+            }
+            KeyType::Hmac { .. } => return None,
+        }
+        Some(Value::Object(members))
+    }
+
+    /// The key's JWK SHA-256 thumbprint (RFC 7638), base64url: the hash of its required
+    /// public members in lexicographic order, as a DPoP-bound token names its key in
+    /// `cnf.jkt` (RFC 9449). `None` for an HMAC secret.
+    pub fn jwk_thumbprint(&self) -> Option<String> {
+        use sha2::Digest as _;
+        let jwk = self.to_jwk()?;
+        // `to_jwk` inserts exactly the required members in lexicographic order (serde_json's
+        // map keeps that order with or without `preserve_order`), and RFC 7638 asks for
+        // that order without whitespace.
+        let canonical = serde_json::to_vec(&jwk).ok()?;
+        Some(URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(canonical)))
+    }
+}
+
 /// A JSON Web Key Set read: the keys this crate verifies with, and those it skipped.
 /// Encryption keys (`"use": "enc"`) are left out of both: they are not meant for signatures.
 ///

@@ -27,6 +27,7 @@ use std::fmt;
 use bytes::Bytes;
 use http::{HeaderValue, Response, StatusCode, header};
 
+use crate::dpop::DpopError;
 use crate::token::TokenError;
 
 mod body;
@@ -58,18 +59,24 @@ pub enum Denial {
     IntrospectionUnavailable,
     /// The server's clock reads before the Unix epoch, so no token time can be checked: 500.
     ClockBeforeEpoch,
+    /// The DPoP proof sent with a DPoP-bound token is refused: 401 with
+    /// `WWW-Authenticate: DPoP error="invalid_dpop_proof"`.
+    InvalidDpopProof(DpopError),
+    /// The store of seen DPoP proofs cannot take another (full of proofs within their age),
+    /// and fails closed: 503.
+    DpopReplayUnavailable,
 }
 
 impl Denial {
     /// The HTTP status this denial is answered with.
     pub fn status(&self) -> StatusCode {
         match self {
-            Denial::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+            Denial::Unauthenticated(_) | Denial::InvalidDpopProof(_) => StatusCode::UNAUTHORIZED,
             Denial::Forbidden { .. } => StatusCode::FORBIDDEN,
             Denial::NoEnforcer | Denial::ClockBeforeEpoch => StatusCode::INTERNAL_SERVER_ERROR,
-            Denial::RevocationUnavailable | Denial::IntrospectionUnavailable => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
+            Denial::RevocationUnavailable
+            | Denial::IntrospectionUnavailable
+            | Denial::DpopReplayUnavailable => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -91,6 +98,8 @@ impl Denial {
             Denial::RevocationUnavailable => "revocation_unavailable",
             Denial::IntrospectionUnavailable => "introspection_unavailable",
             Denial::ClockBeforeEpoch => "clock",
+            Denial::InvalidDpopProof(error) => error.kind(),
+            Denial::DpopReplayUnavailable => "dpop_replay_unavailable",
         }
     }
 
@@ -142,6 +151,10 @@ impl fmt::Display for Denial {
                 f.write_str("cannot ask the token's issuer now; try again")
             }
             Denial::ClockBeforeEpoch => f.write_str("server clock is before the Unix epoch"),
+            Denial::InvalidDpopProof(error) => error.fmt(f),
+            Denial::DpopReplayUnavailable => {
+                f.write_str("cannot check DPoP proofs for replay now; try again")
+            }
         }
     }
 }
@@ -221,6 +234,9 @@ fn json_deny_response(denial: &Denial, decision_id: Option<&str>) -> Response<By
                     HeaderValue::from_static(r#"Bearer error="invalid_token""#)
                 }
                 Denial::Forbidden { rule, .. } => insufficient_scope(rule),
+                Denial::InvalidDpopProof(_) => {
+                    HeaderValue::from_static(r#"DPoP error="invalid_dpop_proof""#)
+                }
                 _ => return,
             };
             headers.insert(header::WWW_AUTHENTICATE, challenge);

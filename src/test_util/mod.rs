@@ -40,6 +40,10 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, EncodingKey};
 use serde_json::{Map, Value, json};
 
+mod dpop;
+
+pub use dpop::{DpopKey, DpopProof};
+
 use crate::acl::AclMap;
 use crate::enforcer::{Enforcer, EnforcerBuilder};
 use crate::keys::{PublicKey, SecretKey, crypto_provider};

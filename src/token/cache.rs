@@ -169,6 +169,8 @@ mod tests {
             key_id: None,
             issuer: None,
             memo: Default::default(),
+            confirmation: None,
+            dpop: None,
         })
     }
 
@@ -258,6 +260,8 @@ mod tests {
                 key_id: None,
                 issuer: None,
                 memo: Default::default(),
+                confirmation: None,
+                dpop: None,
             }));
             assert!(
                 cache.len() <= 10_000,

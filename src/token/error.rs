@@ -110,6 +110,27 @@ pub enum TokenError {
     /// The token, or its user, was revoked.
     #[error("token has been revoked")]
     Revoked,
+    /// The token is bound to a DPoP key (`cnf.jkt`) and was sent as a bearer token.
+    #[error("token is bound to a key (DPoP): send it as `Authorization: DPoP` with a proof")]
+    DpopBound,
+    /// The token is bound to a DPoP key, and its issuer's tokens are not taken with DPoP here.
+    #[error("token is bound to a key (DPoP), and this service takes no DPoP tokens of its issuer")]
+    DpopNotAccepted,
+    /// Its issuer's tokens are taken with DPoP only, and this one came as a bearer token.
+    #[error(
+        "this service takes tokens of this issuer with DPoP only: send a DPoP-bound token as `Authorization: DPoP` with a proof"
+    )]
+    DpopRequired,
+    /// Sent as `Authorization: DPoP`, and not bound to a key (`cnf.jkt`).
+    #[error("token sent with DPoP is not bound to a key (`cnf.jkt`)")]
+    NotDpopBound,
+    /// The token is bound to a client certificate (`cnf["x5t#S256"]`), and the request
+    /// presented none (or this service reads none).
+    #[error("token is bound to a client certificate, and this request presented none")]
+    NoClientCertificate,
+    /// The token is bound to another client certificate than the request's.
+    #[error("token is bound to another client certificate")]
+    WrongCertificate,
 }
 
 impl TokenError {
@@ -141,6 +162,11 @@ impl TokenError {
             TokenError::InvalidClaims(_) => "invalid_claims",
             TokenError::Revoked => "revoked",
             TokenError::Inactive => "inactive",
+            TokenError::DpopBound
+            | TokenError::DpopNotAccepted
+            | TokenError::DpopRequired
+            | TokenError::NotDpopBound => "dpop",
+            TokenError::NoClientCertificate | TokenError::WrongCertificate => "certificate",
         }
     }
 }

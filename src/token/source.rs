@@ -92,11 +92,13 @@ pub(crate) const DEFAULT_TOKEN_SOURCES: [TokenSource; 2] =
 /// verified-token cache needs no further reading, and [`token_text`] reads any other. Two
 /// sources with different tokens, or a repeated header, cookie or query parameter, are refused
 /// rather than guessed between. Without a `uri` (`Enforcer::authorize`), query sources find
-/// nothing.
+/// nothing. With `dpop`, the `Authorization` source also takes the `DPoP` scheme (its proof
+/// is checked after verification).
 pub(crate) fn find_token<'h>(
     headers: &'h HeaderMap,
     uri: Option<&'h Uri>,
     sources: &[TokenSource],
+    dpop: bool,
 ) -> Result<&'h [u8], TokenError> {
     let mut found: Option<&[u8]> = None;
     let mut take = |token: &'h [u8]| match found {
@@ -145,7 +147,7 @@ pub(crate) fn find_token<'h>(
         }
         let value = value.as_bytes();
         let token = match source {
-            TokenSource::AuthorizationBearer => match bearer_token(value) {
+            TokenSource::AuthorizationBearer => match authorization_token(value, dpop) {
                 Some(token) => token,
                 None => continue,
             },
@@ -206,8 +208,9 @@ fn query_token<'u>(uri: &'u Uri, name: &str) -> Result<Option<&'u str>, TokenErr
     Ok(found)
 }
 
-/// The token of an `Authorization: Bearer <token>` value; `None` for other schemes.
-fn bearer_token(value: &[u8]) -> Option<&[u8]> {
+/// The token of an `Authorization: Bearer <token>` value, or with `dpop` of an
+/// `Authorization: DPoP <token>` value; `None` for other schemes.
+fn authorization_token(value: &[u8], dpop: bool) -> Option<&[u8]> {
     let (scheme, token) = match value.iter().position(|&byte| byte == b' ') {
         Some(space) => (&value[..space], &value[space + 1..]),
         None => (value, &[][..]),
@@ -216,9 +219,9 @@ fn bearer_token(value: &[u8]) -> Option<&[u8]> {
         .iter()
         .position(|&byte| byte != b' ')
         .unwrap_or(token.len());
-    scheme
-        .eq_ignore_ascii_case(b"bearer")
-        .then(|| &token[start..])
+    let taken =
+        scheme.eq_ignore_ascii_case(b"bearer") || dpop && scheme.eq_ignore_ascii_case(b"dpop");
+    taken.then(|| &token[start..])
 }
 
 /// The text of a token found by [`find_token`]. `from_utf8` reads ASCII words at a time (a
@@ -274,12 +277,15 @@ mod tests {
 
     #[test]
     fn bearer_takes_the_scheme_in_any_case_and_skips_spaces() {
+        let bearer_token = |value| authorization_token(value, false);
         assert_eq!(bearer_token(b"Bearer abc"), Some(&b"abc"[..]));
         assert_eq!(bearer_token(b"bEaReR   abc"), Some(&b"abc"[..]));
         assert_eq!(bearer_token(b"Bearer"), Some(&b""[..]));
         assert_eq!(bearer_token(b"Bearer   "), Some(&b""[..]));
         assert_eq!(bearer_token(b"Basic abc"), None);
         assert_eq!(bearer_token(b"Bearerabc"), None);
+        assert_eq!(bearer_token(b"DPoP abc"), None);
+        assert_eq!(authorization_token(b"dpop abc", true), Some(&b"abc"[..]));
     }
 
     fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
@@ -294,17 +300,17 @@ mod tests {
     fn the_same_token_twice_is_one_token_and_two_tokens_are_refused() {
         let same = headers(&[("x-auth-token", "t"), ("authorization", "Bearer t")]);
         assert_eq!(
-            find_token(&same, None, &DEFAULT_TOKEN_SOURCES),
+            find_token(&same, None, &DEFAULT_TOKEN_SOURCES, false),
             Ok(&b"t"[..])
         );
         let different = headers(&[("x-auth-token", "t"), ("authorization", "Bearer u")]);
         assert!(matches!(
-            find_token(&different, None, &DEFAULT_TOKEN_SOURCES),
+            find_token(&different, None, &DEFAULT_TOKEN_SOURCES, false),
             Err(TokenError::Ambiguous(_))
         ));
         let repeated = headers(&[("x-auth-token", "t"), ("x-auth-token", "t")]);
         assert!(matches!(
-            find_token(&repeated, None, &DEFAULT_TOKEN_SOURCES),
+            find_token(&repeated, None, &DEFAULT_TOKEN_SOURCES, false),
             Err(TokenError::Ambiguous(_))
         ));
     }
@@ -313,16 +319,17 @@ mod tests {
     fn only_the_configured_sources_are_read() {
         let custom = [TokenSource::Header(HeaderName::from_static("x-custom"))];
         let both = headers(&[("x-custom", "c"), ("x-auth-token", "t")]);
-        assert_eq!(find_token(&both, None, &custom), Ok(&b"c"[..]));
+        assert_eq!(find_token(&both, None, &custom, false), Ok(&b"c"[..]));
         assert_eq!(
-            find_token(&headers(&[("x-auth-token", "t")]), None, &custom),
+            find_token(&headers(&[("x-auth-token", "t")]), None, &custom, false),
             Err(TokenError::Missing)
         );
         assert_eq!(
             find_token(
                 &headers(&[("x-auth-token", "")]),
                 None,
-                &DEFAULT_TOKEN_SOURCES
+                &DEFAULT_TOKEN_SOURCES,
+                false
             ),
             Err(TokenError::Missing)
         );

@@ -6,7 +6,8 @@ use std::sync::Arc;
 
 use super::{AuthToken, IpBinding};
 use crate::acl::DecisionMemo;
-use crate::claims::Claims;
+use crate::claims::{Claims, Confirmation};
+use crate::dpop::Dpop;
 
 /// A token that verified, and what it says, shared with the verified-token cache behind one
 /// reference count: a cache hit on two cores at once touches one shared counter, not one per
@@ -26,6 +27,10 @@ pub(crate) struct VerifiedToken {
     pub(crate) issuer: Option<Arc<str>>,
     /// Its last decision, for the next request with the same map and rules.
     pub(crate) memo: DecisionMemo,
+    /// What it is bound to (`cnf`), when its issuer bound it to a key or a certificate.
+    pub(crate) confirmation: Option<Confirmation>,
+    /// Its issuer's DPoP settings, when the issuer takes DPoP.
+    pub(crate) dpop: Option<Arc<Dpop>>,
 }
 
 impl Verified {

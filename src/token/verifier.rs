@@ -7,16 +7,19 @@ use super::cache::{KeySet, TokenCache};
 use super::jws::Jws;
 use super::verified::{Verified, VerifiedToken};
 use super::{AuthToken, IpBinding, TokenError, Validation};
-use crate::claims::{ClaimShape, Claims};
+use crate::claims::{ClaimShape, Claims, Confirmation};
+use crate::dpop::Dpop;
 use crate::keys::PublicKey;
 use crate::telemetry;
 
-/// What the pipeline checked: the claims, the address binding, the `kid` and the `iss`.
+/// What the pipeline checked: the claims, the address binding, the `kid`, the `iss` and the
+/// key or certificate binding.
 type Checked = (
     Claims,
     Option<IpBinding>,
     Option<Arc<str>>,
     Option<Arc<str>>,
+    Option<Confirmation>,
 );
 
 /// Verifies the tokens of one issuer: its validation settings and its claim shape. The keys
@@ -25,6 +28,8 @@ type Checked = (
 pub(crate) struct Verifier {
     pub(crate) validation: Validation,
     pub(crate) shape: ClaimShape,
+    /// The issuer's DPoP settings, when it takes DPoP: kept with each token it verifies.
+    pub(crate) dpop: Option<Arc<Dpop>>,
 }
 
 impl Verifier {
@@ -108,7 +113,7 @@ impl Verifier {
         let timer = telemetry::VerificationTimer::start();
         let verified = self.pipeline(keys, token, now);
         timer.stop();
-        let (claims, ip_binding, key_id, issuer) = verified?;
+        let (claims, ip_binding, key_id, issuer, confirmation) = verified?;
         Ok(Verified::new(VerifiedToken {
             claims: Arc::new(claims),
             token: AuthToken::new(token),
@@ -116,6 +121,8 @@ impl Verifier {
             key_id,
             issuer,
             memo: Default::default(),
+            confirmation,
+            dpop: self.dpop.clone(),
         }))
     }
 
@@ -138,7 +145,7 @@ impl Verifier {
             }
         }
         let claims = payload.into_claims(&self.shape, &registered)?;
-        Ok((claims, ip_binding, jws.kid, registered.iss))
+        Ok((claims, ip_binding, jws.kid, registered.iss, registered.cnf))
     }
 
     /// Verifies the JWS layer only (structure, header, algorithm, key, signature) and returns

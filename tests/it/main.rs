@@ -12,6 +12,7 @@ mod cli;
 mod client;
 mod client_parity;
 mod discovery;
+mod dpop;
 mod example_microservice;
 mod forged_tokens;
 #[cfg(feature = "tonic")]

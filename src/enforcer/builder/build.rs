@@ -27,6 +27,7 @@ impl EnforcerBuilder {
         self.take_client_config();
         let (issuers, own) = self.issuers()?;
         self.check()?;
+        let sender = self.sender_checks(&issuers)?;
         #[cfg(feature = "jwks")]
         let key_cache = self.key_cache(&issuers)?;
         let trusted_proxies = TrustedProxies::parse(&self.trusted_proxies)
@@ -109,6 +110,7 @@ impl EnforcerBuilder {
                 revocation: self.revocation,
                 watch,
                 protected_resource,
+                sender,
             }),
         })
     }
@@ -195,9 +197,11 @@ fn start(
     #[cfg(feature = "jwks")] key_cache: Option<&Arc<crate::reload::key_cache::KeyCache>>,
 ) -> Result<TrustedIssuer, Error> {
     let introspects_all = issuer.keys.is_empty() && !issuer.has_key_source();
+    let dpop = issuer.dpop.is_on().then(|| Arc::new(issuer.dpop.clone()));
     let verifier = Verifier {
         validation: issuer.resolved_validation(),
         shape: issuer.resolved_shape(),
+        dpop: dpop.clone(),
     };
     #[cfg(feature = "jwks")]
     let jwks = match issuer.jwks {
@@ -219,13 +223,18 @@ fn start(
     let introspector = match issuer.introspection {
         Some(config) => {
             let max_token_bytes = verifier.validation.max_token_bytes;
-            let started =
-                crate::introspection::Introspector::start(config, cache_capacity, max_token_bytes);
+            let started = crate::introspection::Introspector::start(
+                config,
+                cache_capacity,
+                max_token_bytes,
+                dpop,
+            );
             Some(started.map_err(Error::Config)?)
         }
         None => None,
     };
-    let _ = cache_capacity;
+    #[cfg(not(feature = "introspection"))]
+    let _ = (cache_capacity, dpop);
     Ok(TrustedIssuer {
         verifier,
         keys: keys.clone(),

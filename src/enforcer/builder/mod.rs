@@ -4,6 +4,7 @@
 
 mod build;
 mod own_issuer;
+mod sender;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -11,6 +12,7 @@ use std::time::{Duration, SystemTime};
 
 use crate::acl::AclMap;
 use crate::issuer::Issuer;
+use crate::mtls::CertificateSource;
 use crate::reload::{KeyFile, ReloadCallback, ReloadEvent};
 use crate::response::DenyResponse;
 use crate::revocation::Revocation;
@@ -45,6 +47,10 @@ pub struct EnforcerBuilder {
     enforce: bool,
     revocation: Option<Box<dyn Revocation>>,
     protected_resource: Option<String>,
+    /// The service's URL as clients call it, for DPoP proofs' `htu`.
+    external_url: Option<String>,
+    dpop_replay_capacity: Option<usize>,
+    certificate_source: Option<CertificateSource>,
     #[cfg(feature = "jwks")]
     key_cache_file: Option<PathBuf>,
 }
@@ -71,6 +77,9 @@ impl Default for EnforcerBuilder {
             enforce: true,
             revocation: None,
             protected_resource: None,
+            external_url: None,
+            dpop_replay_capacity: None,
+            certificate_source: None,
             #[cfg(feature = "jwks")]
             key_cache_file: None,
         }

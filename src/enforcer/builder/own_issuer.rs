@@ -178,4 +178,10 @@ impl EnforcerBuilder {
     pub fn introspection(self, introspection: crate::introspection::Introspection) -> Self {
         self.own("introspection", |own| own.introspection(introspection))
     }
+
+    /// Whether the own issuer's tokens may or must come with DPoP proofs (see
+    /// [`Issuer::dpop`]).
+    pub fn dpop(self, dpop: crate::dpop::Dpop) -> Self {
+        self.own("dpop", |own| own.dpop(dpop))
+    }
 }

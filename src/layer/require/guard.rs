@@ -134,6 +134,8 @@ fn decide<B>(
         headers: request.headers(),
         uri: Some(request.uri()),
         peer: peer_addr(request.extensions()),
+        method: Some(request.method()),
+        extensions: Some(request.extensions()),
     };
     requirement.with_rules(|rules| enforcer.guard(incoming, rules, may_wait))
 }
