@@ -18,12 +18,11 @@
 //! certificate source. Tokens without `x5t#S256` are not affected.
 //!
 //! ```
-//! use http::{HeaderMap, HeaderValue};
 //! use tokenleader_rbac::mtls::ClientCertificate;
 //!
 //! // What an accept loop inserts after the TLS handshake (here, stand-in bytes):
 //! let certificate = ClientCertificate::from_der(vec![0x30, 0x03, 0x02, 0x01, 0x01]);
-//! assert_eq!(certificate.thumbprint(), "E-Nl37BNmWdiG2oA2xkEPCVBmXN9SPNBwjlGmQPsMRY");
+//! assert_eq!(certificate.thumbprint(), "G2X2ilIshYcV9d2VHNBALcFmkXeIFL8HWYIreiV0IdA");
 //! ```
 
 use base64::Engine as _;

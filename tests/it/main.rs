@@ -28,6 +28,7 @@ mod key_types;
 mod keys;
 mod layers;
 mod metrics;
+mod mtls;
 mod network_edges;
 mod policy;
 mod presets;
