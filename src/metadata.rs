@@ -38,7 +38,11 @@
 //! - `bearer_methods_supported`: `header` when a header carries tokens, `query` when a query
 //!   parameter does (cookies and sources of the service's own have no RFC 9728 name);
 //! - `scopes_supported`: the rules the service uses ([`rules::used_rules`](crate::rules::used_rules)),
-//!   as the registry holds them when the document is asked for.
+//!   as the registry holds them when the document is asked for;
+//! - when an issuer takes DPoP ([`dpop`](crate::dpop)): `dpop_signing_alg_values_supported`
+//!   and `dpop_bound_access_tokens_required` (`true` when every issuer requires DPoP);
+//! - with a [client certificate source](crate::mtls):
+//!   `tls_client_certificate_bound_access_tokens: true`.
 //!
 //! Its URL is the resource's with `/.well-known/oauth-protected-resource` inserted between
 //! the host and the path (RFC 9728 §3.1); every 401 the enforcer answers with a `Bearer`
@@ -69,6 +73,19 @@ pub(crate) struct ProtectedResource {
     authorization_servers: Vec<String>,
     /// `header` and `query`, as the token sources carry tokens.
     bearer_methods: Vec<&'static str>,
+    /// What the document says of sender-constrained tokens.
+    senders: SenderMetadata,
+}
+
+/// What the document says of DPoP and certificate-bound tokens (RFC 9728 §2).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct SenderMetadata {
+    /// The DPoP proof algorithms taken (none: no issuer takes DPoP).
+    pub(crate) dpop_algs: Vec<String>,
+    /// Whether every issuer requires DPoP.
+    pub(crate) dpop_required: bool,
+    /// Whether certificate-bound tokens can be checked (a certificate source is configured).
+    pub(crate) certificate_bound: bool,
 }
 
 impl ProtectedResource {
@@ -80,6 +97,7 @@ impl ProtectedResource {
         resource: &str,
         issuers: impl Iterator<Item = String>,
         sources: &[TokenSource],
+        senders: SenderMetadata,
     ) -> Result<ProtectedResource, String> {
         let refuse = |why: &str| {
             Err(format!(
@@ -125,6 +143,7 @@ impl ProtectedResource {
             path,
             authorization_servers,
             bearer_methods: bearer_methods(sources),
+            senders,
         })
     }
 
@@ -162,12 +181,21 @@ pub(crate) fn document(resource: &ProtectedResource) -> serde_json::Value {
         .into_iter()
         .map(|used| used.rule)
         .collect();
-    serde_json::json!({
+    let mut document = serde_json::json!({
         "resource": resource.resource,
         "authorization_servers": resource.authorization_servers,
         "bearer_methods_supported": resource.bearer_methods,
         "scopes_supported": scopes,
-    })
+    });
+    let senders = &resource.senders;
+    if !senders.dpop_algs.is_empty() {
+        document["dpop_signing_alg_values_supported"] = senders.dpop_algs.clone().into();
+        document["dpop_bound_access_tokens_required"] = senders.dpop_required.into();
+    }
+    if senders.certificate_bound {
+        document["tls_client_certificate_bound_access_tokens"] = true.into();
+    }
+    document
 }
 
 /// Adds `resource_metadata="url"` to the `Bearer` challenge of a 401 (RFC 9728 §5.1); other
@@ -238,7 +266,12 @@ mod tests {
     use super::*;
 
     fn resource(identifier: &str) -> Result<ProtectedResource, String> {
-        ProtectedResource::new(identifier, std::iter::empty(), &[])
+        ProtectedResource::new(
+            identifier,
+            std::iter::empty(),
+            &[],
+            SenderMetadata::default(),
+        )
     }
 
     #[test]

@@ -130,3 +130,41 @@ fn a_resource_that_is_not_an_https_url_fails_the_build_and_is_named() {
         assert!(message.contains(bad), "{message}");
     }
 }
+
+#[test]
+fn the_document_tells_clients_of_dpop_and_certificate_bound_tokens() {
+    use tokenleader_rbac::Algorithm;
+    use tokenleader_rbac::dpop::Dpop;
+    use tokenleader_rbac::mtls::CertificateSource;
+
+    let plain = builder().protected_resource(RESOURCE).build().unwrap();
+    let document = plain.resource_metadata().unwrap();
+    assert!(document.get("dpop_signing_alg_values_supported").is_none());
+    assert!(
+        document
+            .get("tls_client_certificate_bound_access_tokens")
+            .is_none()
+    );
+
+    let issuer = TestIssuer::new();
+    let enforcer = Enforcer::builder()
+        .trust(
+            Issuer::new("https://login.example.com")
+                .public_key(issuer.public_key())
+                .dpop(Dpop::required().algorithms([Algorithm::ES256, Algorithm::EdDSA])),
+        )
+        .client_certificates(CertificateSource::Tls)
+        .external_url("https://api.example.com")
+        .acl(fixture_acl())
+        .watch(false)
+        .protected_resource(RESOURCE)
+        .build()
+        .unwrap();
+    let document = enforcer.resource_metadata().unwrap();
+    assert_eq!(
+        document["dpop_signing_alg_values_supported"],
+        serde_json::json!(["ES256", "EdDSA"])
+    );
+    assert_eq!(document["dpop_bound_access_tokens_required"], true);
+    assert_eq!(document["tls_client_certificate_bound_access_tokens"], true);
+}

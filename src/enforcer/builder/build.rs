@@ -11,7 +11,7 @@ use crate::enforcer::{Enforcer, Inner};
 use crate::error::Error;
 use crate::issuer::Issuer;
 use crate::issuer::routes::{Issuers, TrustedIssuer};
-use crate::metadata::ProtectedResource;
+use crate::metadata::{ProtectedResource, SenderMetadata};
 use crate::reload::{AclInput, IssuerKeyInput, KeySource, ReloadConfig, Reloader, spawn_watcher};
 use crate::token::Verifier;
 
@@ -28,6 +28,16 @@ impl EnforcerBuilder {
         let (issuers, own) = self.issuers()?;
         self.check()?;
         let sender = self.sender_checks(&issuers)?;
+        let senders = SenderMetadata {
+            dpop_algs: match sender.dpop {
+                true => sender.dpop_algs.split(' ').map(str::to_owned).collect(),
+                false => Vec::new(),
+            },
+            dpop_required: issuers
+                .iter()
+                .all(|issuer| issuer.dpop.mode == crate::dpop::Mode::Required),
+            certificate_bound: sender.certificates.is_some(),
+        };
         #[cfg(feature = "jwks")]
         let key_cache = self.key_cache(&issuers)?;
         let trusted_proxies = TrustedProxies::parse(&self.trusted_proxies)
@@ -37,7 +47,7 @@ impl EnforcerBuilder {
             .as_deref()
             .map(|resource| {
                 let issuers = issuers.iter().filter_map(|i| i.iss().map(str::to_owned));
-                ProtectedResource::new(resource, issuers, &self.token_sources)
+                ProtectedResource::new(resource, issuers, &self.token_sources, senders)
             })
             .transpose()
             .map_err(Error::Config)?;
