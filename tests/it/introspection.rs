@@ -14,12 +14,15 @@ use axum::routing::{get, post};
 use axum::{Form, Json, Router};
 use serde_json::json;
 use tokenleader_rbac::claims::ClaimMapping;
+use tokenleader_rbac::dpop::Dpop;
 use tokenleader_rbac::introspection::Introspection;
+use tokenleader_rbac::test_util::DpopKey;
 use tokenleader_rbac::{AclMap, Enforcer, EnforcerBuilder};
 
 use crate::common::*;
 
 const VALID: &str = "opaque-valid-8f2c";
+const DPOP_BOUND: &str = "opaque-dpop-51ab";
 const ACL: &str = "- name: role1\n  allow: [service1:first_api:rulename1]\n";
 
 #[derive(Default)]
@@ -53,6 +56,8 @@ async fn rfc7662(
     Json(match form.get("token").map(String::as_str) {
         Some(VALID) => json!({"active": true, "sub": "alice", "scope": "role1 openid", "exp": exp}),
         Some("opaque-expired") => json!({"active": true, "sub": "bob", "scope": "role1", "exp": 1}),
+        Some(DPOP_BOUND) => json!({"active": true, "sub": "carol", "scope": "role1", "exp": exp,
+            "cnf": {"jkt": DpopKey::es256().thumbprint()}}),
         _ => json!({"active": false}),
     })
     .into_response()
@@ -309,4 +314,39 @@ fn the_token_never_appears_in_logs_and_plain_http_elsewhere_is_refused() {
         .build()
         .unwrap_err();
     assert!(error.to_string().contains("clear text"), "{error}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_introspected_token_is_bound_by_the_cnf_of_its_answer() {
+    let (_, base) = stand_in().await;
+    let enforcer = builder(keycloak(&base))
+        .dpop(Dpop::accepted())
+        .external_url("https://api.example")
+        .build()
+        .unwrap();
+    let app = app(enforcer);
+    let key = DpopKey::es256();
+    let dpop_request = |key: &DpopKey| {
+        let proof = key
+            .proof("GET", "https://api.example/first")
+            .token(DPOP_BOUND)
+            .sign();
+        axum::http::Request::get("/first")
+            .header("Authorization", format!("DPoP {DPOP_BOUND}"))
+            .header("DPoP", proof)
+            .body(axum::body::Body::empty())
+            .unwrap()
+    };
+    let answer = send(&app, dpop_request(&key)).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    assert_eq!(answer.body["username"], "carol");
+    // Another key's proof, and the token alone as a bearer token.
+    let answer = send(&app, dpop_request(&DpopKey::ed25519())).await;
+    assert_eq!(answer.status, StatusCode::UNAUTHORIZED);
+    let answer = get_with_token(&app, "/first", DPOP_BOUND).await;
+    assert_eq!(answer.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        answer.body["message"],
+        tokenleader_rbac::TokenError::DpopBound.to_string()
+    );
 }
