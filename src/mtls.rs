@@ -197,7 +197,7 @@ fn unquote(value: &str) -> String {
 
 /// Hexadecimal text as bytes.
 fn hex_bytes(text: &str) -> Option<Vec<u8>> {
-    if text.len() % 2 != 0 {
+    if !text.len().is_multiple_of(2) {
         return None;
     }
     (0..text.len())

@@ -29,6 +29,7 @@ mod keys;
 mod layers;
 mod metrics;
 mod mtls;
+mod mtls_tls;
 mod network_edges;
 mod policy;
 mod presets;

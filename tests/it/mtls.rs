@@ -128,10 +128,18 @@ async fn envoy_xfcc_counts_from_trusted_proxies_only() {
         "x-forwarded-client-cert",
         format!(r#"By=spiffe://cluster/api;Hash={hash};Subject="CN=client, O=Acme, Inc.""#),
     );
-    let answer = send(&app, request(&token, "10.0.0.5:4000", &[xfcc.clone()])).await;
+    let answer = send(
+        &app,
+        request(&token, "10.0.0.5:4000", std::slice::from_ref(&xfcc)),
+    )
+    .await;
     assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
     // The same header from a peer that is not a trusted proxy is ignored.
-    let answer = send(&app, request(&token, "192.0.2.1:4000", &[xfcc.clone()])).await;
+    let answer = send(
+        &app,
+        request(&token, "192.0.2.1:4000", std::slice::from_ref(&xfcc)),
+    )
+    .await;
     refused(&answer, TokenError::NoClientCertificate);
     // Another certificate's hash, and two elements (which one is the client's?).
     let other = (
@@ -165,7 +173,11 @@ async fn nginx_escaped_pem_counts_from_trusted_proxies_only() {
     let pem = pem::encode(&pem::Pem::new("CERTIFICATE", certificate(3).der().to_vec()));
     let escaped = percent_encoding::utf8_percent_encode(&pem, percent_encoding::NON_ALPHANUMERIC);
     let header = ("x-ssl-client-cert", escaped.to_string());
-    let answer = send(&app, request(&token, "127.0.0.1:4000", &[header.clone()])).await;
+    let answer = send(
+        &app,
+        request(&token, "127.0.0.1:4000", std::slice::from_ref(&header)),
+    )
+    .await;
     assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
     let answer = send(&app, request(&token, "192.0.2.1:4000", &[header])).await;
     refused(&answer, TokenError::NoClientCertificate);
