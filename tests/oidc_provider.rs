@@ -23,7 +23,9 @@ use common::*;
 use http::StatusCode;
 use serde_json::Value;
 use tokenleader_rbac::claims::ClaimMapping;
+use tokenleader_rbac::dpop::{Dpop, DpopError};
 use tokenleader_rbac::introspection::Introspection;
+use tokenleader_rbac::test_util::DpopKey;
 use tokenleader_rbac::{
     AclMap, Algorithm, Enforcer, EnforcerBuilder, Identity, Issuer, RequireRule,
 };
@@ -98,6 +100,33 @@ impl Provider {
             .json()
             .await
             .unwrap();
+        answer["access_token"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no token: {answer}"))
+            .to_owned()
+    }
+
+    /// A DPoP-bound client-credentials access token of `svc` for `resource`: the token
+    /// request carries a proof of `key` (RFC 9449 §5), so the token names the key in
+    /// `cnf.jkt`.
+    async fn dpop_token(&self, resource: &str, key: &DpopKey) -> String {
+        let url = format!("{}/token", self.issuer());
+        let answer: Value = reqwest::Client::new()
+            .post(&url)
+            .basic_auth("svc", Some("svc-secret"))
+            .header("DPoP", key.proof("POST", &url).sign())
+            .form(&[
+                ("grant_type", "client_credentials"),
+                ("resource", resource),
+                ("scope", "role1 role2"),
+            ])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(answer["token_type"], "DPoP", "{answer}");
         answer["access_token"]
             .as_str()
             .unwrap_or_else(|| panic!("no token: {answer}"))
@@ -401,4 +430,67 @@ async fn keycloak_layout_tokens_are_decided_by_the_keycloak_preset() {
     assert_eq!(status(&realm_only, &token).await, StatusCode::FORBIDDEN);
     let with_client = service(with_acl(realm().client_roles("micros1")).await);
     assert_eq!(status(&with_client, &token).await, StatusCode::OK);
+}
+
+/// A DPoP-bound token the provider issued passes `RequireRule` with its proofs (one per
+/// request), and fails without them, with a replayed one and with another key's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs node: tests/oidc_provider/start_provider.sh"]
+async fn dpop_bound_tokens_of_the_provider_pass_with_their_proofs_only() {
+    let provider = Provider::start();
+    let issuer = trusted(Issuer::discover(provider.issuer())).dpop(Dpop::required());
+    let enforcer = build(
+        Enforcer::builder()
+            .trust(issuer)
+            .external_url("https://api.example"),
+    )
+    .await
+    .unwrap();
+    let app = service(enforcer);
+    let key = DpopKey::es256();
+    let token = provider.dpop_token("urn:micros1:es256", &key).await;
+    let payload: Value = serde_json::from_slice(
+        &URL_SAFE_NO_PAD
+            .decode(token.split('.').nth(1).unwrap())
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(payload["cnf"]["jkt"], key.thumbprint());
+
+    let url = "https://api.example/entries";
+    let request = |proof: &str| {
+        http::Request::get("/entries")
+            .header("Authorization", format!("DPoP {token}"))
+            .header("DPoP", proof)
+            .body(axum::body::Body::empty())
+            .unwrap()
+    };
+    let proof = key.proof("GET", url).token(&token).sign();
+    let answer = send(&app, request(&proof)).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    assert_eq!(answer.body, "svc");
+    let next = key.proof("GET", url).token(&token).sign();
+    assert_eq!(send(&app, request(&next)).await.status, StatusCode::OK);
+
+    let replayed = send(&app, request(&proof)).await;
+    assert_eq!(
+        replayed.body["message"],
+        tokenleader_rbac::Denial::InvalidDpopProof(DpopError::Replayed).to_string()
+    );
+    let other = DpopKey::ed25519().proof("GET", url).token(&token).sign();
+    let answer = send(&app, request(&other)).await;
+    assert_eq!(answer.status, StatusCode::UNAUTHORIZED);
+    let answer = get_with_token(&app, "/entries", &token).await;
+    assert_eq!(answer.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        answer.body["message"],
+        tokenleader_rbac::TokenError::DpopBound.to_string()
+    );
+    // A bearer token of the same provider: this service requires DPoP.
+    let bearer = provider.token("urn:micros1:es256").await;
+    let answer = get_with_token(&app, "/entries", &bearer).await;
+    assert_eq!(
+        answer.body["message"],
+        tokenleader_rbac::TokenError::DpopRequired.to_string()
+    );
 }

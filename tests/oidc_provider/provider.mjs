@@ -12,6 +12,8 @@
 //                                         layout (realm_access, resource_access,
 //                                         preferred_username, payload `typ` `Bearer`); the
 //                                         second labels its tokens as Keycloak's ID tokens (`ID`)
+// DPoP (RFC 9449) is on, as oidc-provider 9 has it by default: a token request with a `DPoP`
+// proof (ES256, Ed25519/EdDSA) gets a DPoP-bound token (`token_type` DPoP, `cnf.jkt`).
 // The published key set also holds a P-521 key (ES512) and an encryption key, which a
 // resource server that verifies RS256, ES256 and EdDSA cannot use.
 //
