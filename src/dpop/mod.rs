@@ -55,12 +55,16 @@
 //! `Forwarded` or `X-Forwarded-Proto`/`X-Forwarded-Host`; from any other peer those headers
 //! are ignored, and the request's own `Host` (and `http`, unless its URI is absolute) is used.
 //!
-//! Seen `jti`s are kept in memory, per instance, for [`Dpop::max_age`] plus a few seconds:
-//! a proof replayed to another instance of a fleet is not caught (see SECURITY.md). When the
-//! store is full of proofs still within their age, new proofs are refused with 503 rather
-//! than let through unchecked ([`EnforcerBuilder::dpop_replay_capacity`](crate::EnforcerBuilder::dpop_replay_capacity)).
+//! Seen `jti`s are kept in memory, per instance, for [`Dpop::max_age`] plus a second. When
+//! that store is full of proofs still within their age, new proofs are refused with 503
+//! rather than let through unchecked
+//! ([`EnforcerBuilder::dpop_replay_capacity`](crate::EnforcerBuilder::dpop_replay_capacity)).
+//! A fleet shares them through Redis (feature `redis`, `RedisReplay`): without it, a proof
+//! replayed to another instance within its age is not caught.
 
 mod proof;
+#[cfg(feature = "redis")]
+mod redis;
 pub(crate) mod replay;
 mod url;
 
@@ -73,6 +77,11 @@ use jsonwebtoken::Algorithm;
 use crate::escape::Untrusted;
 
 pub(crate) use proof::{CheckedProof, ProofTarget, check_proof};
+#[cfg(feature = "redis")]
+pub(crate) use redis::FleetAnswer;
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+pub use redis::RedisReplay;
 pub(crate) use replay::{ReplayCache, ReplayKey};
 pub(crate) use url::{ExternalUrl, RequestUrl};
 

@@ -14,6 +14,12 @@ use sha2::Digest as _;
 pub(crate) struct ReplayKey([u8; 16]);
 
 impl ReplayKey {
+    /// Its bytes in hexadecimal, for a key name.
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    pub(crate) fn hex(&self) -> String {
+        self.0.iter().map(|byte| format!("{byte:02x}")).collect()
+    }
+
     pub(crate) fn of(jkt: &str, jti: &str) -> Self {
         let mut hasher = sha2::Sha256::new();
         hasher.update(jkt.as_bytes());

@@ -210,8 +210,10 @@ impl Enforcer {
         {
             return refused(error.into());
         }
-        if let Err(denial) = self.check_sender(&verified, incoming, now) {
-            return refused(denial);
+        match self.check_sender(&verified, incoming, now, may_wait) {
+            Ok(None) => {}
+            Ok(Some(wait)) => return Outcome::Wait(wait),
+            Err(denial) => return refused(denial),
         }
         let Some(Rules {
             list: rules, id, ..

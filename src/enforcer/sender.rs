@@ -13,7 +13,7 @@ use crate::dpop::{
 };
 use crate::mtls::{CertificateCarrier, CertificateSource};
 use crate::response::Denial;
-use crate::token::{TokenError, Verified};
+use crate::token::{TokenError, Verified, VerifyWait};
 
 /// What the enforcer checks of the sender, beside the token.
 pub(crate) struct SenderChecks {
@@ -23,24 +23,30 @@ pub(crate) struct SenderChecks {
     pub(crate) dpop_algs: String,
     pub(crate) external_url: Option<ExternalUrl>,
     pub(crate) replay: ReplayCache,
+    /// The fleet's store of seen proofs, when the instances share one.
+    #[cfg(feature = "redis")]
+    pub(crate) fleet: Option<crate::dpop::RedisReplay>,
     pub(crate) certificates: Option<CertificateSource>,
 }
 
 impl Enforcer {
-    /// Checks that the sender of `incoming` may use `verified`.
+    /// Checks that the sender of `incoming` may use `verified`. With a fleet store of seen
+    /// proofs and `may_wait`, a proof this instance has not seen gives a wait for Redis's
+    /// answer; the request is then decided again and finds it.
     pub(super) fn check_sender(
         &self,
         verified: &Verified,
         incoming: Incoming<'_>,
         now: u64,
-    ) -> Result<(), Denial> {
+        may_wait: bool,
+    ) -> Result<Option<VerifyWait>, Denial> {
         let sender = &self.inner.sender;
         let dpop_scheme = sender.dpop && sent_with_dpop(incoming.headers);
         let confirmation = verified.confirmation.as_ref();
         let policy = verified.dpop.as_deref();
         let required = policy.is_some_and(|policy| policy.mode == Mode::Required);
         if !dpop_scheme && confirmation.is_none() && !required {
-            return Ok(());
+            return Ok(None);
         }
         if let Some(bound) = confirmation.and_then(|c| c.x5t_s256.as_deref()) {
             self.check_certificate(bound, incoming)?;
@@ -50,19 +56,51 @@ impl Enforcer {
             (_, Some(_), None) => Err(TokenError::DpopNotAccepted.into()),
             (false, Some(_), Some(_)) => Err(TokenError::DpopBound.into()),
             (false, None, _) if required => Err(TokenError::DpopRequired.into()),
-            (false, None, _) => Ok(()),
+            (false, None, _) => Ok(None),
             (true, None, _) => Err(TokenError::NotDpopBound.into()),
             (true, Some(jkt), Some(policy)) => {
                 let proof = self.check_dpop_proof(policy, jkt, verified, incoming, now)?;
-                match sender
+                let first_use = sender
                     .replay
-                    .first_use(proof.replay_key, proof.expires_at, now)
-                {
-                    FirstUse::Yes => Ok(()),
-                    FirstUse::Replayed => Err(Denial::InvalidDpopProof(DpopError::Replayed)),
-                    FirstUse::Full => Err(Denial::DpopReplayUnavailable),
-                }
+                    .first_use(proof.replay_key, proof.expires_at, now);
+                self.first_in_fleet(first_use, &proof, now, may_wait)
             }
+        }
+    }
+
+    /// The fleet's word on a proof, after this instance's own store said `first_use`: without
+    /// a fleet store, that word is final.
+    fn first_in_fleet(
+        &self,
+        first_use: FirstUse,
+        proof: &CheckedProof,
+        now: u64,
+        may_wait: bool,
+    ) -> Result<Option<VerifyWait>, Denial> {
+        let replayed = Denial::InvalidDpopProof(DpopError::Replayed);
+        #[cfg(feature = "redis")]
+        if let Some(fleet) = &self.inner.sender.fleet {
+            use crate::dpop::FleetAnswer;
+            return match first_use {
+                FirstUse::Yes if may_wait => {
+                    let ttl = proof.expires_at.saturating_sub(now);
+                    Ok(Some(fleet.claim(proof.replay_key, ttl)))
+                }
+                // Decided again after the wait: seen here by the first decision, and Redis's
+                // answer waits for it (unless a copy of this very request took it first).
+                FirstUse::Replayed => match fleet.answer(proof.replay_key) {
+                    Some(FleetAnswer::First) => Ok(None),
+                    Some(FleetAnswer::Unavailable) => Err(Denial::DpopReplayUnavailable),
+                    Some(FleetAnswer::Replayed) | None => Err(replayed),
+                },
+                FirstUse::Yes | FirstUse::Full => Err(Denial::DpopReplayUnavailable),
+            };
+        }
+        let _ = (proof, now, may_wait);
+        match first_use {
+            FirstUse::Yes => Ok(None),
+            FirstUse::Replayed => Err(replayed),
+            FirstUse::Full => Err(Denial::DpopReplayUnavailable),
         }
     }
 

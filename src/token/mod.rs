@@ -52,6 +52,7 @@ pub(crate) use verified::VerifiedToken;
 pub(crate) use verifier::Verifier;
 
 /// A request's wait before its token can be decided: for the keys its unknown `kid` asked
-/// for (feature `jwks`, at most 2 s), or for its issuer's introspection answer (feature
-/// `introspection`, at most the call's timeout). The token is then decided again.
+/// for (feature `jwks`, at most 2 s), for its issuer's introspection answer (feature
+/// `introspection`, at most the call's timeout), or for the fleet's word on a DPoP proof
+/// (feature `redis`, at most 1 s). The request is then decided again.
 pub(crate) struct VerifyWait(pub(crate) std::pin::Pin<Box<dyn Future<Output = ()> + Send>>);

@@ -51,6 +51,8 @@ pub struct EnforcerBuilder {
     external_url: Option<String>,
     dpop_replay_capacity: Option<usize>,
     certificate_source: Option<CertificateSource>,
+    #[cfg(feature = "redis")]
+    dpop_fleet: Option<crate::dpop::RedisReplay>,
     #[cfg(feature = "jwks")]
     key_cache_file: Option<PathBuf>,
 }
@@ -80,6 +82,8 @@ impl Default for EnforcerBuilder {
             external_url: None,
             dpop_replay_capacity: None,
             certificate_source: None,
+            #[cfg(feature = "redis")]
+            dpop_fleet: None,
             #[cfg(feature = "jwks")]
             key_cache_file: None,
         }

@@ -30,6 +30,16 @@ impl EnforcerBuilder {
         self
     }
 
+    /// The fleet's store of seen DPoP proofs (feature `redis`): a proof used on one instance
+    /// is a replay on all. Each DPoP request then waits for one Redis round trip, and is
+    /// refused with 503 when Redis does not answer (see [`RedisReplay`](crate::dpop::RedisReplay)).
+    #[cfg(feature = "redis")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+    pub fn dpop_replay(mut self, store: crate::dpop::RedisReplay) -> Self {
+        self.dpop_fleet = Some(store);
+        self
+    }
+
     /// Where client certificates come from, for tokens bound to one (`cnf["x5t#S256"]`,
     /// RFC 8705; see [`mtls`](crate::mtls)). Without it, such tokens are refused.
     pub fn client_certificates(mut self, source: CertificateSource) -> Self {
@@ -45,9 +55,14 @@ impl EnforcerBuilder {
             .filter(|issuer| issuer.dpop.is_on())
             .collect();
         let dpop = !dpop_issuers.is_empty();
+        #[cfg(feature = "redis")]
+        let fleet = self.dpop_fleet.is_some();
+        #[cfg(not(feature = "redis"))]
+        let fleet = false;
         let misplaced = [
             (self.external_url.is_some(), "external_url"),
             (self.dpop_replay_capacity.is_some(), "dpop_replay_capacity"),
+            (fleet, "dpop_replay"),
         ];
         if !dpop && let Some((_, setting)) = misplaced.iter().find(|(given, _)| *given) {
             return Err(Error::Config(format!(
@@ -89,6 +104,8 @@ impl EnforcerBuilder {
             dpop_algs: algs.join(" "),
             external_url,
             replay: ReplayCache::new(if dpop { capacity } else { 0 }),
+            #[cfg(feature = "redis")]
+            fleet: self.dpop_fleet.take(),
             certificates: self.certificate_source.take(),
         })
     }

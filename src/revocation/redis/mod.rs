@@ -46,7 +46,7 @@ use crate::claims::Claims;
 use change::{Change, Write};
 use sync::{Shared, keep_in_sync};
 
-/// Why the store could not start.
+/// Why a Redis store (of revocations, or of seen DPoP proofs) could not start.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum RedisError {
@@ -54,7 +54,7 @@ pub enum RedisError {
     #[error("the Redis URL cannot be used: {0}")]
     Url(#[source] redis::RedisError),
     /// The thread or its runtime could not be started.
-    #[error("cannot start the Redis revocation thread: {0}")]
+    #[error("cannot start the Redis thread: {0}")]
     Thread(#[source] std::io::Error),
 }
 
