@@ -12,6 +12,10 @@
 //!                                        # introspection) that answers after DELAY_MS; GET /calls on
 //!                                        # STAND_IN_PORT says how many times it was asked
 //! load_server ours-reload PORT ACL_FILE  # ours, its map read from ACL_FILE and reloaded when it changes
+//! load_server ours-dpop PORT             # ours, the issuer requiring DPoP (proofs up to 20 h old)
+//! load_server dpop-proofs FILE COUNT PORT
+//!                                        # a token bound to a DPoP key (first line), then COUNT
+//!                                        # proofs of that key for GET http://127.0.0.1:PORT/entries
 //! load_server tokens FILE COUNT [KIND]   # COUNT distinct users' tokens, one per line; KIND: tokenleader
 //!                                        # (default), flat (the peers' claims), flat-kid (and a `kid`),
 //!                                        # issuer-9 (the peers' claims and `iss` issuer-9)
@@ -80,6 +84,61 @@ fn router(mode: &str, cache: usize) -> Result<Router, String> {
         }
         other => Err(format!("unknown server `{other}`")),
     }
+}
+
+/// Ours with its issuer requiring DPoP: every request brings a new proof, checked with its
+/// own key (ES256), and the token comes from the cache. Proofs may be 20 h old, so that a file
+/// made before the run serves it; the replay store holds every proof of a round.
+fn ours_dpop() -> Result<Router, String> {
+    use tokenleader_rbac::dpop::Dpop;
+    let enforcer = TestIssuer::new()
+        .enforcer_builder()
+        .acl(reader_acl()?)
+        .dpop(Dpop::required().max_age(Duration::from_secs(20 * 3600)))
+        .dpop_replay_capacity(5_000_000)
+        .build()
+        .map_err(|e| e.to_string())?;
+    Ok(Router::new()
+        .route("/entries", get(guarded).route_layer(RequireRule(RULE)))
+        .layer(enforcer))
+}
+
+/// A token bound to an ES256 DPoP key, then `count` proofs of that key for
+/// `GET http://127.0.0.1:{port}/entries`, one per line.
+fn dpop_proofs(path: &str, count: usize, port: &str) -> Result<(), String> {
+    use tokenleader_rbac::test_util::DpopKey;
+    let key = DpopKey::es256();
+    let token = TestIssuer::new()
+        .token()
+        .roles(["reader"])
+        .lifetime(Duration::from_secs(23 * 3600))
+        .bound_to(&key)
+        .sign();
+    let url = format!("http://127.0.0.1:{port}/entries");
+    let proofs: Vec<String> = std::thread::scope(|scope| {
+        let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let handles: Vec<_> = (0..workers)
+            .map(|worker| {
+                let (key, token, url) = (&key, &token, &url);
+                scope.spawn(move || {
+                    (worker..count)
+                        .step_by(workers)
+                        .map(|i| key.proof("GET", url).token(token).jti(&format!("load-{i}")).sign())
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|handle| handle.join().unwrap_or_default())
+            .collect()
+    });
+    let file = std::fs::File::create(path).map_err(|e| format!("{path}: {e}"))?;
+    let mut file = std::io::BufWriter::new(file);
+    for line in std::iter::once(&token).chain(&proofs) {
+        writeln!(file, "{line}").map_err(|e| format!("{path}: {e}"))?;
+    }
+    file.flush().map_err(|e| format!("{path}: {e}"))
 }
 
 /// The issuers that `ours-issuers` may trust; its tokens are of the last.
@@ -430,6 +489,10 @@ fn main() {
             .map_err(|e| format!("COUNT: {e}"))
             .and_then(|count| Ok((count, TokenKind::parse(rest.first().copied())?)))
             .and_then(|(count, kind)| tokens(path, count, kind)),
+        ["dpop-proofs", path, count, port] => count
+            .parse()
+            .map_err(|e| format!("COUNT: {e}"))
+            .and_then(|count| dpop_proofs(path, count, port)),
         ["build-map", rules] => rules
             .parse()
             .map_err(|e| format!("RULES: {e}"))
@@ -444,7 +507,7 @@ fn main() {
         },
         [
             mode @ ("bare" | "layered" | "ours" | "introspected" | "ours-jwks" | "ours-issuers"
-            | "ours-reload"),
+            | "ours-reload" | "ours-dpop"),
             port,
             rest @ ..,
         ] => serve(mode, port, rest),
@@ -481,6 +544,7 @@ fn serve(mode: &str, port: &str, arguments: &[&str]) -> Result<(), String> {
             }
             "ours-issuers" => ours_issuers(argument(0).parse().unwrap_or(1))?,
             "ours-reload" => ours_reload(argument(0))?,
+            "ours-dpop" => ours_dpop()?,
             mode => router(mode, argument(0).parse().unwrap_or(10_000))?,
         };
         let listener = tokio::net::TcpListener::bind(format!("127.0.0.1:{port}"))

@@ -10,7 +10,9 @@
 //! - `layer`: one request through a tower service without the middleware (`no_layer`), allowed
 //!   with a cached token, the same bare service given only the six values an allowed request
 //!   carries in its extensions (`extensions_only`: what the extension contract costs by
-//!   itself), allowed with the cache off, and denied for a garbage token.
+//!   itself), allowed with the cache off, and denied for a garbage token;
+//! - `layer/allow_dpop`: allowed with a cached DPoP-bound token and a new ES256 proof (made
+//!   outside the timing), beside `dpop/es256_signature`, the proof's signature check alone.
 
 use std::convert::Infallible;
 use std::hint::black_box;
@@ -22,7 +24,8 @@ use criterion::{BatchSize, BenchmarkId, Criterion, criterion_group, criterion_ma
 use http::{Request, Response};
 use http_body_util::Full;
 use jsonwebtoken::{Algorithm, DecodingKey};
-use tokenleader_rbac::test_util::TestIssuer;
+use tokenleader_rbac::dpop::Dpop;
+use tokenleader_rbac::test_util::{DpopKey, TestIssuer};
 use tokenleader_rbac::{
     AclMap, Authorized, Enforcer, EnforcerBuilder, Issuer, PublicKey, RequireRule,
 };
@@ -295,6 +298,48 @@ fn layer(c: &mut Criterion) {
         )
     });
 
+    let key = DpopKey::es256();
+    let bound = TestIssuer::with_key(
+        PRIVATE_2048,
+        PublicKey::from_pem(PUBLIC_2048.as_bytes()).expect("bench key"),
+    )
+    .token()
+    .roles(["role1"])
+    .issued_at(clock())
+    .bound_to(&key)
+    .sign();
+    let dpop = guarded(
+        builder(PUBLIC_2048)
+            .dpop(Dpop::required())
+            .dpop_replay_capacity(50_000_000)
+            .external_url("https://api.example")
+            .build()
+            .expect("enforcer"),
+    );
+    let dpop_request = || {
+        let proof = key
+            .proof("GET", "https://api.example/entries")
+            .token(&bound)
+            .issued_at(clock())
+            .sign();
+        Request::get("/entries")
+            .header("authorization", format!("DPoP {bound}"))
+            .header("dpop", proof)
+            .body(Full::default())
+            .expect("request")
+    };
+    let allowed = runtime
+        .block_on(dpop.clone().oneshot(dpop_request()))
+        .expect("allowed");
+    assert_eq!(allowed.status(), http::StatusCode::OK);
+    group.bench_function("allow_dpop", |b| {
+        b.to_async(&runtime).iter_batched(
+            dpop_request,
+            |req| dpop.clone().oneshot(req),
+            BatchSize::SmallInput,
+        )
+    });
+
     let garbage = "eyJhbGciOiJSUzUxMiJ9.bm90IGpzb24.c2lnbmF0dXJl!";
     group.bench_function("deny_garbage", |b| {
         b.to_async(&runtime).iter_batched(
@@ -304,6 +349,20 @@ fn layer(c: &mut Criterion) {
         )
     });
     group.finish();
+
+    let proof = key.proof("GET", "https://api.example/entries").sign();
+    let (signed, signature) = proof.rsplit_once('.').expect("three parts");
+    let signature = base64::Engine::decode(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+        signature,
+    )
+    .expect("base64url");
+    let public = key.public_key();
+    c.bench_function("dpop/es256_signature", |b| {
+        b.iter(|| {
+            public.verify_signature(Algorithm::ES256, black_box(signed.as_bytes()), &signature)
+        })
+    });
 }
 
 /// An opaque token whose introspection answer is cached, beside a cached JWT: one request

@@ -52,6 +52,7 @@ ROOT = Path(__file__).resolve().parents[2]
 WORK = ROOT / "target" / "load"
 LUA = Path(__file__).resolve().parent / "rotate.lua"
 ROTATION_LUA = Path(__file__).resolve().parent / "rotation.lua"
+DPOP_LUA = Path(__file__).resolve().parent / "dpop.lua"
 PEER = Path(__file__).resolve().parent / "jwt-authorizer"
 PEER2 = Path(__file__).resolve().parent / "tower-oauth2-resource-server"
 TEST_KEY = ROOT / "src" / "test_util" / "test_only_public_key.pem"
@@ -135,14 +136,14 @@ class Server:
         self.process.wait(timeout=10)
 
 
-def wrk(server, duration, connections, header=None, rotate=None):
+def wrk(server, duration, connections, header=None, rotate=None, script=LUA):
     """req/s, p50 and p99 latency (µs), and the server's CPU time per request (µs)."""
     url = server.url()
     command = ["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--latency", url]
     if header:
         command[4:4] = ["-H", header]
     if rotate:
-        command[4:4] = ["-s", str(LUA)]
+        command[4:4] = ["-s", str(script)]
         command += ["--"] + rotate
     cpu_before = server.cpu_seconds()
     out = run(command, capture_output=True).stdout
@@ -172,9 +173,11 @@ def main():
     parser.add_argument("--single-flight", type=int, default=100)
     parser.add_argument("--reload", action=argparse.BooleanOptionalAction, default=True)
     parser.add_argument("--build-map", type=int, default=100_000)
+    parser.add_argument("--dpop-proofs", type=int, default=200_000,
+                        help="proofs made for each DPoP round (more than a round sends)")
     parser.add_argument("--baseline", type=Path, default=None,
                         help="another build's load_server binary: its cached path measured beside this one's")
-    parser.add_argument("--only", choices=["table", "single-flight", "reload", "build-map", "flood", "rotation"])
+    parser.add_argument("--only", choices=["table", "single-flight", "reload", "build-map", "flood", "rotation", "dpop"])
     args = parser.parse_args()
     WORK.mkdir(parents=True, exist_ok=True)
     ensure_wrk()
@@ -185,7 +188,8 @@ def main():
          "reload": lambda: reload_run(server, args),
          "build-map": lambda: build_map_run(server, args),
          "flood": lambda: flood_run(server, args),
-         "rotation": lambda: rotation_run(server, args)}[args.only]()
+         "rotation": lambda: rotation_run(server, args),
+         "dpop": lambda: dpop_run(server, args)}[args.only]()
         return
     if args.rounds > 0:
         table(server, peers, args)
@@ -193,6 +197,8 @@ def main():
         single_flight_run(server, args)
     if args.rounds > 0 and args.reload:
         reload_run(server, args)
+    if args.rounds > 0 and args.dpop_proofs > 0:
+        dpop_run(server, args)
     if args.build_map > 0:
         build_map_run(server, args)
     if args.flood > 0:
@@ -280,6 +286,45 @@ def table(server, peers, args):
             ratio = f"{rps / bare[0]:.2f} of bare"
         overhead = f" ({cpu - bare[3]:+.2f} over bare)" if name.startswith(("ours, one token", "bare axum behind", BASELINE)) else ""
         print(f"| {name} | {rps:,.0f} | {ratio} | {p50:.0f} µs | {p99:.0f} µs | {cpu:.2f} µs{overhead} |")
+
+
+def dpop_run(server, args):
+    """DPoP: a bound token (cached) with a new ES256 proof per request, against bare axum sent
+    the same headers and ours with a bearer token. The DPoP server starts afresh each round,
+    its replay store empty, and the proofs file serves every round once."""
+    ours_port, dpop_port = 18098, 18099
+    proofs = WORK / "dpop-proofs.txt"
+    run([str(server), "dpop-proofs", str(proofs), str(args.dpop_proofs), str(dpop_port)])
+    one = tokens(server, "one.txt", 1).read_text().strip()
+    bare = Server([str(server), "bare", "18097"], 18097, args.workers)
+    ours = Server([str(server), "ours", str(ours_port), "10000"], ours_port, args.workers)
+    names = ["bare axum, the DPoP headers", "ours, bearer token (cache on)",
+             "ours, DPoP-bound token with a new proof per request (token cached)"]
+    results = {name: [] for name in names}
+    try:
+        for round_ in range(args.rounds):
+            results[names[0]].append(wrk(bare, args.duration, args.connections,
+                                         rotate=[str(proofs)], script=DPOP_LUA))
+            results[names[1]].append(wrk(ours, args.duration, args.connections, "X-Auth-Token: " + one))
+            dpop = Server([str(server), "ours-dpop", str(dpop_port)], dpop_port, args.workers)
+            try:
+                results[names[2]].append(wrk(dpop, args.duration, args.connections,
+                                             rotate=[str(proofs)], script=DPOP_LUA))
+            finally:
+                dpop.stop()
+            print(f"DPoP round {round_ + 1} of {args.rounds} done", file=sys.stderr)
+    finally:
+        bare.stop()
+        ours.stop()
+    median = {name: tuple(statistics.median(r[i] for r in rs) for i in range(4)) for name, rs in results.items()}
+    bare_rps, bare_cpu = median[names[0]][0], median[names[0]][3]
+    bearer_cpu = median[names[1]][3]
+    print(f"\nDPoP, median of {args.rounds} rounds, wrk -t1 -c{args.connections} -d{args.duration}s\n")
+    print("| server | req/s | ratio | p50 | p99 | server CPU per request |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    for name, (rps, p50, p99, cpu) in median.items():
+        extra = f" ({cpu - bare_cpu:+.2f} over bare" + (f", {cpu - bearer_cpu:+.2f} over bearer)" if "DPoP-bound" in name else ")")
+        print(f"| {name} | {rps:,.0f} | {rps / bare_rps:.2f} of bare | {p50:.0f} µs | {p99:.0f} µs | {cpu:.2f} µs{extra} |")
 
 
 def single_flight_run(server, args):
