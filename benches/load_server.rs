@@ -123,7 +123,12 @@ fn dpop_proofs(path: &str, count: usize, port: &str) -> Result<(), String> {
                 scope.spawn(move || {
                     (worker..count)
                         .step_by(workers)
-                        .map(|i| key.proof("GET", url).token(token).jti(&format!("load-{i}")).sign())
+                        .map(|i| {
+                            key.proof("GET", url)
+                                .token(token)
+                                .jti(&format!("load-{i}"))
+                                .sign()
+                        })
                         .collect::<Vec<_>>()
                 })
             })

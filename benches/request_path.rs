@@ -352,11 +352,9 @@ fn layer(c: &mut Criterion) {
 
     let proof = key.proof("GET", "https://api.example/entries").sign();
     let (signed, signature) = proof.rsplit_once('.').expect("three parts");
-    let signature = base64::Engine::decode(
-        &base64::engine::general_purpose::URL_SAFE_NO_PAD,
-        signature,
-    )
-    .expect("base64url");
+    let signature =
+        base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, signature)
+            .expect("base64url");
     let public = key.public_key();
     c.bench_function("dpop/es256_signature", |b| {
         b.iter(|| {

@@ -46,7 +46,8 @@
 //! asymmetric `alg`, the signature with the public `jwk` of its header (private members
 //! refused), `htm` and `htu` this request's method and URL (without query and fragment),
 //! `iat` within [`Dpop::max_age`], `ath` the hash of the access token, `jti` never seen within
-//! that time, and the key's RFC 7638 thumbprint the token's `cnf.jkt`. A refused proof is a
+//! that time, and the key's RFC 7638 thumbprint the token's `cnf.jkt`; with
+//! [`Dpop::require_nonce`], a nonce the service gave (`DPoP-Nonce`). A refused proof is a
 //! 401 with `WWW-Authenticate: DPoP error="invalid_dpop_proof", algs="…"` (RFC 9449 §7.1).
 //!
 //! The URL a proof signs is the one the client called. Behind a proxy, give it with
@@ -62,6 +63,7 @@
 //! A fleet shares them through Redis (feature `redis`, `RedisReplay`): without it, a proof
 //! replayed to another instance within its age is not caught.
 
+mod nonce;
 mod proof;
 #[cfg(feature = "redis")]
 mod redis;
@@ -75,6 +77,8 @@ use http::{HeaderValue, Response, StatusCode, header};
 use jsonwebtoken::Algorithm;
 
 use crate::escape::Untrusted;
+use crate::response::Denial;
+use nonce::NonceSecret;
 
 pub(crate) use proof::{CheckedProof, ProofTarget, check_proof};
 #[cfg(feature = "redis")]
@@ -128,6 +132,8 @@ pub struct Dpop {
     pub(crate) mode: Mode,
     pub(crate) algorithms: Vec<Algorithm>,
     pub(crate) max_age: Duration,
+    /// The secret of server nonces, when proofs must carry one.
+    pub(crate) nonce: Option<NonceSecret>,
 }
 
 impl Dpop {
@@ -136,6 +142,7 @@ impl Dpop {
             mode,
             algorithms: DEFAULT_ALGORITHMS.to_vec(),
             max_age: DEFAULT_MAX_AGE,
+            nonce: None,
         }
     }
 
@@ -170,6 +177,18 @@ impl Dpop {
         self
     }
 
+    /// Proofs must carry a nonce this service gave (RFC 9449 §8): a proof without one, or
+    /// with one older than a minute or two, is refused with 401,
+    /// `WWW-Authenticate: DPoP error="use_dpop_nonce"` and a fresh nonce in the `DPoP-Nonce`
+    /// header, which the client puts in its next proof. This bounds how long a proof made in
+    /// advance can serve. The nonce is an HMAC of the current minute under `secret` (at least
+    /// 32 bytes, from a secret store): instances that share the secret take each other's
+    /// nonces, and nothing is stored.
+    pub fn require_nonce(mut self, secret: impl AsRef<[u8]>) -> Self {
+        self.nonce = Some(NonceSecret::new(secret.as_ref()));
+        self
+    }
+
     /// Whether tokens of this issuer may come with proofs.
     pub(crate) fn is_on(&self) -> bool {
         self.mode != Mode::Off
@@ -192,6 +211,15 @@ impl Dpop {
                 "`.dpop(..)`: a proof is signed with the client's private key, so {hmac:?} (a shared secret) cannot sign one; give asymmetric algorithms"
             ));
         }
+        if let Some(secret) = &self.nonce
+            && secret.len() < nonce::MIN_SECRET_BYTES
+        {
+            return Err(format!(
+                "`.dpop(..).require_nonce(..)`: the secret is {} bytes; give at least {} random bytes",
+                secret.len(),
+                nonce::MIN_SECRET_BYTES
+            ));
+        }
         if self.max_age.is_zero() {
             return Err("`.dpop(..).max_age(..)` must be longer than zero".into());
         }
@@ -199,14 +227,22 @@ impl Dpop {
     }
 }
 
+/// The header that carries a server nonce (RFC 9449 §8).
+static DPOP_NONCE: http::HeaderName = http::HeaderName::from_static("dpop-nonce");
+
 /// Adds the `DPoP` challenge of RFC 9449 §7.1 to a 401: `algs` appended to a proof's
 /// refusal, or beside the `Bearer` challenge one with the same `error` (`invalid_token`, or
 /// none for a missing token).
-pub(crate) fn add_challenge(response: &mut Response<Bytes>, algs: &str) {
+pub(crate) fn add_challenge(response: &mut Response<Bytes>, algs: &str, denial: &Denial) {
     if response.status() != StatusCode::UNAUTHORIZED {
         return;
     }
     let headers = response.headers_mut();
+    if let Denial::InvalidDpopProof(DpopError::UseNonce { nonce }) = denial
+        && let Ok(value) = HeaderValue::from_str(nonce)
+    {
+        headers.insert(&DPOP_NONCE, value);
+    }
     let current = headers
         .get(header::WWW_AUTHENTICATE)
         .and_then(|value| value.to_str().ok());
@@ -278,6 +314,16 @@ pub enum DpopError {
     /// The proof's `jti` was seen within its age: a replay.
     #[error("DPoP proof was used before (`jti`)")]
     Replayed,
+    /// The proof carries no nonce, or one that is not this service's or too old: answered
+    /// with `WWW-Authenticate: DPoP error="use_dpop_nonce"` and `nonce` in the `DPoP-Nonce`
+    /// header.
+    #[error(
+        "DPoP proof needs this service's nonce: make a new proof with the one in the DPoP-Nonce header"
+    )]
+    UseNonce {
+        /// The nonce to use.
+        nonce: String,
+    },
     /// The request's URL cannot be known (no `Host`), so `htu` cannot be checked.
     #[error("this request's URL is not known (no Host), so the DPoP proof cannot be checked")]
     UnknownUrl,
@@ -301,6 +347,7 @@ impl DpopError {
             DpopError::WrongToken => "dpop_ath",
             DpopError::WrongKey => "dpop_wrong_key",
             DpopError::Replayed => "dpop_replayed",
+            DpopError::UseNonce { .. } => "dpop_nonce",
             DpopError::UnknownUrl => "dpop_url",
         }
     }

@@ -51,6 +51,7 @@ struct Claims {
     htu: Option<String>,
     iat: Option<Value>,
     ath: Option<String>,
+    nonce: Option<String>,
 }
 
 /// The request a proof must be for.
@@ -135,6 +136,16 @@ pub(crate) fn check_proof(
         return Err(DpopError::WrongToken);
     }
 
+    if let Some(secret) = &policy.nonce
+        && !claims
+            .nonce
+            .as_deref()
+            .is_some_and(|nonce| secret.accepts(nonce, now))
+    {
+        return Err(DpopError::UseNonce {
+            nonce: secret.nonce(now),
+        });
+    }
     let key = proof_key(header.jwk)?;
     if !key.key_type().checks(algorithm) || key.algorithm().is_some_and(|a| a != algorithm) {
         return Err(DpopError::BadKey(format!(

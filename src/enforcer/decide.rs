@@ -88,7 +88,7 @@ impl Enforcer {
                 // Whether it is a gRPC call matters to the answer only.
                 let grpc = is_grpc(incoming.headers);
                 let response = self.responder(grpc).respond_to(&denial, &decision_id);
-                Guarded::Denied(self.with_challenges(response))
+                Guarded::Denied(self.with_challenges(response, &denial))
             }
             Outcome::Wait(wait) => Guarded::Wait(wait),
         }
@@ -259,18 +259,18 @@ impl Enforcer {
     /// The response for a denied request, from the builder's
     /// [`deny_response`](super::EnforcerBuilder::deny_response) (by default JSON).
     pub fn deny_response(&self, denial: &Denial) -> Response<Bytes> {
-        self.with_challenges(self.responder(false).respond(denial))
+        self.with_challenges(self.responder(false).respond(denial), denial)
     }
 
     /// `response`, its `Bearer` challenge naming the metadata document when there is one, and
     /// with a `DPoP` challenge when an issuer takes DPoP.
-    fn with_challenges(&self, mut response: Response<Bytes>) -> Response<Bytes> {
+    fn with_challenges(&self, mut response: Response<Bytes>, denial: &Denial) -> Response<Bytes> {
         if let Some(resource) = &self.inner.protected_resource {
             crate::metadata::add_to_challenge(&mut response, resource.url());
         }
         let sender = &self.inner.sender;
         if sender.dpop {
-            crate::dpop::add_challenge(&mut response, &sender.dpop_algs);
+            crate::dpop::add_challenge(&mut response, &sender.dpop_algs, denial);
         }
         response
     }

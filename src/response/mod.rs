@@ -234,6 +234,9 @@ fn json_deny_response(denial: &Denial, decision_id: Option<&str>) -> Response<By
                     HeaderValue::from_static(r#"Bearer error="invalid_token""#)
                 }
                 Denial::Forbidden { rule, .. } => insufficient_scope(rule),
+                Denial::InvalidDpopProof(DpopError::UseNonce { .. }) => {
+                    HeaderValue::from_static(r#"DPoP error="use_dpop_nonce""#)
+                }
                 Denial::InvalidDpopProof(_) => {
                     HeaderValue::from_static(r#"DPoP error="invalid_dpop_proof""#)
                 }

@@ -133,6 +133,11 @@ impl DpopProof<'_> {
         self.claim("iat", secs.into())
     }
 
+    /// The server nonce it carries (from a 401's `DPoP-Nonce` header).
+    pub fn nonce(self, nonce: &str) -> Self {
+        self.claim("nonce", nonce.into())
+    }
+
     /// Its `jti`.
     pub fn jti(self, jti: &str) -> Self {
         self.claim("jti", jti.into())

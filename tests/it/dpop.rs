@@ -511,3 +511,58 @@ async fn post_routes_check_htm_and_the_builder_forwards_dpop_to_its_own_issuer()
         r#"DPoP error="invalid_dpop_proof", algs="EdDSA""#
     );
 }
+
+#[tokio::test]
+async fn with_nonces_required_a_proof_without_the_services_nonce_gets_one() {
+    let issuer = TestIssuer::new();
+    let secret = [42u8; 32];
+    let enforcer = builder(&issuer, Dpop::required().require_nonce(secret))
+        .build()
+        .unwrap();
+    let app = app(enforcer);
+    let key = DpopKey::es256();
+    let token = issuer.token().roles(["reader"]).bound_to(&key).sign();
+    let first = call(
+        &app,
+        "GET",
+        &format!("DPoP {token}"),
+        &[&key.proof("GET", URL).token(&token).sign()],
+    )
+    .await;
+    assert_eq!(first.status, StatusCode::UNAUTHORIZED);
+    assert!(
+        first.headers["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .starts_with(r#"DPoP error="use_dpop_nonce", algs="ES256"#)
+    );
+    let nonce = first.headers["dpop-nonce"].to_str().unwrap().to_owned();
+    let proof = key.proof("GET", URL).token(&token).nonce(&nonce).sign();
+    let answer = call(&app, "GET", &format!("DPoP {token}"), &[&proof]).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    // A nonce of another secret, and a forged one.
+    let (window, _) = nonce.split_once('.').unwrap();
+    for forged in [format!("{window}.AAAAAAAAAAAAAAAAAAAAAA"), "1.x".to_owned()] {
+        let proof = key.proof("GET", URL).token(&token).nonce(&forged).sign();
+        let answer = call(&app, "GET", &format!("DPoP {token}"), &[&proof]).await;
+        assert_eq!(answer.status, StatusCode::UNAUTHORIZED);
+        assert!(answer.headers.contains_key("dpop-nonce"));
+    }
+    // Another instance with the same secret takes the nonce.
+    let twin = app_with(builder(&issuer, Dpop::required().require_nonce(secret)));
+    let proof = key.proof("GET", URL).token(&token).nonce(&nonce).sign();
+    assert_eq!(
+        call(&twin, "GET", &format!("DPoP {token}"), &[&proof])
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let short = Enforcer::builder()
+        .public_key(issuer.public_key())
+        .dpop(Dpop::required().require_nonce([1u8; 16]));
+    assert!(build_error(short).contains("at least 32 random bytes"));
+}
+
+fn app_with(builder: EnforcerBuilder) -> Router {
+    app(builder.build().unwrap())
+}
