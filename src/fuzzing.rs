@@ -65,3 +65,39 @@ pub fn request_headers(
         let _ = proxies.client_addr(peer, headers);
     }
 }
+
+/// Checks `proof` as the DPoP proof of a request to `https://api.example{path}` with `token`
+/// bound to a key no fuzzer holds: it is refused, never a panic, and its refusal is text for a
+/// log line (no line break). Then `xfcc` as an Envoy client certificate header from a trusted
+/// proxy.
+pub fn dpop_proof(proof: &[u8], path: &str, xfcc: &str) {
+    use crate::dpop::{Dpop, ExternalUrl, ProofTarget, RequestUrl, check_proof};
+    use crate::mtls::{CertificateCarrier, CertificateSource};
+    let Ok(uri) = format!("/{}", path.trim_start_matches('/')).parse::<http::Uri>() else {
+        return;
+    };
+    let external = ExternalUrl::parse("https://api.example").ok();
+    let Ok(url) = RequestUrl::of(external.as_ref(), false, &uri, &HeaderMap::new()) else {
+        return;
+    };
+    let target = ProofTarget {
+        method: "GET",
+        url: &url,
+        token: "header.payload.signature",
+        jkt: "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I",
+    };
+    let policy = Dpop::required().require_nonce([7u8; 32]);
+    match check_proof(proof, &policy, &target, 1_800_000_000) {
+        Ok(_) => panic!("a proof of a key nobody holds was accepted"),
+        Err(error) => assert!(!error.to_string().contains('\n')),
+    }
+    let mut headers = HeaderMap::new();
+    if let Ok(value) = http::HeaderValue::from_str(xfcc) {
+        headers.insert("x-forwarded-client-cert", value);
+        let carrier = CertificateCarrier {
+            extensions: None,
+            headers: &headers,
+        };
+        let _ = CertificateSource::EnvoyXfcc.thumbprint(&carrier, true);
+    }
+}
