@@ -115,28 +115,11 @@ fn dpop_proofs(path: &str, count: usize, port: &str) -> Result<(), String> {
         .bound_to(&key)
         .sign();
     let url = format!("http://127.0.0.1:{port}/entries");
-    let proofs: Vec<String> = std::thread::scope(|scope| {
-        let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let handles: Vec<_> = (0..workers)
-            .map(|worker| {
-                let (key, token, url) = (&key, &token, &url);
-                scope.spawn(move || {
-                    (worker..count)
-                        .step_by(workers)
-                        .map(|i| {
-                            key.proof("GET", url)
-                                .token(token)
-                                .jti(&format!("load-{i}"))
-                                .sign()
-                        })
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|handle| handle.join().unwrap_or_default())
-            .collect()
+    let proofs = on_every_core(count, |i| {
+        key.proof("GET", &url)
+            .token(&token)
+            .jti(&format!("load-{i}"))
+            .sign()
     });
     let file = std::fs::File::create(path).map_err(|e| format!("{path}: {e}"))?;
     let mut file = std::io::BufWriter::new(file);
@@ -423,19 +406,17 @@ impl TokenKind {
     }
 }
 
-/// `count` tokens of distinct users, valid for the next 23 hours.
-fn tokens(path: &str, count: usize, kind: TokenKind) -> Result<(), String> {
-    let issuer = TestIssuer::new();
-    let now = SystemTime::now();
-    let lines: Vec<String> = std::thread::scope(|scope| {
+/// `make(i)` for every `i` below `count`, spread over the cores (signing is the slow part).
+fn on_every_core(count: usize, make: impl Fn(usize) -> String + Sync) -> Vec<String> {
+    std::thread::scope(|scope| {
         let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let make = &make;
         let handles: Vec<_> = (0..workers)
             .map(|worker| {
-                let issuer = &issuer;
                 scope.spawn(move || {
                     (worker..count)
                         .step_by(workers)
-                        .map(|i| token(issuer, i, now, kind))
+                        .map(make)
                         .collect::<Vec<_>>()
                 })
             })
@@ -444,7 +425,14 @@ fn tokens(path: &str, count: usize, kind: TokenKind) -> Result<(), String> {
             .into_iter()
             .flat_map(|handle| handle.join().unwrap_or_default())
             .collect()
-    });
+    })
+}
+
+/// `count` tokens of distinct users, valid for the next 23 hours.
+fn tokens(path: &str, count: usize, kind: TokenKind) -> Result<(), String> {
+    let issuer = TestIssuer::new();
+    let now = SystemTime::now();
+    let lines = on_every_core(count, |i| token(&issuer, i, now, kind));
     let mut file = std::fs::File::create(path).map_err(|e| format!("{path}: {e}"))?;
     for line in lines {
         writeln!(file, "{line}").map_err(|e| format!("{path}: {e}"))?;

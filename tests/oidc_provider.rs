@@ -86,35 +86,25 @@ impl Provider {
 
     /// A client-credentials access token of `svc` for `resource` (RFC 8707).
     async fn token(&self, resource: &str) -> String {
-        let answer: Value = reqwest::Client::new()
-            .post(format!("{}/token", self.issuer()))
-            .basic_auth("svc", Some("svc-secret"))
-            .form(&[
-                ("grant_type", "client_credentials"),
-                ("resource", resource),
-                ("scope", "role1 role2"),
-            ])
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        answer["access_token"]
-            .as_str()
-            .unwrap_or_else(|| panic!("no token: {answer}"))
-            .to_owned()
+        self.token_request(resource, None).await
     }
 
     /// A DPoP-bound client-credentials access token of `svc` for `resource`: the token
     /// request carries a proof of `key` (RFC 9449 §5), so the token names the key in
     /// `cnf.jkt`.
     async fn dpop_token(&self, resource: &str, key: &DpopKey) -> String {
+        self.token_request(resource, Some(key)).await
+    }
+
+    async fn token_request(&self, resource: &str, dpop: Option<&DpopKey>) -> String {
         let url = format!("{}/token", self.issuer());
-        let answer: Value = reqwest::Client::new()
+        let mut request = reqwest::Client::new()
             .post(&url)
-            .basic_auth("svc", Some("svc-secret"))
-            .header("DPoP", key.proof("POST", &url).sign())
+            .basic_auth("svc", Some("svc-secret"));
+        if let Some(key) = dpop {
+            request = request.header("DPoP", key.proof("POST", &url).sign());
+        }
+        let answer: Value = request
             .form(&[
                 ("grant_type", "client_credentials"),
                 ("resource", resource),
@@ -126,7 +116,8 @@ impl Provider {
             .json()
             .await
             .unwrap();
-        assert_eq!(answer["token_type"], "DPoP", "{answer}");
+        let token_type = if dpop.is_some() { "DPoP" } else { "Bearer" };
+        assert_eq!(answer["token_type"], token_type, "{answer}");
         answer["access_token"]
             .as_str()
             .unwrap_or_else(|| panic!("no token: {answer}"))

@@ -205,6 +205,10 @@ fn a_burst_of_1000_writes_ends_with_the_last_in_force() {
         write_renamed(&setup.path, &map_granting(&format!("v{i}")));
     }
     eventually("v1000 in force", || grants(&enforcer, "v1000"));
+    // The callback is told after the new map is in force: a moment later.
+    eventually("the reload reported", || {
+        reloads.load(Ordering::SeqCst) >= 1
+    });
     // Each reload of a burst waits for 50 ms of quiet (the watcher's debounce), so a burst
     // seen over `elapsed` makes at most one reload per 50 ms of it, however the threads were
     // scheduled (a fixed bound failed once on a busy machine, the burst stretched out).
