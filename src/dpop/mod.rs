@@ -77,7 +77,6 @@ use http::{HeaderValue, Response, StatusCode, header};
 use jsonwebtoken::Algorithm;
 
 use crate::escape::Untrusted;
-use crate::response::Denial;
 use nonce::NonceSecret;
 
 pub(crate) use proof::{CheckedProof, ProofTarget, check_proof};
@@ -194,10 +193,18 @@ impl Dpop {
         self.mode != Mode::Off
     }
 
-    /// Refuses settings that cannot work.
+    /// Refuses settings that cannot work, and settings of `Dpop::off()`, which apply to
+    /// nothing.
     pub(crate) fn check(&self) -> Result<(), String> {
         if self.mode == Mode::Off {
-            return Ok(());
+            let off = Dpop::off();
+            let given = self.nonce.is_some()
+                || self.algorithms != off.algorithms
+                || self.max_age != off.max_age;
+            return match given {
+                true => Err("`Dpop::off()` with algorithms, a maximum age or a nonce: they apply to proofs, and off takes none; use `Dpop::accepted()` or `Dpop::required()`, or drop them".into()),
+                false => Ok(()),
+            };
         }
         if self.algorithms.is_empty() {
             return Err("`.dpop(..)` with no proof algorithm: give at least one".into());
@@ -230,15 +237,16 @@ impl Dpop {
 /// The header that carries a server nonce (RFC 9449 §8).
 static DPOP_NONCE: http::HeaderName = http::HeaderName::from_static("dpop-nonce");
 
-/// Adds the `DPoP` challenge of RFC 9449 §7.1 to a 401: `algs` appended to a proof's
+/// Adds the `DPoP` challenge of RFC 9449 §7.1 to a 401, and the server `nonce` a refused proof
+/// must use next (in `DPoP-Nonce`),: `algs` appended to a proof's
 /// refusal, or beside the `Bearer` challenge one with the same `error` (`invalid_token`, or
 /// none for a missing token).
-pub(crate) fn add_challenge(response: &mut Response<Bytes>, algs: &str, denial: &Denial) {
+pub(crate) fn add_challenge(response: &mut Response<Bytes>, algs: &str, nonce: Option<&str>) {
     if response.status() != StatusCode::UNAUTHORIZED {
         return;
     }
     let headers = response.headers_mut();
-    if let Denial::InvalidDpopProof(DpopError::UseNonce { nonce }) = denial
+    if let Some(nonce) = nonce
         && let Ok(value) = HeaderValue::from_str(nonce)
     {
         headers.insert(&DPOP_NONCE, value);

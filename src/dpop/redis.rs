@@ -31,7 +31,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::ReplayKey;
 use crate::revocation::RedisError;
-use crate::token::VerifyWait;
+use std::pin::Pin;
 
 /// How long a claim may take, connecting included.
 const CALL_TIMEOUT: Duration = Duration::from_secs(1);
@@ -99,7 +99,11 @@ impl RedisReplay {
 
     /// Asks Redis whether `key` is used for the first time, to be remembered `ttl_secs`: a
     /// wait, after which [`answer`](Self::answer) has it.
-    pub(crate) fn claim(&self, key: ReplayKey, ttl_secs: u64) -> VerifyWait {
+    pub(crate) fn claim(
+        &self,
+        key: ReplayKey,
+        ttl_secs: u64,
+    ) -> Pin<Box<dyn Future<Output = ()> + Send>> {
         let (reply, answer) = oneshot::channel();
         let sent = self.claims.try_send(Claim {
             key,
@@ -107,7 +111,7 @@ impl RedisReplay {
             reply,
         });
         let answers = self.answers.clone();
-        VerifyWait(Box::pin(async move {
+        Box::pin(async move {
             let answer = match sent {
                 Ok(()) => answer.await.unwrap_or(FleetAnswer::Unavailable),
                 Err(_) => FleetAnswer::Unavailable,
@@ -116,7 +120,7 @@ impl RedisReplay {
             let mut answers = answers.lock().unwrap_or_else(|p| p.into_inner());
             answers.retain(|_, (_, at)| now.duration_since(*at) < ANSWER_LIFETIME);
             answers.insert(key, (answer, now));
-        }))
+        })
     }
 
     /// Redis's answer for `key`, taken: one request gets it.

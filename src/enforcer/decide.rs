@@ -270,7 +270,13 @@ impl Enforcer {
         }
         let sender = &self.inner.sender;
         if sender.dpop {
-            crate::dpop::add_challenge(&mut response, &sender.dpop_algs, denial);
+            let nonce = match denial {
+                Denial::InvalidDpopProof(crate::dpop::DpopError::UseNonce { nonce }) => {
+                    Some(nonce.as_str())
+                }
+                _ => None,
+            };
+            crate::dpop::add_challenge(&mut response, &sender.dpop_algs, nonce);
         }
         response
     }

@@ -84,7 +84,7 @@ impl Enforcer {
             return match first_use {
                 FirstUse::Yes if may_wait => {
                     let ttl = proof.expires_at.saturating_sub(now);
-                    Ok(Some(fleet.claim(proof.replay_key, ttl)))
+                    Ok(Some(VerifyWait(fleet.claim(proof.replay_key, ttl))))
                 }
                 // Decided again after the wait: seen here by the first decision, and Redis's
                 // answer waits for it (unless a copy of this very request took it first).

@@ -461,6 +461,10 @@ fn settings_that_cannot_work_fail_the_build() {
         build_error(plain().dpop(Dpop::required().algorithms([]))).contains("no proof algorithm")
     );
     assert!(
+        build_error(plain().dpop(Dpop::off().require_nonce([1u8; 32])))
+            .contains("apply to proofs, and off takes none")
+    );
+    assert!(
         build_error(plain().dpop(Dpop::required()).dpop_replay_capacity(0))
             .contains("would refuse every DPoP proof")
     );
