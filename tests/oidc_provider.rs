@@ -275,12 +275,15 @@ async fn a_rotation_while_the_enforcer_runs_refuses_no_request_with_a_new_token(
             let token = token.clone();
             tokio::spawn(async move { get_with_token(&app, "/entries", &token).await })
         });
+        let started = std::time::Instant::now();
         for answer in futures_join(requests).await {
             assert_eq!(
                 answer.status,
                 StatusCode::OK,
-                "round {round}: {}",
-                answer.body
+                "round {round}, after {:?}: {}; keys: {:?}",
+                started.elapsed(),
+                answer.body,
+                enforcer.key_status()
             );
         }
         assert_eq!(

@@ -14,7 +14,7 @@ use serde_json::Value;
 use crate::escape::cut;
 use crate::reload::{KeySource, KeyStatus};
 use crate::response::Denial;
-use crate::token::{TokenError, Validation, Verified, Verifier, VerifyWait};
+use crate::token::{KeySet, TokenError, Validation, Verified, Verifier, VerifyWait};
 
 /// How much of an unknown `iss` a refusal quotes.
 const QUOTED_ISS_CHARS: usize = 64;
@@ -218,29 +218,57 @@ impl TrustedIssuer {
         if self.introspects_all {
             return self.introspect(token, now, may_wait);
         }
-        let key_set = self.keys.keys();
-        let verified = match cache_asked {
-            true => self.verifier.verify_and_remember(&key_set, token, now),
-            false => self.verifier.verify(&key_set, token, now),
+        self.verify_with(&self.keys.keys(), token, now, may_wait, cache_asked)
+    }
+
+    /// Verifies `token` with `key_set`, the keys in force when the request read them. An
+    /// unknown `kid` asks for a refetch; when none is under way (the rate limit holds) and the
+    /// keys in force changed meanwhile, because a fetch ended while this token was checked,
+    /// the token is checked once more with them.
+    fn verify_with(
+        &self,
+        key_set: &Arc<KeySet>,
+        token: &str,
+        now: u64,
+        may_wait: bool,
+        cache_asked: bool,
+    ) -> Verdict {
+        let verify = |key_set: &KeySet| match cache_asked {
+            true => self.verifier.verify_and_remember(key_set, token, now),
+            false => self.verifier.verify(key_set, token, now),
+        };
+        let verified = match verify(key_set) {
+            Err(TokenError::UnknownKeyId) => {
+                if let Some(wait) = self.refetch(may_wait) {
+                    return Verdict::Wait(wait);
+                }
+                // A fetch marks itself over only after its keys are in force: read now,
+                // they are those of every fetch that ended before the refetch was asked.
+                let in_force = self.keys.keys();
+                match Arc::ptr_eq(&in_force, key_set) {
+                    true => Err(TokenError::UnknownKeyId),
+                    false => verify(&in_force),
+                }
+            }
+            verified => verified,
         };
         match verified {
             Ok(verified) => Verdict::Verified(verified),
-            Err(TokenError::UnknownKeyId) => self.refetch(may_wait),
             Err(error) => Verdict::Denied(error.into()),
         }
     }
 
     /// A token named a `kid` the keys in force lack: the JWKS source is asked to fetch (at
-    /// most once per interval), and a request that may wait waits for that fetch.
-    fn refetch(&self, may_wait: bool) -> Verdict {
+    /// most once per interval); a request that may wait gets the wait for that fetch.
+    fn refetch(&self, may_wait: bool) -> Option<VerifyWait> {
         #[cfg(feature = "jwks")]
         if let Some(wait) = self.jwks.as_ref().and_then(|jwks| jwks.request_refetch())
             && may_wait
         {
-            return Verdict::Wait(wait);
+            return Some(wait);
         }
         let _ = may_wait;
-        Verdict::Denied(TokenError::UnknownKeyId.into())
+        None
     }
 
     /// Asks the introspection endpoint about `token`, from its cache when it answered before.
@@ -296,5 +324,75 @@ fn peek_iss(token: &str, max_token_bytes: usize) -> Result<Option<String>, Token
         Value::Null => Ok(None),
         Value::String(iss) => Ok(Some(iss)),
         _ => Err(TokenError::InvalidClaims("iss: expected a string".into())),
+    }
+}
+
+#[cfg(all(test, feature = "test-util", feature = "jwks"))]
+mod tests {
+    use std::time::{SystemTime, UNIX_EPOCH};
+
+    use super::*;
+    use crate::Algorithm;
+    use crate::reload::Reporter;
+    use crate::test_util::TestIssuer;
+
+    /// An issuer whose key `old` was replaced by `new` (a fetch ended), and the keys a
+    /// request read before that.
+    fn rotated(signer: &TestIssuer) -> (TrustedIssuer, Arc<KeySet>) {
+        let keys = KeySource::load(
+            "test".into(),
+            vec![signer.public_key().with_kid("old")],
+            Vec::new(),
+            0,
+            Arc::new(Reporter { on_reload: None }),
+        )
+        .unwrap();
+        let read = Arc::clone(&keys.keys());
+        keys.set_remote_keys(vec![signer.public_key().with_kid("new")], 0);
+        let issuer = TrustedIssuer {
+            verifier: Verifier::default(),
+            keys: Arc::new(keys),
+            jwks: None,
+            #[cfg(feature = "introspection")]
+            introspector: None,
+            introspects_all: false,
+        };
+        (issuer, read)
+    }
+
+    fn token(signer: &TestIssuer, kid: &str) -> String {
+        let header = format!(r#"{{"typ":"JWT","alg":"RS512","kid":"{kid}"}}"#);
+        let claims = signer.token().claims().to_string();
+        signer.sign_raw(&header, &claims, Algorithm::RS512)
+    }
+
+    fn now() -> u64 {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+    }
+
+    /// The race of a rotation under load: a fetch ends between the moment a request read the
+    /// keys and the moment it asks for a refetch, which the rate limit then holds back.
+    #[test]
+    fn a_token_whose_key_came_while_it_was_checked_is_checked_again() {
+        let signer = TestIssuer::new();
+        let (issuer, read) = rotated(&signer);
+        let verdict = issuer.verify_with(&read, &token(&signer, "new"), now(), true, true);
+        assert!(matches!(verdict, Verdict::Verified(_)));
+    }
+
+    #[test]
+    fn a_key_that_is_still_unknown_is_refused() {
+        let signer = TestIssuer::new();
+        let (issuer, read) = rotated(&signer);
+        for keys in [read, Arc::clone(&issuer.keys.keys())] {
+            let verdict = issuer.verify_with(&keys, &token(&signer, "other"), now(), true, true);
+            assert!(matches!(
+                verdict,
+                Verdict::Denied(Denial::Unauthenticated(TokenError::UnknownKeyId))
+            ));
+        }
     }
 }

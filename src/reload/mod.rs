@@ -59,7 +59,7 @@ pub use jwks::{Document, JwksError};
 pub(crate) use key_source::{KeyFile, KeySource};
 pub(crate) use live::LiveState;
 pub(crate) use source::ReloadCallback;
-use source::Reporter;
+pub(crate) use source::Reporter;
 pub use status::{AclStatus, KeyStatus, ReloadError, ReloadEvent, Reloadable};
 pub use watcher::WatcherError;
 pub(crate) use watcher::{WatchGuard, spawn_watcher};
