@@ -179,10 +179,12 @@ impl Dpop {
     /// Proofs must carry a nonce this service gave (RFC 9449 §8): a proof without one, or
     /// with one older than a minute or two, is refused with 401,
     /// `WWW-Authenticate: DPoP error="use_dpop_nonce"` and a fresh nonce in the `DPoP-Nonce`
-    /// header, which the client puts in its next proof. This bounds how long a proof made in
-    /// advance can serve. The nonce is an HMAC of the current minute under `secret` (at least
-    /// 32 bytes, from a secret store): instances that share the secret take each other's
-    /// nonces, and nothing is stored.
+    /// header, which the client puts in its next proof. A proof with the previous minute's
+    /// nonce passes, and its response carries the current one in `DPoP-Nonce` (RFC 9449
+    /// §8.2), so a client that calls at least once a minute is never refused for it. This
+    /// bounds how long a proof made in advance can serve. The nonce is an HMAC of the current
+    /// minute under `secret` (at least 32 bytes, from a secret store): instances that share
+    /// the secret take each other's nonces, and nothing is stored.
     pub fn require_nonce(mut self, secret: impl AsRef<[u8]>) -> Self {
         self.nonce = Some(NonceSecret::new(secret.as_ref()));
         self
@@ -237,19 +239,24 @@ impl Dpop {
 /// The header that carries a server nonce (RFC 9449 §8).
 static DPOP_NONCE: http::HeaderName = http::HeaderName::from_static("dpop-nonce");
 
-/// Adds the `DPoP` challenge of RFC 9449 §7.1 to a 401, and the server `nonce` a refused proof
-/// must use next (in `DPoP-Nonce`),: `algs` appended to a proof's
-/// refusal, or beside the `Bearer` challenge one with the same `error` (`invalid_token`, or
-/// none for a missing token).
+/// Sets the server nonce the client's next proofs must carry (`DPoP-Nonce`).
+pub(crate) fn add_nonce(headers: &mut http::HeaderMap, nonce: &str) {
+    // A nonce is digits, a dot and base64url: always a valid header value.
+    if let Ok(value) = HeaderValue::from_str(nonce) {
+        headers.insert(&DPOP_NONCE, value);
+    }
+}
+
+/// Adds the `DPoP` challenge of RFC 9449 §7.1 to a 401 (`algs` appended to a proof's refusal,
+/// or beside the `Bearer` challenge one with the same `error`: `invalid_token`, or none for a
+/// missing token), and the server `nonce` a refused proof must use next.
 pub(crate) fn add_challenge(response: &mut Response<Bytes>, algs: &str, nonce: Option<&str>) {
     if response.status() != StatusCode::UNAUTHORIZED {
         return;
     }
     let headers = response.headers_mut();
-    if let Some(nonce) = nonce
-        && let Ok(value) = HeaderValue::from_str(nonce)
-    {
-        headers.insert(&DPOP_NONCE, value);
+    if let Some(nonce) = nonce {
+        add_nonce(headers, nonce);
     }
     let current = headers
         .get(header::WWW_AUTHENTICATE)

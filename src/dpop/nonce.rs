@@ -22,6 +22,16 @@ const TAG_BYTES: usize = 16;
 /// The shortest secret taken: as long as the HMAC's output.
 pub(crate) const MIN_SECRET_BYTES: usize = 32;
 
+/// The window of a nonce that is taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum NonceAge {
+    /// Made in the current window.
+    Current,
+    /// Made in the window before: taken, and the client is handed the current one
+    /// (RFC 9449 §8.2), so that it need not meet a refusal to get it.
+    Previous,
+}
+
 /// The secret nonces are made with. Its `Debug` output hides it.
 #[derive(Clone, PartialEq, Eq)]
 pub(crate) struct NonceSecret(Arc<[u8]>);
@@ -48,18 +58,23 @@ impl NonceSecret {
         format!("{window}.{}", URL_SAFE_NO_PAD.encode(&tag[..TAG_BYTES]))
     }
 
-    /// Whether `nonce` was made with this secret in the window of `now` or the one before.
-    pub(crate) fn accepts(&self, nonce: &str, now: u64) -> bool {
-        let Some((window, tag)) = nonce.split_once('.') else {
-            return false;
-        };
+    /// How old `nonce` is at `now`, when it was made with this secret in the window of `now`
+    /// or the one before; `None` when it is refused.
+    pub(crate) fn age(&self, nonce: &str, now: u64) -> Option<NonceAge> {
+        let (window, tag) = nonce.split_once('.')?;
         let (Ok(window), Ok(tag)) = (window.parse::<u64>(), URL_SAFE_NO_PAD.decode(tag)) else {
-            return false;
+            return None;
         };
         let current = now / WINDOW_SECS;
-        let fresh = window == current || window.checked_add(1) == Some(current);
+        let age = match window {
+            window if window == current => NonceAge::Current,
+            window if window.checked_add(1) == Some(current) => NonceAge::Previous,
+            _ => return None,
+        };
         // Compared in constant time by the HMAC crate.
-        fresh && tag.len() == TAG_BYTES && self.mac(window).verify_truncated_left(&tag).is_ok()
+        let genuine =
+            tag.len() == TAG_BYTES && self.mac(window).verify_truncated_left(&tag).is_ok();
+        genuine.then_some(age)
     }
 
     fn mac(&self, window: u64) -> Hmac<Sha256> {
@@ -80,17 +95,17 @@ mod tests {
     fn a_nonce_is_good_in_its_minute_and_the_next_and_only_under_its_secret() {
         let secret = NonceSecret::new(&[7; 32]);
         let nonce = secret.nonce(6_000);
-        assert!(secret.accepts(&nonce, 6_000));
-        assert!(secret.accepts(&nonce, 6_119));
-        assert!(!secret.accepts(&nonce, 6_120));
-        assert!(!secret.accepts(&nonce, 5_999));
-        assert!(!NonceSecret::new(&[8; 32]).accepts(&nonce, 6_000));
+        assert_eq!(secret.age(&nonce, 6_000), Some(NonceAge::Current));
+        assert_eq!(secret.age(&nonce, 6_059), Some(NonceAge::Current));
+        assert_eq!(secret.age(&nonce, 6_060), Some(NonceAge::Previous));
+        assert_eq!(secret.age(&nonce, 6_119), Some(NonceAge::Previous));
+        assert_eq!(secret.age(&nonce, 6_120), None);
+        assert_eq!(secret.age(&nonce, 5_999), None);
+        assert_eq!(NonceSecret::new(&[8; 32]).age(&nonce, 6_000), None);
         let (window, tag) = nonce.split_once('.').unwrap();
-        assert!(!secret.accepts(
-            &format!("{}.{tag}", window.parse::<u64>().unwrap() + 1),
-            6_060
-        ));
-        assert!(!secret.accepts("100", 6_000));
-        assert!(!secret.accepts("100.!!", 6_000));
+        let next_window = format!("{}.{tag}", window.parse::<u64>().unwrap() + 1);
+        assert_eq!(secret.age(&next_window, 6_060), None);
+        assert_eq!(secret.age("100", 6_000), None);
+        assert_eq!(secret.age("100.!!", 6_000), None);
     }
 }

@@ -9,6 +9,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 use sha2::Digest as _;
 
+use super::nonce::NonceAge;
 use super::{Dpop, DpopError, FUTURE_SKEW_SECS, ReplayKey, RequestUrl};
 use crate::escape::cut;
 use crate::keys::{PublicKey, algorithm_named};
@@ -34,6 +35,9 @@ pub(crate) struct CheckedProof {
     pub(crate) replay_key: ReplayKey,
     /// When its `jti` may be forgotten: its age has run out by then.
     pub(crate) expires_at: u64,
+    /// The server nonce to hand the client with the response, when its proof carried the
+    /// previous minute's.
+    pub(crate) next_nonce: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -136,16 +140,18 @@ pub(crate) fn check_proof(
         return Err(DpopError::WrongToken);
     }
 
-    if let Some(secret) = &policy.nonce
-        && !claims
-            .nonce
-            .as_deref()
-            .is_some_and(|nonce| secret.accepts(nonce, now))
-    {
-        return Err(DpopError::UseNonce {
-            nonce: secret.nonce(now),
-        });
-    }
+    let next_nonce = match &policy.nonce {
+        None => None,
+        Some(secret) => match claims.nonce.as_deref().and_then(|n| secret.age(n, now)) {
+            Some(NonceAge::Current) => None,
+            Some(NonceAge::Previous) => Some(secret.nonce(now)),
+            None => {
+                return Err(DpopError::UseNonce {
+                    nonce: secret.nonce(now),
+                });
+            }
+        },
+    };
     let key = proof_key(header.jwk)?;
     if !key.key_type().checks(algorithm) || key.algorithm().is_some_and(|a| a != algorithm) {
         return Err(DpopError::BadKey(format!(
@@ -164,6 +170,7 @@ pub(crate) fn check_proof(
         expires_at: iat
             .saturating_add(policy.max_age.as_secs())
             .saturating_add(1),
+        next_nonce,
     })
 }
 

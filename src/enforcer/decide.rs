@@ -10,6 +10,7 @@ use bytes::Bytes;
 use http::{HeaderMap, Response};
 
 use super::record::AclFacts;
+use super::sender::SenderCheck;
 use super::verify::unix_secs;
 use super::{Authorized, Enforcer, Incoming, RequestContext, RequestId, Rules};
 use crate::acl::RulesId;
@@ -24,8 +25,9 @@ const AUTHENTICATE_ONLY: &str = "(authenticate)";
 
 /// What was decided of a request.
 pub(crate) enum Outcome {
-    /// Let through, with what was verified (`None`: anonymous, optional authentication).
-    Allowed(Option<Verified>),
+    /// Let through, with what was verified (`None`: anonymous, optional authentication) and
+    /// the DPoP server nonce to hand out with the response, if any.
+    Allowed(Option<Verified>, Option<String>),
     Denied(Denial),
     /// Not decided yet: its token waits for its issuer (keys being fetched, an introspection
     /// call); then it is decided once more, without waiting again.
@@ -39,7 +41,8 @@ pub(crate) enum Outcome {
 /// What the layers do with a request: let it through carrying its record, answer it, or
 /// wait.
 pub(crate) enum Guarded {
-    Allowed(Authorized),
+    /// Let through with its record, and the `DPoP-Nonce` to add to the response, if any.
+    Allowed(Authorized, Option<String>),
     Denied(Response<Bytes>),
     Wait(VerifyWait),
 }
@@ -63,10 +66,10 @@ impl Enforcer {
             id: RulesId::NONE,
         };
         match self.decide_request(incoming, Some(rules), false).0 {
-            Outcome::Allowed(Some(verified)) => Ok(verified.claims.clone()),
+            Outcome::Allowed(Some(verified), _) => Ok(verified.claims.clone()),
             Outcome::Denied(denial) => Err(denial),
             // Neither is made for a rule without `may_wait`.
-            Outcome::Allowed(None) => Err(Denial::Unauthenticated(TokenError::Missing)),
+            Outcome::Allowed(None, _) => Err(Denial::Unauthenticated(TokenError::Missing)),
             Outcome::Wait(_) => Err(Denial::Unauthenticated(TokenError::UnknownKeyId)),
         }
     }
@@ -82,7 +85,9 @@ impl Enforcer {
     ) -> Guarded {
         let (outcome, context) = self.decide_request(incoming, rules, may_wait);
         match outcome {
-            Outcome::Allowed(verified) => Guarded::Allowed(Authorized::new(verified, context)),
+            Outcome::Allowed(verified, dpop_nonce) => {
+                Guarded::Allowed(Authorized::new(verified, context), dpop_nonce)
+            }
             Outcome::Denied(denial) => {
                 let decision_id = context.request_id.to_string();
                 // Whether it is a gRPC call matters to the answer only.
@@ -133,7 +138,7 @@ impl Enforcer {
         }
         let outcome = span.in_scope(|| self.decision(incoming, rules, &context, may_wait));
         match &outcome {
-            Outcome::Allowed(Some(verified)) => {
+            Outcome::Allowed(Some(verified), _) => {
                 span.record("outcome", "allowed");
                 if let Some(key_id) = &verified.key_id {
                     span.record("key_id", &**key_id);
@@ -142,7 +147,7 @@ impl Enforcer {
                     span.record("issuer", &**issuer);
                 }
             }
-            Outcome::Allowed(None) => {
+            Outcome::Allowed(None, _) => {
                 span.record("outcome", "allowed");
                 span.record("reason", "anonymous");
             }
@@ -181,7 +186,7 @@ impl Enforcer {
             Ok(token) => token,
             Err(TokenError::Missing) if rules.is_none() => {
                 inner.recorder.anonymous(&context.request_id);
-                return Outcome::Allowed(None);
+                return Outcome::Allowed(None, None);
             }
             Err(error) => return refused(error.into()),
         };
@@ -210,18 +215,18 @@ impl Enforcer {
         {
             return refused(error.into());
         }
-        match self.check_sender(&verified, incoming, now, may_wait) {
-            Ok(None) => {}
-            Ok(Some(wait)) => return Outcome::Wait(wait),
+        let next_nonce = match self.check_sender(&verified, incoming, now, may_wait) {
+            Ok(SenderCheck::Passed { next_nonce }) => next_nonce,
+            Ok(SenderCheck::Wait(wait)) => return Outcome::Wait(wait),
             Err(denial) => return refused(denial),
-        }
+        };
         let Some(Rules {
             list: rules, id, ..
         }) = rules
         else {
             let claims = &verified.claims;
             inner.recorder.authenticated(&context.request_id, claims);
-            return Outcome::Allowed(Some(verified));
+            return Outcome::Allowed(Some(verified), next_nonce);
         };
         let claims = &verified.claims;
         let admin_role = inner.admin_role.as_deref();
@@ -248,7 +253,7 @@ impl Enforcer {
             let_through,
         });
         if allowed || let_through {
-            return Outcome::Allowed(Some(verified));
+            return Outcome::Allowed(Some(verified), next_nonce);
         }
         Outcome::Denied(Denial::Forbidden {
             rule: label.to_owned(),

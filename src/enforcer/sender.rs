@@ -29,6 +29,17 @@ pub(crate) struct SenderChecks {
     pub(crate) certificates: Option<CertificateSource>,
 }
 
+/// What the sender check says of a sender it does not refuse.
+pub(super) enum SenderCheck {
+    /// It may use the token; with server nonces, the current nonce to hand it with the
+    /// response when its proof carried the previous minute's (RFC 9449 §8.2).
+    Passed { next_nonce: Option<String> },
+    /// Its proof waits for the fleet's word; then the request is decided again.
+    Wait(VerifyWait),
+}
+
+const PASSED: SenderCheck = SenderCheck::Passed { next_nonce: None };
+
 impl Enforcer {
     /// Checks that the sender of `incoming` may use `verified`. With a fleet store of seen
     /// proofs and `may_wait`, a proof this instance has not seen gives a wait for Redis's
@@ -39,14 +50,14 @@ impl Enforcer {
         incoming: Incoming<'_>,
         now: u64,
         may_wait: bool,
-    ) -> Result<Option<VerifyWait>, Denial> {
+    ) -> Result<SenderCheck, Denial> {
         let sender = &self.inner.sender;
         let dpop_scheme = sender.dpop && sent_with_dpop(incoming.headers);
         let confirmation = verified.confirmation.as_ref();
         let policy = verified.dpop.as_deref();
         let required = policy.is_some_and(|policy| policy.mode == Mode::Required);
         if !dpop_scheme && confirmation.is_none() && !required {
-            return Ok(None);
+            return Ok(PASSED);
         }
         if let Some(bound) = confirmation.and_then(|c| c.x5t_s256.as_deref()) {
             self.check_certificate(bound, incoming)?;
@@ -56,14 +67,21 @@ impl Enforcer {
             (_, Some(_), None) => Err(TokenError::DpopNotAccepted.into()),
             (false, Some(_), Some(_)) => Err(TokenError::DpopBound.into()),
             (false, None, _) if required => Err(TokenError::DpopRequired.into()),
-            (false, None, _) => Ok(None),
+            (false, None, _) => Ok(PASSED),
             (true, None, _) => Err(TokenError::NotDpopBound.into()),
             (true, Some(jkt), Some(policy)) => {
                 let proof = self.check_dpop_proof(policy, jkt, verified, incoming, now)?;
                 let first_use = sender
                     .replay
                     .first_use(proof.replay_key, proof.expires_at, now);
-                self.first_in_fleet(first_use, &proof, now, may_wait)
+                Ok(
+                    match self.first_in_fleet(first_use, &proof, now, may_wait)? {
+                        Some(wait) => SenderCheck::Wait(wait),
+                        None => SenderCheck::Passed {
+                            next_nonce: proof.next_nonce,
+                        },
+                    },
+                )
             }
         }
     }

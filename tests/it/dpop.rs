@@ -567,6 +567,79 @@ async fn with_nonces_required_a_proof_without_the_services_nonce_gets_one() {
     assert!(build_error(short).contains("at least 32 random bytes"));
 }
 
+/// RFC 9449 §8.2: a proof with the previous minute's nonce passes, and its response hands out
+/// the current one, so that a client that calls at least once a minute never meets a refusal.
+#[tokio::test]
+async fn a_proof_with_the_previous_minutes_nonce_passes_and_gets_the_next_one() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    let issuer = TestIssuer::new();
+    // The start of a minute (1,800,000,000 s is 30,000,000 minutes), so that each step below
+    // lands in a known window.
+    let start = 1_800_000_000;
+    let clock = Arc::new(AtomicU64::new(start));
+    let at = |clock: &AtomicU64| {
+        SystemTime::UNIX_EPOCH + Duration::from_secs(clock.load(Ordering::SeqCst))
+    };
+    let now = {
+        let clock = clock.clone();
+        move || at(&clock)
+    };
+    let enforcer = builder(&issuer, Dpop::required().require_nonce([42u8; 32]))
+        .clock(now)
+        .build()
+        .unwrap();
+    let app = app(enforcer);
+    let key = DpopKey::es256();
+    let token = issuer
+        .token()
+        .roles(["reader"])
+        .issued_at(at(&clock))
+        .bound_to(&key)
+        .sign();
+    let authorization = format!("DPoP {token}");
+    let send_with = |nonce: Option<&str>| {
+        let mut proof = key.proof("GET", URL).token(&token).issued_at(at(&clock));
+        if let Some(nonce) = nonce {
+            proof = proof.nonce(nonce);
+        }
+        let proof = proof.sign();
+        let (app, authorization) = (app.clone(), authorization.clone());
+        async move { call(&app, "GET", &authorization, &[&proof]).await }
+    };
+
+    let refused = send_with(None).await;
+    assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
+    let first = refused.headers["dpop-nonce"].to_str().unwrap().to_owned();
+    let current = send_with(Some(&first)).await;
+    assert_eq!(current.status, StatusCode::OK, "{}", current.body);
+    assert!(
+        !current.headers.contains_key("dpop-nonce"),
+        "a current nonce needs no successor"
+    );
+
+    clock.fetch_add(60, Ordering::SeqCst);
+    let previous = send_with(Some(&first)).await;
+    assert_eq!(previous.status, StatusCode::OK, "{}", previous.body);
+    let next = previous.headers["dpop-nonce"].to_str().unwrap().to_owned();
+    assert_ne!(next, first);
+    let with_next = send_with(Some(&next)).await;
+    assert_eq!(with_next.status, StatusCode::OK);
+    assert!(!with_next.headers.contains_key("dpop-nonce"));
+
+    // Two minutes on, the first nonce is refused, with a fresh one to use.
+    clock.fetch_add(60, Ordering::SeqCst);
+    let stale = send_with(Some(&first)).await;
+    assert_eq!(stale.status, StatusCode::UNAUTHORIZED);
+    assert!(
+        stale.headers["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .starts_with(r#"DPoP error="use_dpop_nonce""#)
+    );
+    assert!(stale.headers.contains_key("dpop-nonce"));
+}
+
 fn app_with(builder: EnforcerBuilder) -> Router {
     app(builder.build().unwrap())
 }

@@ -12,8 +12,9 @@ use crate::response::DenialBody;
 
 pin_project! {
     /// The response future of [`RequireRuleService`](super::RequireRuleService): the inner
-    /// service's future, the denial's response, ready at once, or (rarely) a request that
-    /// waits for its issuer's keys before it is decided.
+    /// service's future (its response given the next DPoP server nonce when there is one to
+    /// hand out), the denial's response, ready at once, or (rarely) a request that waits for
+    /// its issuer's keys before it is decided.
     pub struct ResponseFuture<F: Future, B> {
         #[pin]
         kind: Kind<F, B>,
@@ -25,15 +26,19 @@ pin_project! {
     #[project = KindProj]
     enum Kind<F: Future, B> {
         Allowed { #[pin] future: F },
+        AllowedWithNonce { #[pin] future: F, nonce: Option<String> },
         Denied { response: Option<Response<B>> },
         WaitingForKeys { future: Pin<Box<dyn Future<Output = F::Output> + Send>> },
     }
 }
 
 impl<F: Future, B> ResponseFuture<F, B> {
-    /// The inner service's answer.
-    pub(super) fn allowed(future: F) -> Self {
-        let kind = Kind::Allowed { future };
+    /// The inner service's answer, with the DPoP server nonce `nonce` when there is one.
+    pub(super) fn allowed(future: F, nonce: Option<String>) -> Self {
+        let kind = match nonce {
+            None => Kind::Allowed { future },
+            nonce @ Some(_) => Kind::AllowedWithNonce { future, nonce },
+        };
         ResponseFuture { kind }
     }
 
@@ -62,6 +67,13 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match self.project().kind.project() {
             KindProj::Allowed { future } => future.poll(cx),
+            KindProj::AllowedWithNonce { future, nonce } => {
+                let mut output = std::task::ready!(future.poll(cx));
+                if let (Ok(response), Some(nonce)) = (&mut output, nonce.take()) {
+                    crate::dpop::add_nonce(response.headers_mut(), &nonce);
+                }
+                Poll::Ready(output)
+            }
             KindProj::WaitingForKeys { future } => future.as_mut().poll(cx),
             // Polling again after completion breaks the `Future` contract; answer 500 rather
             // than panic.

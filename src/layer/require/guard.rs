@@ -101,9 +101,9 @@ where
         return ResponseFuture::denied(response.map(ResBody::from_denial));
     };
     match decide(enforcer, requirement, &request, true) {
-        Guarded::Allowed(authorized) => {
+        Guarded::Allowed(authorized, dpop_nonce) => {
             request.extensions_mut().insert(authorized);
-            ResponseFuture::allowed(inner.call(request))
+            ResponseFuture::allowed(inner.call(request), dpop_nonce)
         }
         Guarded::Denied(response) => ResponseFuture::denied(response.map(ResBody::from_denial)),
         Guarded::Wait(wait) => {
@@ -155,9 +155,9 @@ where
 {
     wait.0.await;
     match decide(&enforcer, &requirement, &request, false) {
-        Guarded::Allowed(authorized) => {
+        Guarded::Allowed(authorized, dpop_nonce) => {
             request.extensions_mut().insert(authorized);
-            inner.call(request).await
+            ResponseFuture::allowed(inner.call(request), dpop_nonce).await
         }
         Guarded::Denied(response) => Ok(response.map(ResBody::from_denial)),
         // `decide` makes no wait without `may_wait`; fail closed all the same.
