@@ -281,6 +281,25 @@ pub(crate) fn add_challenge(response: &mut Response<Bytes>, algs: &str, nonce: O
     }
 }
 
+/// A 403 to a request made with the DPoP scheme answers in that scheme: its
+/// `Bearer error="insufficient_scope"` challenge becomes the same challenge of the `DPoP`
+/// scheme, with `algs`, so that the client is not told to come back with a bearer token.
+pub(crate) fn forbidden_in_dpop_scheme(response: &mut Response<Bytes>, algs: &str) {
+    if response.status() != StatusCode::FORBIDDEN {
+        return;
+    }
+    let headers = response.headers_mut();
+    let challenge = headers
+        .get(header::WWW_AUTHENTICATE)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "))
+        .map(|params| format!(r#"DPoP {params}, algs="{algs}""#));
+    // The parameters were a header value already; the names of algorithms are header-safe.
+    if let Some(Ok(value)) = challenge.map(HeaderValue::try_from) {
+        headers.insert(header::WWW_AUTHENTICATE, value);
+    }
+}
+
 /// Why a DPoP proof was refused: answered with 401 and
 /// `WWW-Authenticate: DPoP error="invalid_dpop_proof"`. Quoted proof text is escaped and cut
 /// short.

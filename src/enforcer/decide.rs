@@ -10,7 +10,7 @@ use bytes::Bytes;
 use http::{HeaderMap, Response};
 
 use super::record::AclFacts;
-use super::sender::SenderCheck;
+use super::sender::{SenderCheck, sent_with_dpop};
 use super::verify::unix_secs;
 use super::{Authorized, Enforcer, Incoming, RequestContext, RequestId, Rules};
 use crate::acl::RulesId;
@@ -92,7 +92,11 @@ impl Enforcer {
                 let decision_id = context.request_id.to_string();
                 // Whether it is a gRPC call matters to the answer only.
                 let grpc = is_grpc(incoming.headers);
-                let response = self.responder(grpc).respond_to(&denial, &decision_id);
+                let mut response = self.responder(grpc).respond_to(&denial, &decision_id);
+                let sender = &self.inner.sender;
+                if sender.dpop && sent_with_dpop(incoming.headers) {
+                    crate::dpop::forbidden_in_dpop_scheme(&mut response, &sender.dpop_algs);
+                }
                 Guarded::Denied(self.with_challenges(response, &denial))
             }
             Outcome::Wait(wait) => Guarded::Wait(wait),

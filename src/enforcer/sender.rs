@@ -184,7 +184,7 @@ impl Enforcer {
 static DPOP: http::HeaderName = http::HeaderName::from_static("dpop");
 
 /// Whether the token came as `Authorization: DPoP <token>`.
-fn sent_with_dpop(headers: &http::HeaderMap) -> bool {
+pub(super) fn sent_with_dpop(headers: &http::HeaderMap) -> bool {
     headers
         .get(http::header::AUTHORIZATION)
         .and_then(|value| value.as_bytes().get(..5))

@@ -640,6 +640,36 @@ async fn a_proof_with_the_previous_minutes_nonce_passes_and_gets_the_next_one() 
     assert!(stale.headers.contains_key("dpop-nonce"));
 }
 
+/// A caller whose proof is good but whose roles lack the rule gets the 403 challenge in the
+/// scheme it used, not an invitation to come back with a bearer token.
+#[tokio::test]
+async fn a_forbidden_dpop_request_is_answered_in_the_dpop_scheme() {
+    let (issuer, app) = service(Dpop::required().algorithms([Algorithm::ES256]));
+    let key = DpopKey::es256();
+    let token = issuer.token().roles(["writer"]).bound_to(&key).sign();
+    let proof = key.proof("GET", URL).token(&token).sign();
+    let answer = call(&app, "GET", &format!("DPoP {token}"), &[&proof]).await;
+    assert_eq!(answer.status, StatusCode::FORBIDDEN);
+    let challenges: Vec<_> = answer.headers.get_all("www-authenticate").iter().collect();
+    assert_eq!(
+        challenges,
+        [
+            r#"DPoP error="insufficient_scope", scope="entries.list", error_description="no role of the caller grants the rule entries.list", algs="ES256""#
+        ]
+    );
+    // The same caller with a bearer token where DPoP is accepted: the bearer scheme.
+    let (issuer, app) = service(Dpop::accepted());
+    let bearer = issuer.token().roles(["writer"]).sign();
+    let answer = call(&app, "GET", &format!("Bearer {bearer}"), &[]).await;
+    assert_eq!(answer.status, StatusCode::FORBIDDEN);
+    assert!(
+        answer.headers["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .starts_with(r#"Bearer error="insufficient_scope""#)
+    );
+}
+
 fn app_with(builder: EnforcerBuilder) -> Router {
     app(builder.build().unwrap())
 }
