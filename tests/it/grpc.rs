@@ -8,9 +8,10 @@ mod greeter;
 use greeter::{GreeterClient, GreeterServer, HelloReply, HelloRequest, SAY_HELLO, SHOUT};
 use serde_json::json;
 use tokenleader_rbac::claims::Claims;
+use tokenleader_rbac::dpop::Dpop;
 use tokenleader_rbac::layer::{GrpcRequestExt, GrpcRules};
 use tokenleader_rbac::revocation::{Revocation, RevocationUnavailable, TokenHash};
-use tokenleader_rbac::test_util::TestIssuer;
+use tokenleader_rbac::test_util::{DpopKey, TestIssuer};
 use tokenleader_rbac::{Enforcer, EnforcerBuilder, RequireRule};
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
@@ -42,6 +43,11 @@ const GREETER: GreeterServer = GreeterServer { say_hello, shout };
 /// Serves `GREETER` behind `enforcer` (if any) and the per-method rules on a loopback
 /// port, and returns a client of it.
 async fn serve(enforcer: Option<Enforcer>) -> GreeterClient {
+    serve_at(enforcer).await.0
+}
+
+/// [`serve`], with the server's address.
+async fn serve_at(enforcer: Option<Enforcer>) -> (GreeterClient, std::net::SocketAddr) {
     let rules = GrpcRules::new()
         .method(SAY_HELLO, "hello.say")
         .method(SHOUT, "hello.shout");
@@ -52,7 +58,7 @@ async fn serve(enforcer: Option<Enforcer>) -> GreeterClient {
         .layer(tower::util::option_layer(enforcer))
         .layer(rules);
     tokio::spawn(server.add_service(GREETER).serve_with_incoming(incoming));
-    client_of(address).await
+    (client_of(address).await, address)
 }
 
 async fn client_of(address: std::net::SocketAddr) -> GreeterClient {
@@ -70,11 +76,20 @@ async fn call(
     path: &'static str,
     token: Option<(&'static str, String)>,
 ) -> Result<String, Status> {
+    call_with(client, path, token.as_slice()).await
+}
+
+/// A call of `path` with these metadata entries.
+async fn call_with(
+    client: &mut GreeterClient,
+    path: &'static str,
+    metadata: &[(&'static str, String)],
+) -> Result<String, Status> {
     let mut request = Request::new(HelloRequest {
         name: "world".into(),
     });
-    if let Some((key, value)) = token {
-        request.metadata_mut().insert(key, value.parse().unwrap());
+    for (key, value) in metadata {
+        request.metadata_mut().insert(*key, value.parse().unwrap());
     }
     client
         .call(path, request)
@@ -259,6 +274,45 @@ async fn an_address_bound_token_is_checked_against_the_grpc_peer() {
     );
     let status = call(&mut client, SAY_HELLO, Some(("x-auth-token", elsewhere))).await;
     assert_eq!(status.unwrap_err().code(), Code::Unauthenticated);
+}
+
+/// DPoP under tonic: the proof signs `POST` and the call's URL, its `:authority` and the
+/// method's path; each proof is good once, for its own method.
+#[tokio::test]
+async fn a_dpop_bound_token_passes_with_a_proof_of_the_call() {
+    let issuer = TestIssuer::new();
+    let enforcer = enforcer_with(&issuer, |builder| builder.dpop(Dpop::required()));
+    let (mut client, address) = serve_at(Some(enforcer)).await;
+    let key = DpopKey::es256();
+    let token = issuer
+        .token()
+        .user("carol")
+        .roles(["reader"])
+        .org("org3")
+        .bound_to(&key)
+        .sign();
+    let with_proof = |proof: String| [("authorization", format!("DPoP {token}")), ("dpop", proof)];
+    let proof_of = |path: &str| {
+        key.proof("POST", &format!("http://{address}{path}"))
+            .token(&token)
+            .sign()
+    };
+
+    let proof = proof_of(SAY_HELLO);
+    let reply = call_with(&mut client, SAY_HELLO, &with_proof(proof.clone())).await;
+    assert_eq!(reply.unwrap(), "carol of org3");
+    let refused = [
+        with_proof(proof).to_vec(),
+        with_proof(proof_of(SHOUT)).to_vec(),
+        vec![("authorization", format!("Bearer {token}"))],
+        vec![("authorization", format!("DPoP {token}"))],
+    ];
+    for metadata in refused {
+        let status = call_with(&mut client, SAY_HELLO, &metadata)
+            .await
+            .unwrap_err();
+        assert_eq!(status.code(), Code::Unauthenticated, "{status:?}");
+    }
 }
 
 /// The example could not be called from outside: it bound port 0, printed no token and
