@@ -9,18 +9,8 @@ use tokenleader_rbac::AclMap;
 use tokenleader_rbac::acl::Decision;
 
 use crate::matrix::Matrix;
+use crate::policy::DiffFormat;
 use crate::{Failure, MatrixFormat, error, negative, policy};
-
-/// How `acl diff` prints.
-#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub(crate) enum DiffFormat {
-    /// `+ role rule  (because)` lines.
-    Text,
-    /// A Markdown review comment.
-    Markdown,
-    /// JSON (as `--json`).
-    Json,
-}
 
 #[derive(Subcommand)]
 pub(crate) enum AclCommand {

@@ -8,8 +8,18 @@ use tokenleader_rbac::acl::diff::MapDiff;
 use tokenleader_rbac::acl::replay::Replay;
 use tokenleader_rbac::acl::testing::TestCases;
 
-use crate::acl::DiffFormat;
 use crate::{Failure, error, negative};
+
+/// How `acl diff` prints.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum DiffFormat {
+    /// `+ role rule  (because)` lines.
+    Text,
+    /// A Markdown review comment.
+    Markdown,
+    /// JSON (as `--json`).
+    Json,
+}
 
 /// Runs the cases; prints each failure (name, expected, actual, why) and `N passed, M failed`.
 pub(crate) fn test(
