@@ -631,12 +631,7 @@ async fn a_proof_with_the_previous_minutes_nonce_passes_and_gets_the_next_one() 
     clock.fetch_add(60, Ordering::SeqCst);
     let stale = send_with(Some(&first)).await;
     assert_eq!(stale.status, StatusCode::UNAUTHORIZED);
-    assert!(
-        stale.headers["www-authenticate"]
-            .to_str()
-            .unwrap()
-            .starts_with(r#"DPoP error="use_dpop_nonce""#)
-    );
+    assert!(challenge(&stale).starts_with(r#"DPoP error="use_dpop_nonce""#));
     assert!(stale.headers.contains_key("dpop-nonce"));
 }
 
@@ -662,12 +657,12 @@ async fn a_forbidden_dpop_request_is_answered_in_the_dpop_scheme() {
     let bearer = issuer.token().roles(["writer"]).sign();
     let answer = call(&app, "GET", &format!("Bearer {bearer}"), &[]).await;
     assert_eq!(answer.status, StatusCode::FORBIDDEN);
-    assert!(
-        answer.headers["www-authenticate"]
-            .to_str()
-            .unwrap()
-            .starts_with(r#"Bearer error="insufficient_scope""#)
-    );
+    assert!(challenge(&answer).starts_with(r#"Bearer error="insufficient_scope""#));
+}
+
+/// The first `WWW-Authenticate` challenge of `answer`.
+fn challenge(answer: &Answer) -> &str {
+    answer.headers["www-authenticate"].to_str().unwrap()
 }
 
 fn app_with(builder: EnforcerBuilder) -> Router {
