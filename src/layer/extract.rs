@@ -70,7 +70,9 @@ impl IntoResponse for MissingRequireRule {
 }
 
 /// A denial as the default JSON response ([`JsonDenyResponse`]), for `from_fn` middleware
-/// that calls [`Enforcer::authorize`](crate::Enforcer::authorize):
+/// that calls [`Enforcer::authorize`](crate::Enforcer::authorize). It knows no enforcer: for
+/// the builder's deny response and the challenges it adds (`resource_metadata`, `DPoP`),
+/// answer with [`Enforcer::deny_response`](crate::Enforcer::deny_response) instead.
 ///
 /// ```
 /// use axum::{extract::Request, middleware::Next, response::{IntoResponse, Response}};
