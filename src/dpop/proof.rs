@@ -140,18 +140,16 @@ pub(crate) fn check_proof(
         return Err(DpopError::WrongToken);
     }
 
-    let next_nonce = match &policy.nonce {
-        None => None,
-        Some(secret) => match claims.nonce.as_deref().and_then(|n| secret.age(n, now)) {
-            Some(NonceAge::Current) => None,
-            Some(NonceAge::Previous) => Some(secret.nonce(now)),
-            None => {
-                return Err(DpopError::UseNonce {
-                    nonce: secret.nonce(now),
-                });
-            }
-        },
-    };
+    let nonce_age = policy
+        .nonce
+        .as_ref()
+        .map(|secret| {
+            let age = claims.nonce.as_deref().and_then(|n| secret.age(n, now));
+            age.ok_or_else(|| DpopError::UseNonce {
+                nonce: secret.nonce(now),
+            })
+        })
+        .transpose()?;
     let key = proof_key(header.jwk)?;
     if !key.key_type().checks(algorithm) || key.algorithm().is_some_and(|a| a != algorithm) {
         return Err(DpopError::BadKey(format!(
@@ -170,7 +168,11 @@ pub(crate) fn check_proof(
         expires_at: iat
             .saturating_add(policy.max_age.as_secs())
             .saturating_add(1),
-        next_nonce,
+        // Made only for a proof that passed: the next nonce costs an HMAC.
+        next_nonce: match (nonce_age, &policy.nonce) {
+            (Some(NonceAge::Previous), Some(secret)) => Some(secret.nonce(now)),
+            _ => None,
+        },
     })
 }
 

@@ -23,6 +23,7 @@
 //! with 503: a proof whose first use cannot be established is never let through.
 
 use std::collections::HashMap;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -31,7 +32,6 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::ReplayKey;
 use crate::revocation::RedisError;
-use std::pin::Pin;
 
 /// How long a claim may take, connecting included.
 const CALL_TIMEOUT: Duration = Duration::from_secs(1);

@@ -74,14 +74,13 @@ impl Enforcer {
                 let first_use = sender
                     .replay
                     .first_use(proof.replay_key, proof.expires_at, now);
-                Ok(
-                    match self.first_in_fleet(first_use, &proof, now, may_wait)? {
-                        Some(wait) => SenderCheck::Wait(wait),
-                        None => SenderCheck::Passed {
-                            next_nonce: proof.next_nonce,
-                        },
+                let wait = self.first_in_fleet(first_use, &proof, now, may_wait)?;
+                Ok(match wait {
+                    Some(wait) => SenderCheck::Wait(wait),
+                    None => SenderCheck::Passed {
+                        next_nonce: proof.next_nonce,
                     },
-                )
+                })
             }
         }
     }
