@@ -6,6 +6,7 @@
 //! load_server bare PORT                  # GET /entries -> "ok", no auth
 //! load_server layered PORT               # bare behind two pass-through layers placed as ours are
 //! load_server ours PORT [CACHE]          # the same behind Enforcer + RequireRule; the handler takes Wfc + Identity
+//! load_server ours-bound PORT [CACHE]    # the same with the bound layer (`enforcer.require`), no router layer
 //! load_server ours-issuers PORT N        # ours trusting N issuers (the last N of issuer-0..9); tokens of issuer-9
 //! load_server introspected PORT [DELAY_MS STAND_IN_PORT]
 //!                                        # ours, opaque tokens asked of an RFC 7662 stand-in (feature
@@ -70,7 +71,7 @@ fn router(mode: &str, cache: usize) -> Result<Router, String> {
         "layered" => Ok(Router::new()
             .route("/entries", get(bare).route_layer(pass_through()))
             .layer(pass_through())),
-        "ours" => {
+        "ours" | "ours-bound" => {
             let acl = reader_acl()?;
             let enforcer = TestIssuer::new()
                 .enforcer_builder()
@@ -78,9 +79,15 @@ fn router(mode: &str, cache: usize) -> Result<Router, String> {
                 .token_cache(cache)
                 .build()
                 .map_err(|e| e.to_string())?;
-            Ok(Router::new()
-                .route("/entries", get(guarded).route_layer(RequireRule(RULE)))
-                .layer(enforcer))
+            Ok(match mode {
+                "ours" => Router::new()
+                    .route("/entries", get(guarded).route_layer(RequireRule(RULE)))
+                    .layer(enforcer),
+                _ => Router::new().route(
+                    "/entries",
+                    get(guarded).route_layer(enforcer.require(RULE)),
+                ),
+            })
         }
         other => Err(format!("unknown server `{other}`")),
     }
@@ -499,8 +506,8 @@ fn main() {
             _ => Err("START and PERIOD are whole seconds".into()),
         },
         [
-            mode @ ("bare" | "layered" | "ours" | "introspected" | "ours-jwks" | "ours-issuers"
-            | "ours-reload" | "ours-dpop"),
+            mode @ ("bare" | "layered" | "ours" | "ours-bound" | "introspected" | "ours-jwks"
+            | "ours-issuers" | "ours-reload" | "ours-dpop"),
             port,
             rest @ ..,
         ] => serve(mode, port, rest),

@@ -8,9 +8,11 @@
 //! - `acl_decide`, `acl_decide_patterns`, `acl_decide_inherited`: a decision with maps of 10,
 //!   1,000 and 100,000 rules: exact rules, patterns, inherited grants and denies;
 //! - `layer`: one request through a tower service without the middleware (`no_layer`), allowed
-//!   with a cached token, the same bare service given only the six values an allowed request
-//!   carries in its extensions (`extensions_only`: what the extension contract costs by
-//!   itself), allowed with the cache off, and denied for a garbage token;
+//!   with a cached token (`allow_cached`: `.layer(enforcer)` and `RequireRule`;
+//!   `allow_cached_bound`: the layer bound to the enforcer, `enforcer.require`), the same bare
+//!   service given only the two values an allowed request carries in its extensions
+//!   (`extensions_only`: what the extension contract costs by itself), allowed with the cache
+//!   off, and denied for a garbage token;
 //! - `layer/allow_dpop`: allowed with a cached DPoP-bound token and a new ES256 proof (made
 //!   outside the timing), beside `dpop/es256_signature`, the proof's signature check alone.
 
@@ -236,8 +238,21 @@ fn layer(c: &mut Criterion) {
         )
     });
 
-    // The floor of the extension contract: the same bare service, each request given the six
-    // values an allowed request carries (taken from one), inserted one by one as the layers do.
+    // The layer bound to the enforcer: no enforcer in the request extensions.
+    let bound = ServiceBuilder::new()
+        .layer(cached_enforcer.require(RULE))
+        .service(service_fn(handler));
+    group.bench_function("allow_cached_bound", |b| {
+        b.to_async(&runtime).iter_batched(
+            || request(&token),
+            |req| bound.clone().oneshot(req),
+            BatchSize::SmallInput,
+        )
+    });
+
+    // The floor of the extension contract: the same bare service, each request given the two
+    // values an allowed request carries (the enforcer and the record, taken from one), inserted
+    // one by one as the layers do.
     let carried = Arc::new(Mutex::new(None));
     let mut capture = ServiceBuilder::new()
         .layer(cached_enforcer.clone())

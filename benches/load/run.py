@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The load test: a bare axum service, the same behind two pass-through layers placed as ours
 are (what axum's boxing of a layered route costs any middleware), ours (token cache on and off;
-one and ten trusted issuers; an opaque token verified by introspection, its answer cached), and
+the route's layer bound to the enforcer instead of a router layer; one and ten trusted issuers; an opaque token verified by introspection, its answer cached), and
 two peers, jwt-authorizer and tower-oauth2-resource-server: the same route and response body,
 measured in turn for several rounds (A B C D, A B C D, ...) so that the machine's drift hits
 all alike. Each of ours is compared with bare sent the same requests (the same token header,
@@ -61,6 +61,9 @@ RULE = "micros1.entries.list"
 JWT_AUTHORIZER = "jwt-authorizer 0.15, one token"
 TORS = "tower-oauth2-resource-server 0.12.5, one token"
 BASELINE = "ours as the --baseline build, one token (cache on)"
+# The same route guarded by the layer bound to the enforcer: no router layer, so no enforcer
+# in each request's extensions and one boxed layer less.
+BOUND = "ours with the bound layer (`enforcer.require`, no router layer), one token (cache on)"
 
 
 def run(command, **kwargs):
@@ -218,6 +221,7 @@ def table(server, peers, args):
         "bare": Server([str(server), "bare", "18081"], 18081, args.workers),
         "layered": Server([str(server), "layered", "18087"], 18087, args.workers),
         "ours": Server([str(server), "ours", "18082", "10000"], 18082, args.workers),
+        "ours_bound": Server([str(server), "ours-bound", "18097", "10000"], 18097, args.workers),
         "ours_nocache": Server([str(server), "ours", "18083", "0"], 18083, args.workers),
         "peer": Server([str(peers["jwt-authorizer"]), str(TEST_KEY), "18084"], 18084, args.workers),
         "peer2": Server([str(peers["tower-oauth2-resource-server"]), str(TEST_KEY), "load-key", "18090"],
@@ -234,6 +238,7 @@ def table(server, peers, args):
         "bare axum, no auth": lambda d: wrk(servers["bare"], d, args.connections, "X-Auth-Token: " + one),
         "bare axum behind two pass-through layers placed as ours": lambda d: wrk(servers["layered"], d, args.connections, "X-Auth-Token: " + one),
         "ours, one token (cache on)": lambda d: wrk(servers["ours"], d, args.connections, "X-Auth-Token: " + one),
+        BOUND: lambda d: wrk(servers["ours_bound"], d, args.connections, "X-Auth-Token: " + one),
         **({BASELINE: lambda d: wrk(servers["baseline"], d, args.connections, "X-Auth-Token: " + one)}
            if args.baseline else {}),
         "ours, one token (cache off)": lambda d: wrk(servers["ours_nocache"], d, args.connections, "X-Auth-Token: " + one),
@@ -284,7 +289,7 @@ def table(server, peers, args):
             ratio = f"{rps / bare[0]:.2f} of bare; {cpu - one_issuer_cpu:+.2f} µs of CPU over one issuer"
         else:
             ratio = f"{rps / bare[0]:.2f} of bare"
-        overhead = f" ({cpu - bare[3]:+.2f} over bare)" if name.startswith(("ours, one token", "bare axum behind", BASELINE)) else ""
+        overhead = f" ({cpu - bare[3]:+.2f} over bare)" if name.startswith(("ours, one token", "bare axum behind", BASELINE, BOUND)) else ""
         print(f"| {name} | {rps:,.0f} | {ratio} | {p50:.0f} µs | {p99:.0f} µs | {cpu:.2f} µs{overhead} |")
 
 

@@ -96,7 +96,9 @@ impl fmt::Debug for RequestId {
 /// tenth of what an allowed, cached request costs), and behind it by at most a tick, a few
 /// milliseconds. Token times are whole seconds (and checked with a leeway), so the lag moves
 /// the moment a token expires by a few milliseconds out of a second; a service that wants the
-/// precise clock gives `.clock(SystemTime::now)`. Elsewhere, `SystemTime::now`.
+/// precise clock gives `.clock(SystemTime::now)`. Elsewhere, `SystemTime::now`. Read through
+/// libc, which falls back to the system call where the kernel's vDSO is not mapped (under
+/// valgrind: CI runs this module's test there).
 pub(crate) fn wall_clock() -> SystemTime {
     #[cfg(target_os = "linux")]
     {
