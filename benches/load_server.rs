@@ -21,6 +21,8 @@
 //!                                        # (default), flat (the peers' claims), flat-kid (and a `kid`),
 //!                                        # issuer-9 (the peers' claims and `iss` issuer-9)
 //! load_server build-map RULES            # build() with a map of RULES rules: time and memory
+//! load_server in-process MODE COUNT      # COUNT requests through MODE's router (bare, layered, ours,
+//!                                        # ours-bound) in this process, no network: for callgrind
 //! load_server idp PORT START PERIOD      # an IdP's JWKS that rotates every PERIOD s from START (Unix s)
 //! load_server ours-jwks PORT JWKS_URL    # ours, its keys from that JWKS (refetched at most once a second)
 //! load_server rotation-tokens FILE N     # for each of N key periods, 20 tokens: `period token` lines
@@ -83,10 +85,8 @@ fn router(mode: &str, cache: usize) -> Result<Router, String> {
                 "ours" => Router::new()
                     .route("/entries", get(guarded).route_layer(RequireRule(RULE)))
                     .layer(enforcer),
-                _ => Router::new().route(
-                    "/entries",
-                    get(guarded).route_layer(enforcer.require(RULE)),
-                ),
+                _ => Router::new()
+                    .route("/entries", get(guarded).route_layer(enforcer.require(RULE))),
             })
         }
         other => Err(format!("unknown server `{other}`")),
@@ -493,6 +493,10 @@ fn main() {
             .parse()
             .map_err(|e| format!("COUNT: {e}"))
             .and_then(|count| dpop_proofs(path, count, port)),
+        ["in-process", mode, count] => count
+            .parse()
+            .map_err(|e| format!("COUNT: {e}"))
+            .and_then(|count| in_process(mode, count)),
         ["build-map", rules] => rules
             .parse()
             .map_err(|e| format!("RULES: {e}"))
@@ -520,6 +524,41 @@ fn main() {
         eprintln!("load_server: {error}");
         std::process::exit(2);
     }
+}
+
+/// Sends `count` requests with one token through `mode`'s router, in this process and on one
+/// thread: no network, no other thread, so that an instruction count (callgrind) divided by
+/// the requests is the same from run to run. Each request goes through a clone of the router,
+/// as `axum::serve` hands each connection one.
+fn in_process(mode: &str, count: usize) -> Result<(), String> {
+    use tower::{Service, ServiceExt};
+    let token = token(
+        &TestIssuer::new(),
+        0,
+        SystemTime::now(),
+        TokenKind::Tokenleader,
+    );
+    let router = router(mode, 10_000)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .map_err(|e| e.to_string())?;
+    runtime.block_on(async {
+        for _ in 0..count {
+            let request = Request::get("/entries")
+                .header("x-auth-token", &token)
+                .body(axum::body::Body::empty())
+                .map_err(|e| e.to_string())?;
+            let mut service = router.clone();
+            let ready = ServiceExt::<Request>::ready(&mut service)
+                .await
+                .map_err(|e| e.to_string())?;
+            let response = ready.call(request).await.map_err(|e| e.to_string())?;
+            if response.status() != http::StatusCode::OK {
+                return Err(format!("answered {}", response.status()));
+            }
+        }
+        Ok(())
+    })
 }
 
 /// Serves `mode` on `port`; `arguments` are the mode's own (see the file's header).

@@ -79,6 +79,52 @@ async fn require_rule_without_enforcer_is_500_and_never_allowed() {
     );
 }
 
+/// The bound layer needs no router layer: its route's extractors get the caller, and no
+/// enforcer is put into the request (the cost it saves), while a caller without the rule is
+/// still refused.
+#[tokio::test]
+async fn bound_layer_on_an_axum_route_needs_no_router_layer() {
+    let enforcer = fixture_builder().build().unwrap();
+    async fn caller(request: axum::extract::Request) -> String {
+        let extensions = request.extensions();
+        let enforcer_carried = extensions.get::<tokenleader_rbac::Enforcer>().is_some();
+        let who = extensions
+            .get::<Authorized>()
+            .and_then(Authorized::identity)
+            .map_or("nobody", |who| who.username.as_str());
+        format!("{who} enforcer_carried={enforcer_carried}")
+    }
+    let app: Router = Router::new()
+        .route(
+            "/who",
+            get(identity_name).route_layer(enforcer.require(FIRST_RULE)),
+        )
+        .route(
+            "/carried",
+            get(caller).route_layer(enforcer.require(FIRST_RULE)),
+        );
+    let who = app.clone().oneshot(token_request("/who")).await.unwrap();
+    assert_eq!(who.status(), StatusCode::OK);
+    assert_eq!(who.into_body().collect().await.unwrap().to_bytes(), "user1");
+    let carried = app
+        .clone()
+        .oneshot(token_request("/carried"))
+        .await
+        .unwrap();
+    assert_eq!(
+        carried.into_body().collect().await.unwrap().to_bytes(),
+        "user1 enforcer_carried=false"
+    );
+    let user3 = Request::get("/who")
+        .header("X-Auth-Token", fixture_token("token_user3"))
+        .body(Body::empty())
+        .unwrap();
+    assert_eq!(
+        app.oneshot(user3).await.unwrap().status(),
+        StatusCode::FORBIDDEN
+    );
+}
+
 #[tokio::test]
 async fn enforcer_require_works_in_a_plain_tower_stack() {
     let enforcer = fixture_builder().build().unwrap();

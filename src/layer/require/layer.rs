@@ -89,7 +89,21 @@ pub struct RequireRuleLayer {
 impl Enforcer {
     /// A layer that requires `rule` and uses this enforcer, without needing the enforcer in the
     /// request extensions (for plain tower stacks). Equivalent to [`RequireRule`] under
-    /// `.layer(enforcer)`.
+    /// `.layer(enforcer)`, and cheaper under axum: a router whose guarded routes all use bound
+    /// layers needs no `.layer(enforcer)`, so no enforcer is put into each request and axum
+    /// boxes one layer less per route.
+    ///
+    /// ```
+    /// use axum::{Router, routing::get};
+    /// use tokenleader_rbac::test_util::TestIssuer;
+    ///
+    /// let enforcer = TestIssuer::new().enforcer("- name: role1\n  allow: [micros1.entries.list]\n");
+    /// let app: Router = Router::new().route(
+    ///     "/entries",
+    ///     get(|| async { "entries" }).route_layer(enforcer.require("micros1.entries.list")),
+    /// );
+    /// # let _ = app;
+    /// ```
     pub fn require(&self, rule: impl Into<Cow<'static, str>>) -> RequireRuleLayer {
         RequireRuleLayer {
             requirement: Requirement::rule(rule),
