@@ -10,13 +10,13 @@ use bytes::Bytes;
 use http::{HeaderMap, Response};
 
 use super::record::AclFacts;
+use super::resource::{self, ProtectedResource};
 use super::sender::{SenderCheck, sent_with_dpop};
 use super::verify::unix_secs;
 use super::{Authorized, Enforcer, Incoming, RequestContext, RequestId, Rules};
 use crate::acl::RulesId;
 use crate::claims::Claims;
 use crate::issuer::routes::Verdict;
-use crate::metadata::ProtectedResource;
 use crate::response::{Denial, DenyResponse, default_deny_response, is_grpc};
 use crate::token::{TokenError, Verified, VerifyWait, find_token, token_text};
 
@@ -274,8 +274,8 @@ impl Enforcer {
     /// `response`, its `Bearer` challenge naming the metadata document when there is one, and
     /// with a `DPoP` challenge when an issuer takes DPoP.
     fn with_challenges(&self, mut response: Response<Bytes>, denial: &Denial) -> Response<Bytes> {
-        if let Some(resource) = &self.inner.protected_resource {
-            crate::metadata::add_to_challenge(&mut response, resource.url());
+        if let Some(protected) = &self.inner.protected_resource {
+            resource::add_to_challenge(&mut response, protected.url());
         }
         let sender = &self.inner.sender;
         if sender.dpop {
@@ -297,7 +297,7 @@ impl Enforcer {
         self.inner
             .protected_resource
             .as_ref()
-            .map(crate::metadata::document)
+            .map(resource::document)
     }
 
     pub(crate) fn protected_resource(&self) -> Option<&ProtectedResource> {

@@ -8,10 +8,10 @@ use super::EnforcerBuilder;
 use crate::caller_addr::TrustedProxies;
 use crate::enforcer::record::Recorder;
 use crate::enforcer::{Enforcer, Inner};
+use crate::enforcer::{ProtectedResource, SenderMetadata};
 use crate::error::Error;
 use crate::issuer::Issuer;
 use crate::issuer::routes::{Issuers, TrustedIssuer};
-use crate::metadata::{ProtectedResource, SenderMetadata};
 use crate::reload::{AclInput, IssuerKeyInput, KeySource, ReloadConfig, Reloader, spawn_watcher};
 use crate::token::Verifier;
 
