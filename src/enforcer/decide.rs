@@ -290,8 +290,8 @@ impl Enforcer {
         response
     }
 
-    /// This service's protected resource metadata document (RFC 9728; see
-    /// [`metadata`](crate::metadata)), when
+    /// This service's protected resource metadata document (RFC 9728; the `metadata` module
+    /// serves it), when
     /// [`protected_resource`](super::EnforcerBuilder::protected_resource) was given.
     pub fn resource_metadata(&self) -> Option<serde_json::Value> {
         self.inner

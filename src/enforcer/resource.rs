@@ -1,6 +1,6 @@
 //! The resource this service is (RFC 9728): the identifier the builder was given, checked,
 //! what the document says of it, the document itself and the `resource_metadata` parameter of
-//! the 401 challenges. [`metadata`](crate::metadata) serves the document.
+//! the 401 challenges. The `metadata` module, above this one, serves the document.
 
 use bytes::Bytes;
 use http::{HeaderValue, Response, StatusCode, Uri, header};

@@ -149,7 +149,7 @@ impl EnforcerBuilder {
 
     /// This service's resource identifier (RFC 9728), an `https` URL such as
     /// `https://api.example.com/micros1`: the enforcer then describes the service in a
-    /// protected resource metadata document ([`metadata`](crate::metadata)), and every 401 it
+    /// protected resource metadata document (served by `metadata::router`), and every 401 it
     /// answers with a `Bearer` challenge (the default deny responses always do) names that
     /// document's URL in it (`resource_metadata="…"`). Checked by [`build`](Self::build).
     pub fn protected_resource(mut self, resource: impl Into<String>) -> Self {
