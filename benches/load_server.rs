@@ -23,6 +23,7 @@
 //! load_server build-map RULES            # build() with a map of RULES rules: time and memory
 //! load_server in-process MODE COUNT      # COUNT requests through MODE's router (bare, layered, ours,
 //!                                        # ours-bound) in this process, no network: for callgrind
+//!                                        # (benches/load/count.py)
 //! load_server idp PORT START PERIOD      # an IdP's JWKS that rotates every PERIOD s from START (Unix s)
 //! load_server ours-jwks PORT JWKS_URL    # ours, its keys from that JWKS (refetched at most once a second)
 //! load_server rotation-tokens FILE N     # for each of N key periods, 20 tokens: `period token` lines
