@@ -539,7 +539,9 @@ fn in_process(mode: &str, count: usize) -> Result<(), String> {
         SystemTime::now(),
         TokenKind::Tokenleader,
     );
-    let router = router(mode, 10_000)?;
+    // As `axum::serve` does: with its state given, a router makes each route (its handler
+    // boxed, its layers applied) once; without, it makes it again for every request.
+    let router = router(mode, 10_000)?.with_state(());
     let runtime = tokio::runtime::Builder::new_current_thread()
         .build()
         .map_err(|e| e.to_string())?;
