@@ -17,38 +17,22 @@ its requests checks the RSA signature, so only its file count compares).
 Installs valgrind from Debian's packages when missing. Builds with line tables (for the file
 attribution) into target/load/count-target and target/load/count-peer-target, apart from the
 load test's builds; the instruction counts are those of the optimized code all the same.
-About 10 minutes on a 2-core machine, the builds included.
+About 7 minutes on a 2-core machine, the builds included.
 """
 
 import argparse
 import collections
 import os
 import re
-import shutil
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-WORK = ROOT / "target" / "load"
-PEER = Path(__file__).resolve().parent / "jwt-authorizer"
-TEST_KEY = ROOT / "src" / "test_util" / "test_only_public_key.pem"
+from run import PEER, ROOT, TEST_KEY, WORK, ensure_installed, run
+
 # A file with fewer instructions per request than this runs only now and then (a cache's
 # housekeeping), not on every request.
 PER_REQUEST = 0.5
-
-
-def run(command, **kwargs):
-    return subprocess.run(command, check=True, text=True, **kwargs)
-
-
-def ensure_valgrind():
-    if shutil.which("valgrind"):
-        return
-    run(["apt-get", "update", "-qq"])
-    run(["apt-get", "install", "-y", "-qq", "valgrind"],
-        env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
 
 
 def build():
@@ -130,7 +114,7 @@ def main():
                         help="another build's load_server binary: its `ours` counted beside")
     args = parser.parse_args()
     WORK.mkdir(parents=True, exist_ok=True)
-    ensure_valgrind()
+    ensure_installed("valgrind")
     server, peer = build()
     routers = {
         "bare axum": [str(server), "in-process", "bare"],

@@ -70,11 +70,12 @@ def run(command, **kwargs):
     return subprocess.run(command, check=True, text=True, **kwargs)
 
 
-def ensure_wrk():
-    if shutil.which("wrk"):
+def ensure_installed(command):
+    """Installs `command` from Debian's package of the same name when it is missing."""
+    if shutil.which(command):
         return
     run(["apt-get", "update", "-qq"])
-    run(["apt-get", "install", "-y", "-qq", "wrk"], env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
+    run(["apt-get", "install", "-y", "-qq", command], env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
 
 
 def build():
@@ -183,7 +184,7 @@ def main():
     parser.add_argument("--only", choices=["table", "single-flight", "reload", "build-map", "flood", "rotation", "dpop"])
     args = parser.parse_args()
     WORK.mkdir(parents=True, exist_ok=True)
-    ensure_wrk()
+    ensure_installed("wrk")
     server, peers = build()
     if args.only:
         {"table": lambda: table(server, peers, args),
