@@ -9,14 +9,16 @@
 //! - found by a fast hash, confirmed by comparing the whole token, so no hash collision can let
 //!   another token through;
 //! - only successful verifications are stored;
-//! - every hit still checks `exp` and `nbf` against the clock, so an expired token is never
-//!   served from it;
+//! - every hit still checks its times against the clock (`exp`, `nbf`, `iat`, the maximum
+//!   lifetime, as the seconds in which they pass, kept with the token), so an expired token is
+//!   never served from it;
 //! - bounded (10,000 entries by default), sharded, no global lock on a hit;
 //! - it belongs to one set of keys: when the keys are reloaded, the new set starts with an empty
 //!   cache, so the tokens of a removed key stop working at once.
 
 use std::fmt;
 use std::hash::{BuildHasher, Hash, Hasher};
+use std::ops::RangeInclusive;
 use std::sync::Arc;
 
 use quick_cache::sync::Cache;
@@ -50,7 +52,15 @@ impl fmt::Debug for KeySet {
 
 /// Verified tokens and their claims.
 pub(crate) struct TokenCache<S = TailHash> {
-    entries: Cache<Arc<str>, Verified, UnitWeighter, S>,
+    entries: Cache<Arc<str>, Cached, UnitWeighter, S>,
+}
+
+/// A verified token, and the seconds (since the Unix epoch) in which its times pass its
+/// issuer's checks ([`Validation::valid_times`](super::Validation::valid_times)).
+#[derive(Clone)]
+pub(crate) struct Cached {
+    pub(crate) verified: Verified,
+    pub(crate) valid: RangeInclusive<u64>,
 }
 
 impl TokenCache {
@@ -126,20 +136,21 @@ impl<S: BuildHasher + Clone> TokenCache<S> {
         }
     }
 
-    /// The claims of `token`, if it was verified before. The lookup compares the whole token.
-    pub(crate) fn get(&self, token: &str) -> Option<Verified> {
+    /// `token`, if it was verified before. The lookup compares the whole token.
+    pub(crate) fn get(&self, token: &str) -> Option<Cached> {
         self.get_raw(token.as_bytes())
     }
 
     /// [`get`](Self::get) for a token's bytes as the request carries them: a token found here
     /// is the text of a token verified before, so it need not be read as text first.
-    pub(crate) fn get_raw(&self, token: &[u8]) -> Option<Verified> {
+    pub(crate) fn get_raw(&self, token: &[u8]) -> Option<Cached> {
         self.entries.get(&RawToken(token))
     }
 
-    /// Stores a token that was just verified.
-    pub(crate) fn insert(&self, verified: Verified) {
-        self.entries.insert(verified.token.shared(), verified);
+    /// Stores a token that was just verified, with the seconds in which its times pass.
+    pub(crate) fn insert(&self, verified: Verified, valid: RangeInclusive<u64>) {
+        self.entries
+            .insert(verified.token.shared(), Cached { verified, valid });
     }
 
     /// Forgets a token (one found expired).
@@ -160,6 +171,9 @@ mod tests {
     use crate::claims::{Claims, Identity, Wfc};
     use crate::token::AuthToken;
     use crate::token::verified::VerifiedToken;
+
+    /// Valid at every second: these tests are not about time.
+    const ALWAYS: RangeInclusive<u64> = 0..=u64::MAX;
 
     fn verified(token: &str, username: &str) -> Verified {
         Verified::new(VerifiedToken {
@@ -210,20 +224,20 @@ mod tests {
     fn username_of<S: BuildHasher + Clone>(cache: &TokenCache<S>, token: &str) -> Option<String> {
         cache
             .get(token)
-            .map(|verified| verified.claims.identity.username.to_string())
+            .map(|cached| cached.verified.claims.identity.username.to_string())
     }
 
     #[test]
     fn a_token_sharing_a_cached_tokens_hash_is_not_served() {
         let cache = TokenCache::with_hasher(100, BuildHasherDefault::<Colliding>::default());
-        cache.insert(verified("header.payload.signature", "user1"));
+        cache.insert(verified("header.payload.signature", "user1"), ALWAYS);
         assert!(cache.get("header.payload.forged").is_none());
         assert!(cache.get("header.payload.signatur").is_none());
         assert_eq!(
             username_of(&cache, "header.payload.signature").as_deref(),
             Some("user1")
         );
-        cache.insert(verified("header.payload.other", "user2"));
+        cache.insert(verified("header.payload.other", "user2"), ALWAYS);
         assert_eq!(
             username_of(&cache, "header.payload.other").as_deref(),
             Some("user2")
@@ -237,11 +251,11 @@ mod tests {
     #[test]
     fn a_tokens_bytes_find_its_entry() {
         let cache = TokenCache::new(100);
-        cache.insert(verified("header.payload.signature", "user1"));
+        cache.insert(verified("header.payload.signature", "user1"), ALWAYS);
         let found = cache.get_raw(b"header.payload.signature");
         assert_eq!(
             found
-                .map(|v| v.claims.identity.username.to_string())
+                .map(|cached| cached.verified.claims.identity.username.to_string())
                 .as_deref(),
             Some("user1")
         );
@@ -253,16 +267,19 @@ mod tests {
         let cache = TokenCache::new(10_000);
         let shared = claims("user1");
         for i in 0..100_000 {
-            cache.insert(Verified::new(VerifiedToken {
-                claims: shared.clone(),
-                token: AuthToken::new(format!("token-{i}")),
-                ip_binding: None,
-                key_id: None,
-                issuer: None,
-                memo: Default::default(),
-                confirmation: None,
-                dpop: None,
-            }));
+            cache.insert(
+                Verified::new(VerifiedToken {
+                    claims: shared.clone(),
+                    token: AuthToken::new(format!("token-{i}")),
+                    ip_binding: None,
+                    key_id: None,
+                    issuer: None,
+                    memo: Default::default(),
+                    confirmation: None,
+                    dpop: None,
+                }),
+                ALWAYS,
+            );
             assert!(
                 cache.len() <= 10_000,
                 "{} entries after {i} inserts",
@@ -276,8 +293,8 @@ mod tests {
     fn tokens_that_share_their_tail_are_told_apart() {
         let cache = TokenCache::new(100);
         let tail = "s".repeat(HASHED_TAIL);
-        cache.insert(verified(&format!("a.b.{tail}"), "user1"));
-        cache.insert(verified(&format!("c.d.{tail}"), "user2"));
+        cache.insert(verified(&format!("a.b.{tail}"), "user1"), ALWAYS);
+        cache.insert(verified(&format!("c.d.{tail}"), "user2"), ALWAYS);
         assert_eq!(
             username_of(&cache, &format!("a.b.{tail}")).as_deref(),
             Some("user1")
@@ -292,7 +309,7 @@ mod tests {
     #[test]
     fn remove_forgets_a_token() {
         let cache = TokenCache::new(10);
-        cache.insert(verified("t", "user1"));
+        cache.insert(verified("t", "user1"), ALWAYS);
         cache.remove("t");
         assert!(cache.get("t").is_none());
     }

@@ -1,6 +1,7 @@
 //! [`Validation`]: the settings a token is checked against, and the checks of its registered
 //! claims (`exp`, `nbf`, `iat`, `iss`, `aud`), made once whatever the claim shape.
 
+use std::ops::RangeInclusive;
 use std::time::Duration;
 
 use jsonwebtoken::Algorithm;
@@ -113,8 +114,29 @@ impl Validation {
         Ok(())
     }
 
-    /// `exp` (required), `nbf` and `iat` with the leeway, and the maximum lifetime. Also run
-    /// on every cache hit.
+    /// The seconds at which [`check_times`](Self::check_times) passes for a token with these
+    /// times, once its checks that do not depend on the clock passed: each one that does bounds
+    /// `now` on one side (`exp` from above; `nbf`, `iat` and the maximum lifetime from below).
+    /// The verified-token cache keeps it with each token, so that a hit is checked with two
+    /// comparisons.
+    pub(crate) fn valid_times(
+        &self,
+        exp: u64,
+        nbf: Option<u64>,
+        iat: Option<u64>,
+    ) -> RangeInclusive<u64> {
+        let leeway = self.leeway.as_secs();
+        let longest = self.max_lifetime.as_secs().saturating_add(leeway);
+        let from = [nbf, iat]
+            .into_iter()
+            .flatten()
+            .map(|time| time.saturating_sub(leeway))
+            .fold(exp.saturating_sub(longest), u64::max);
+        from..=exp.saturating_add(leeway)
+    }
+
+    /// `exp` (required), `nbf` and `iat` with the leeway, and the maximum lifetime; for a cache
+    /// hit outside its [`valid_times`](Self::valid_times), the reason.
     pub(crate) fn check_times(
         &self,
         exp: Option<u64>,
@@ -239,5 +261,64 @@ mod tests {
         );
         claims.aud = Some(Audience::Many(vec!["other".into(), "svc".into()]));
         assert_eq!(validation.check(&claims, NOW), Ok(()));
+    }
+
+    /// A cache hit is checked against `valid_times` instead of `check_times`: they must agree
+    /// at every second, edges and overflow included, for every token that passed the checks
+    /// that do not depend on the clock (only those are cached).
+    #[test]
+    fn valid_times_agree_with_check_times_at_every_second() {
+        let times = [
+            0,
+            1,
+            29,
+            30,
+            31,
+            59,
+            60,
+            3_600,
+            NOW - 1,
+            NOW,
+            NOW + 1,
+            u64::MAX - 1,
+            u64::MAX,
+        ];
+        let optional: Vec<Option<u64>> = std::iter::once(None)
+            .chain(times.iter().copied().map(Some))
+            .collect();
+        let mut compared = 0;
+        for (leeway, max_lifetime) in [(0, 86_400), (30, 86_400), (30, 0), (u64::MAX, u64::MAX)] {
+            let validation = Validation {
+                leeway: Duration::from_secs(leeway),
+                max_lifetime: Duration::from_secs(max_lifetime),
+                ..Validation::default()
+            };
+            for &exp in &times {
+                for &nbf in &optional {
+                    for &iat in &optional {
+                        if iat.is_some_and(|iat| exp.saturating_sub(iat) > max_lifetime) {
+                            continue;
+                        }
+                        let window = validation.valid_times(exp, nbf, iat);
+                        let edges = [window.start(), window.end()]
+                            .into_iter()
+                            .flat_map(|&edge| {
+                                [edge.saturating_sub(1), edge, edge.saturating_add(1)]
+                            });
+                        for now in times.iter().copied().chain(edges) {
+                            let checked = validation.check_times(Some(exp), nbf, iat, now);
+                            assert_eq!(
+                                checked.is_ok(),
+                                window.contains(&now),
+                                "exp {exp} nbf {nbf:?} iat {iat:?} leeway {leeway} \
+                                 max_lifetime {max_lifetime} now {now}: {checked:?}"
+                            );
+                            compared += 1;
+                        }
+                    }
+                }
+            }
+        }
+        assert!(compared > 10_000, "{compared} comparisons");
     }
 }

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use super::cache::{KeySet, TokenCache};
+use super::cache::{Cached, KeySet, TokenCache};
 use super::jws::Jws;
 use super::verified::{Verified, VerifiedToken};
 use super::{AuthToken, IpBinding, TokenError, Validation};
@@ -44,8 +44,8 @@ impl Verifier {
         let Some(cache) = &key_set.cache else {
             return self.verify_uncached(&key_set.keys, token, now);
         };
-        if let Some(verified) = cache.get(token) {
-            return self.recheck(cache, verified, now);
+        if let Some(cached) = cache.get(token) {
+            return self.recheck(cache, cached, now);
         }
         self.verify_and_remember(key_set, token, now)
     }
@@ -63,7 +63,11 @@ impl Verifier {
         };
         telemetry::token_cache(false);
         let verified = self.verify_uncached(&key_set.keys, token, now)?;
-        cache.insert(verified.clone());
+        let claims = &verified.claims;
+        let valid = self
+            .validation
+            .valid_times(claims.exp, claims.nbf, claims.iat);
+        cache.insert(verified.clone(), valid);
         Ok(verified)
     }
 
@@ -76,29 +80,34 @@ impl Verifier {
         now: u64,
     ) -> Option<Result<Verified, TokenError>> {
         let cache = key_set.cache.as_ref()?;
-        let verified = cache.get_raw(token)?;
-        Some(self.recheck(cache, verified, now))
+        let cached = cache.get_raw(token)?;
+        Some(self.recheck(cache, cached, now))
     }
 
-    /// A cache hit, its times checked again at `now`: dropped from `cache` once they fail.
+    /// A cache hit, its times checked again at `now` (two comparisons, with the seconds kept
+    /// beside it): dropped from `cache` once they fail.
     #[inline]
     fn recheck(
         &self,
         cache: &TokenCache,
-        verified: Verified,
+        cached: Cached,
         now: u64,
     ) -> Result<Verified, TokenError> {
         telemetry::token_cache(true);
+        let Cached { verified, valid } = cached;
+        if valid.contains(&now) {
+            return Ok(verified);
+        }
+        cache.remove(verified.token.as_str());
         let claims = &verified.claims;
-        let times = self
+        // Outside its seconds, the full check names the reason (it agrees with them at every
+        // second; should it not, the token is refused all the same).
+        match self
             .validation
-            .check_times(Some(claims.exp), claims.nbf, claims.iat, now);
-        match times {
-            Ok(()) => Ok(verified),
-            Err(error) => {
-                cache.remove(verified.token.as_str());
-                Err(error)
-            }
+            .check_times(Some(claims.exp), claims.nbf, claims.iat, now)
+        {
+            Err(error) => Err(error),
+            Ok(()) => Err(TokenError::Expired),
         }
     }
 
