@@ -1,6 +1,7 @@
 //! [`RequestContext`]: what a handler may want to know of the decision besides the caller,
 //! as the Python enforcer's context object carried it: a request id (also in the decision's
-//! log event), the time of the decision, and the client's address.
+//! log event), the time of the decision, and the client's address. Also the clock it is read
+//! from.
 
 use std::cell::Cell;
 use std::fmt;
@@ -9,6 +10,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 
 use http::{HeaderMap, HeaderName, HeaderValue};
+
+use crate::response::Denial;
 
 /// The request's id: the caller's `X-Request-Id` when it sent a usable one (1 to 128 visible
 /// ASCII characters), else one made here, unique within the process.
@@ -110,6 +113,13 @@ pub(crate) fn wall_clock() -> SystemTime {
         }
     }
     SystemTime::now()
+}
+
+/// Seconds since the Unix epoch; a clock before it can check nothing.
+pub(super) fn unix_secs(time: SystemTime) -> Result<u64, Denial> {
+    time.duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .map_err(|_| Denial::ClockBeforeEpoch)
 }
 
 /// What the enforcer knew of one request; in the request extensions after

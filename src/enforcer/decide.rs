@@ -9,10 +9,10 @@ use arc_swap::ArcSwap;
 use bytes::Bytes;
 use http::{HeaderMap, Response};
 
+use super::context::unix_secs;
 use super::record::AclFacts;
 use super::resource::{self, ProtectedResource};
 use super::sender::{SenderCheck, sent_with_dpop};
-use super::verify::unix_secs;
 use super::{Authorized, Enforcer, Incoming, RequestContext, RequestId, Rules};
 use crate::acl::RulesId;
 use crate::claims::Claims;
@@ -116,10 +116,10 @@ impl Enforcer {
         let context = RequestContext {
             request_id: RequestId::of(headers),
             decided_at: (self.inner.clock)(),
-            client_addr: self
-                .inner
-                .trusted_proxies
-                .client_addr(incoming.peer, headers),
+            client_addr: match &self.inner.trusted_proxies {
+                Some(proxies) => proxies.client_addr(incoming.peer, headers),
+                None => incoming.peer,
+            },
         };
         // A span per decision, made only when a subscriber wants it (a disabled span still
         // costs a few hundred instructions with tracing's `log` feature on).
@@ -219,10 +219,14 @@ impl Enforcer {
         {
             return refused(error.into());
         }
-        let next_nonce = match self.check_sender(&verified, incoming, now, may_wait) {
-            Ok(SenderCheck::Passed { next_nonce }) => next_nonce,
-            Ok(SenderCheck::Wait(wait)) => return Outcome::Wait(wait),
-            Err(denial) => return refused(denial),
+        // Where no issuer takes DPoP, a token bound to nothing (no `cnf`) has no sender to check.
+        let next_nonce = match !inner.sender.dpop && verified.confirmation.is_none() {
+            true => None,
+            false => match self.check_sender(&verified, incoming, now, may_wait) {
+                Ok(SenderCheck::Passed { next_nonce }) => next_nonce,
+                Ok(SenderCheck::Wait(wait)) => return Outcome::Wait(wait),
+                Err(denial) => return refused(denial),
+            },
         };
         let Some(Rules {
             list: rules, id, ..
@@ -263,6 +267,20 @@ impl Enforcer {
             rule: label.to_owned(),
             username: claims.identity.username.to_string(),
         })
+    }
+
+    /// `verified`, unless the revocation store says it is revoked (or cannot say).
+    pub(super) fn not_revoked(&self, verified: Verified, now: u64) -> Result<Verified, Denial> {
+        match &self.inner.revocation {
+            Some(revocation) => {
+                match revocation.is_revoked(&verified.claims, verified.token.as_str(), now) {
+                    Ok(false) => Ok(verified),
+                    Ok(true) => Err(Denial::Unauthenticated(TokenError::Revoked)),
+                    Err(_) => Err(Denial::RevocationUnavailable),
+                }
+            }
+            None => Ok(verified),
+        }
     }
 
     /// The response for a denied request, from the builder's

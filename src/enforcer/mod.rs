@@ -96,7 +96,8 @@ struct Inner {
     reloader: Arc<Reloader>,
     admin_role: Option<Box<str>>,
     token_sources: Vec<TokenSource>,
-    trusted_proxies: TrustedProxies,
+    /// `None`: no proxy is trusted, and the peer is the client.
+    trusted_proxies: Option<TrustedProxies>,
     clock: Box<dyn Fn() -> SystemTime + Send + Sync>,
     /// `None`: JSON, or gRPC answers to gRPC calls.
     deny_response: Option<Box<dyn DenyResponse>>,

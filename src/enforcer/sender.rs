@@ -141,7 +141,7 @@ impl Enforcer {
             return Err(refused(DpopError::UnknownUrl));
         };
         let inner = &*self.inner;
-        let from_proxy = trusted_peer(&inner.trusted_proxies, incoming);
+        let from_proxy = trusted_peer(inner.trusted_proxies.as_ref(), incoming);
         let url = RequestUrl::of(
             inner.sender.external_url.as_ref(),
             from_proxy,
@@ -170,8 +170,10 @@ impl Enforcer {
             extensions: incoming.extensions,
             headers: incoming.headers,
         };
-        let presented =
-            source.thumbprint(&carrier, trusted_peer(&inner.trusted_proxies, incoming))?;
+        let presented = source.thumbprint(
+            &carrier,
+            trusted_peer(inner.trusted_proxies.as_ref(), incoming),
+        )?;
         match presented == bound {
             true => Ok(()),
             false => Err(TokenError::WrongCertificate.into()),
@@ -191,6 +193,9 @@ pub(super) fn sent_with_dpop(headers: &http::HeaderMap) -> bool {
 }
 
 /// Whether the connection's peer is a trusted proxy, whose forwarding headers count.
-fn trusted_peer(proxies: &TrustedProxies, incoming: Incoming<'_>) -> bool {
-    incoming.peer.is_some_and(|peer| proxies.trusts(peer))
+fn trusted_peer(proxies: Option<&TrustedProxies>, incoming: Incoming<'_>) -> bool {
+    incoming
+        .peer
+        .zip(proxies)
+        .is_some_and(|(peer, proxies)| proxies.trusts(peer))
 }

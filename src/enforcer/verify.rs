@@ -1,11 +1,11 @@
 //! The enforcer's verification outside the request path's one step: a token verified (and
 //! checked against the revocation store) for `Enforcer::verify` and revocation, the JWS layer
-//! alone, and the clock.
+//! alone, and the clock's reading in seconds.
 
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::Enforcer;
+use super::context::unix_secs;
 use crate::claims::Claims;
 use crate::issuer::routes::Verdict;
 use crate::response::Denial;
@@ -25,20 +25,6 @@ impl Enforcer {
         let verified = self.verify_at(token, now)?;
         self.not_revoked(verified, now)
             .map(|verified| verified.claims.clone())
-    }
-
-    /// `verified`, unless the revocation store says it is revoked (or cannot say).
-    pub(super) fn not_revoked(&self, verified: Verified, now: u64) -> Result<Verified, Denial> {
-        match &self.inner.revocation {
-            Some(revocation) => {
-                match revocation.is_revoked(&verified.claims, verified.token.as_str(), now) {
-                    Ok(false) => Ok(verified),
-                    Ok(true) => Err(Denial::Unauthenticated(TokenError::Revoked)),
-                    Err(_) => Err(Denial::RevocationUnavailable),
-                }
-            }
-            None => Ok(verified),
-        }
     }
 
     /// Verifies the JWS layer of a token only (structure, header, algorithm, key, signature)
@@ -62,11 +48,4 @@ impl Enforcer {
             Verdict::Wait(_) => Err(Denial::Unauthenticated(TokenError::UnknownKeyId)),
         }
     }
-}
-
-/// Seconds since the Unix epoch; a clock before it can check nothing.
-pub(super) fn unix_secs(time: SystemTime) -> Result<u64, Denial> {
-    time.duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .map_err(|_| Denial::ClockBeforeEpoch)
 }

@@ -39,7 +39,9 @@ impl EnforcerBuilder {
         };
         #[cfg(feature = "jwks")]
         let key_cache = self.key_cache(&issuers)?;
-        let trusted_proxies = TrustedProxies::parse(&self.trusted_proxies)
+        let trusted_proxies = (!self.trusted_proxies.is_empty())
+            .then(|| TrustedProxies::parse(&self.trusted_proxies))
+            .transpose()
             .map_err(|e| Error::Config(format!("trusted proxies: {e}")))?;
         let protected_resource = self
             .protected_resource
