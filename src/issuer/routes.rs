@@ -157,10 +157,11 @@ impl Issuers {
     /// hit is the issuer `iss` names, and a token that is not a JWT is never found.
     pub(crate) fn cached(&self, token: &[u8], now: u64) -> Option<Verdict> {
         self.list.iter().find_map(|issuer| {
-            let cached = issuer.verifier.cached(&issuer.keys.keys(), token, now)?;
-            Some(match cached {
+            let keys = issuer.keys.keys();
+            let cache = keys.cache.as_ref()?;
+            Some(match cache.get(token, now)? {
                 Ok(verified) => Verdict::Verified(verified),
-                Err(error) => Verdict::Denied(error.into()),
+                Err(stale) => Verdict::Denied(issuer.verifier.stale(cache, stale, now).into()),
             })
         })
     }

@@ -26,6 +26,7 @@ use quick_cache::{Equivalent, UnitWeighter};
 
 use super::verified::Verified;
 use crate::keys::PublicKey;
+use crate::telemetry;
 
 /// The keys in force, with the cache of the tokens they verified.
 pub(crate) struct KeySet {
@@ -136,15 +137,18 @@ impl<S: BuildHasher + Clone> TokenCache<S> {
         }
     }
 
-    /// `token`, if it was verified before. The lookup compares the whole token.
-    pub(crate) fn get(&self, token: &str) -> Option<Cached> {
-        self.get_raw(token.as_bytes())
-    }
-
-    /// [`get`](Self::get) for a token's bytes as the request carries them: a token found here
-    /// is the text of a token verified before, so it need not be read as text first.
-    pub(crate) fn get_raw(&self, token: &[u8]) -> Option<Cached> {
-        self.entries.get(&RawToken(token))
+    /// `token` (its bytes as the request carries them: a token found here is the text of a
+    /// token verified before, so it need not be read as text first), if it was verified
+    /// before: `Ok` while its times pass at `now` (seconds since the Unix epoch), else `Err`
+    /// with the entry, for its verifier to name the reason and drop it. The lookup compares
+    /// the whole token.
+    pub(crate) fn get(&self, token: &[u8], now: u64) -> Option<Result<Verified, Cached>> {
+        let cached = self.entries.get(&RawToken(token))?;
+        telemetry::token_cache(true);
+        Some(match cached.valid.contains(&now) {
+            true => Ok(cached.verified),
+            false => Err(cached),
+        })
     }
 
     /// Stores a token that was just verified, with the seconds in which its times pass.
@@ -223,16 +227,17 @@ mod tests {
 
     fn username_of<S: BuildHasher + Clone>(cache: &TokenCache<S>, token: &str) -> Option<String> {
         cache
-            .get(token)
-            .map(|cached| cached.verified.claims.identity.username.to_string())
+            .get(token.as_bytes(), 0)
+            .and_then(Result::ok)
+            .map(|verified| verified.claims.identity.username.to_string())
     }
 
     #[test]
     fn a_token_sharing_a_cached_tokens_hash_is_not_served() {
         let cache = TokenCache::with_hasher(100, BuildHasherDefault::<Colliding>::default());
         cache.insert(verified("header.payload.signature", "user1"), ALWAYS);
-        assert!(cache.get("header.payload.forged").is_none());
-        assert!(cache.get("header.payload.signatur").is_none());
+        assert!(cache.get(b"header.payload.forged", 0).is_none());
+        assert!(cache.get(b"header.payload.signatur", 0).is_none());
         assert_eq!(
             username_of(&cache, "header.payload.signature").as_deref(),
             Some("user1")
@@ -249,17 +254,24 @@ mod tests {
     }
 
     #[test]
-    fn a_tokens_bytes_find_its_entry() {
+    fn a_hit_is_valid_within_its_seconds_only() {
         let cache = TokenCache::new(100);
-        cache.insert(verified("header.payload.signature", "user1"), ALWAYS);
-        let found = cache.get_raw(b"header.payload.signature");
-        assert_eq!(
-            found
-                .map(|cached| cached.verified.claims.identity.username.to_string())
-                .as_deref(),
-            Some("user1")
-        );
-        assert!(cache.get_raw(b"header.payload.signaturf").is_none());
+        cache.insert(verified("header.payload.signature", "user1"), 10..=20);
+        let valid_at = |now| match cache.get(b"header.payload.signature", now) {
+            Some(Ok(verified)) => Some(verified.claims.identity.username.to_string()),
+            Some(Err(stale)) => {
+                assert_eq!(stale.valid, 10..=20, "the stale entry is handed back whole");
+                None
+            }
+            None => panic!("the token is cached"),
+        };
+        for now in [10, 15, 20] {
+            assert_eq!(valid_at(now).as_deref(), Some("user1"), "at {now}");
+        }
+        for now in [0, 9, 21, u64::MAX] {
+            assert_eq!(valid_at(now), None, "at {now}");
+        }
+        assert!(cache.get(b"header.payload.signaturf", 15).is_none());
     }
 
     #[test]
@@ -303,7 +315,7 @@ mod tests {
             username_of(&cache, &format!("c.d.{tail}")).as_deref(),
             Some("user2")
         );
-        assert!(cache.get(&format!("x.y.{tail}")).is_none());
+        assert!(cache.get(format!("x.y.{tail}").as_bytes(), 0).is_none());
     }
 
     #[test]
@@ -311,6 +323,6 @@ mod tests {
         let cache = TokenCache::new(10);
         cache.insert(verified("t", "user1"), ALWAYS);
         cache.remove("t");
-        assert!(cache.get("t").is_none());
+        assert!(cache.get(b"t", 0).is_none());
     }
 }

@@ -44,10 +44,11 @@ impl Verifier {
         let Some(cache) = &key_set.cache else {
             return self.verify_uncached(&key_set.keys, token, now);
         };
-        if let Some(cached) = cache.get(token) {
-            return self.recheck(cache, cached, now);
+        match cache.get(token.as_bytes(), now) {
+            Some(Ok(verified)) => Ok(verified),
+            Some(Err(stale)) => Err(self.stale(cache, stale, now)),
+            None => self.verify_and_remember(key_set, token, now),
         }
-        self.verify_and_remember(key_set, token, now)
     }
 
     /// Verifies `token` without asking the cache of `key_set` (the caller did), and puts it
@@ -71,43 +72,19 @@ impl Verifier {
         Ok(verified)
     }
 
-    /// `token` (its bytes) from the cache of `key_set`, its times checked again at `now`;
-    /// `None` when the cache does not hold it.
-    pub(crate) fn cached(
-        &self,
-        key_set: &KeySet,
-        token: &[u8],
-        now: u64,
-    ) -> Option<Result<Verified, TokenError>> {
-        let cache = key_set.cache.as_ref()?;
-        let cached = cache.get_raw(token)?;
-        Some(self.recheck(cache, cached, now))
-    }
-
-    /// A cache hit, its times checked again at `now` (two comparisons, with the seconds kept
-    /// beside it): dropped from `cache` once they fail.
-    #[inline]
-    fn recheck(
-        &self,
-        cache: &TokenCache,
-        cached: Cached,
-        now: u64,
-    ) -> Result<Verified, TokenError> {
-        telemetry::token_cache(true);
-        let Cached { verified, valid } = cached;
-        if valid.contains(&now) {
-            return Ok(verified);
-        }
-        cache.remove(verified.token.as_str());
-        let claims = &verified.claims;
-        // Outside its seconds, the full check names the reason (it agrees with them at every
-        // second; should it not, the token is refused all the same).
+    /// Why a cache hit whose times no longer pass at `now` is refused; it is dropped from
+    /// `cache`.
+    pub(crate) fn stale(&self, cache: &TokenCache, stale: Cached, now: u64) -> TokenError {
+        cache.remove(stale.verified.token.as_str());
+        let claims = &stale.verified.claims;
+        // The full check agrees with the entry's seconds at every second; should it not,
+        // the token is refused all the same.
         match self
             .validation
             .check_times(Some(claims.exp), claims.nbf, claims.iat, now)
         {
-            Err(error) => Err(error),
-            Ok(()) => Err(TokenError::Expired),
+            Err(error) => error,
+            Ok(()) => TokenError::Expired,
         }
     }
 
