@@ -24,11 +24,10 @@ import argparse
 import collections
 import os
 import re
-import sys
 import tempfile
 from pathlib import Path
 
-from run import PEER, ROOT, TEST_KEY, WORK, ensure_installed, run
+from run import PEER, ROOT, TEST_KEY, WORK, build_load_server, ensure_installed, run
 
 # A file with fewer instructions per request than this runs only now and then (a cache's
 # housekeeping), not on every request.
@@ -37,16 +36,10 @@ PER_REQUEST = 0.5
 
 def build():
     """The load server and the jwt-authorizer peer, with line tables."""
-    env = {**os.environ, "CARGO_PROFILE_BENCH_DEBUG": "line-tables-only"}
-    out = run(["cargo", "bench", "--bench", "load_server", "--features", "introspection,jwks",
-               "--no-run", "--target-dir", str(WORK / "count-target")],
-              cwd=ROOT, capture_output=True, env=env)
-    match = re.search(r"\((\S*load_server-[0-9a-f]+)\)", out.stderr)
-    if not match:
-        sys.exit("cannot find the load_server binary in cargo's output:\n" + out.stderr)
-    server = Path(match.group(1))
-    if not server.is_absolute():
-        server = ROOT / server
+    server = build_load_server(
+        ["--target-dir", str(WORK / "count-target")],
+        {**os.environ, "CARGO_PROFILE_BENCH_DEBUG": "line-tables-only"},
+    )
     env = {**os.environ, "CARGO_PROFILE_RELEASE_DEBUG": "line-tables-only"}
     run(["cargo", "build", "--release", "--quiet", "--manifest-path", str(PEER / "Cargo.toml"),
          "--target-dir", str(WORK / "count-peer-target")], env=env)

@@ -78,17 +78,22 @@ def ensure_installed(command):
     run(["apt-get", "install", "-y", "-qq", command], env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
 
 
-def build():
+def build_load_server(extra_args=(), env=None):
+    """Builds the load server (`cargo bench --no-run`, with `extra_args`) and returns its path."""
     out = run(
-        ["cargo", "bench", "--bench", "load_server", "--features", "introspection,jwks", "--no-run"],
-        cwd=ROOT, capture_output=True,
+        ["cargo", "bench", "--bench", "load_server", "--features", "introspection,jwks", "--no-run",
+         *extra_args],
+        cwd=ROOT, capture_output=True, env=env,
     )
     match = re.search(r"\((\S*load_server-[0-9a-f]+)\)", out.stderr)
     if not match:
         sys.exit("cannot find the load_server binary in cargo's output:\n" + out.stderr)
     server = Path(match.group(1))
-    if not server.is_absolute():
-        server = ROOT / server
+    return server if server.is_absolute() else ROOT / server
+
+
+def build():
+    server = build_load_server()
     peers = {}
     for crate, target in ((PEER, "peer-target"), (PEER2, "peer2-target")):
         run(["cargo", "build", "--release", "--quiet", "--manifest-path", str(crate / "Cargo.toml"),
