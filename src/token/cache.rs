@@ -180,8 +180,12 @@ mod tests {
     const ALWAYS: RangeInclusive<u64> = 0..=u64::MAX;
 
     fn verified(token: &str, username: &str) -> Verified {
+        verified_with(token, claims(username))
+    }
+
+    fn verified_with(token: &str, claims: Arc<Claims>) -> Verified {
         Verified::new(VerifiedToken {
-            claims: claims(username),
+            claims,
             token: AuthToken::new(token),
             ip_binding: None,
             key_id: None,
@@ -279,19 +283,7 @@ mod tests {
         let cache = TokenCache::new(10_000);
         let shared = claims("user1");
         for i in 0..100_000 {
-            cache.insert(
-                Verified::new(VerifiedToken {
-                    claims: shared.clone(),
-                    token: AuthToken::new(format!("token-{i}")),
-                    ip_binding: None,
-                    key_id: None,
-                    issuer: None,
-                    memo: Default::default(),
-                    confirmation: None,
-                    dpop: None,
-                }),
-                ALWAYS,
-            );
+            cache.insert(verified_with(&format!("token-{i}"), shared.clone()), ALWAYS);
             assert!(
                 cache.len() <= 10_000,
                 "{} entries after {i} inserts",
