@@ -24,8 +24,13 @@ async fn optional_org(wfc: Option<Wfc>) -> String {
 }
 
 fn token_request(path: &str) -> Request<Body> {
+    request_as(path, "token_user1")
+}
+
+/// A GET of `path` with the fixture token `token` (`token_user1`, `token_user3`, …).
+fn request_as(path: &str, token: &str) -> Request<Body> {
     Request::get(path)
-        .header("X-Auth-Token", fixture_token("token_user1"))
+        .header("X-Auth-Token", fixture_token(token))
         .body(Body::empty())
         .unwrap()
 }
@@ -115,10 +120,7 @@ async fn bound_layer_on_an_axum_route_needs_no_router_layer() {
         carried.into_body().collect().await.unwrap().to_bytes(),
         "user1 enforcer_carried=false"
     );
-    let user3 = Request::get("/who")
-        .header("X-Auth-Token", fixture_token("token_user3"))
-        .body(Body::empty())
-        .unwrap();
+    let user3 = request_as("/who", "token_user3");
     assert_eq!(
         app.oneshot(user3).await.unwrap().status(),
         StatusCode::FORBIDDEN
@@ -209,10 +211,7 @@ async fn the_deny_response_can_be_replaced() {
         .build()
         .unwrap();
     let app = app(enforcer);
-    let request = Request::get("/first")
-        .header("X-Auth-Token", fixture_token("token_user3"))
-        .body(Body::empty())
-        .unwrap();
+    let request = request_as("/first", "token_user3");
     let response = app.clone().oneshot(request).await.unwrap();
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
     assert_eq!(response.headers()["content-type"], "text/plain");
